@@ -1,0 +1,30 @@
+/** `group`: named, many members. `dm`: exactly two members, at most one per pair. `support`: a customer's conversation with agents. */
+export const ROOM_KINDS = ["group", "dm", "support"] as const;
+export type RoomKind = (typeof ROOM_KINDS)[number];
+
+export const MEMBER_ROLES = ["owner", "member"] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export interface Room {
+  readonly id: string;
+  readonly kind: RoomKind;
+  readonly name: string;
+  readonly topic: string;
+  /** Null for DMs, which have no owner. */
+  readonly ownerId: string | null;
+  readonly createdAt: number;
+  /** The highest seq committed in this room's event stream; 0 for a room with no events yet. */
+  readonly lastSeq: number;
+}
+
+export interface Member {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly role: MemberRole;
+  readonly joinedAt: number;
+}
+
+/** Ordered pair key that makes "exactly one DM per pair of users" a unique constraint. */
+export function dmKey(a: string, b: string): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
