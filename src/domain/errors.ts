@@ -14,6 +14,7 @@ export const ERROR_CATALOG = {
   SESSION_REVOKED: { status: 401, text: "The session this access token belongs to was revoked." },
   ACCOUNT_DEACTIVATED: { status: 403, text: "The account is deactivated." },
   FORBIDDEN: { status: 403, text: "Authenticated, but not allowed to do this." },
+  WRONG_PASSWORD: { status: 403, text: "The current password given to confirm this change is wrong." },
   NOT_FOUND: { status: 404, text: "No such route." },
   USER_NOT_FOUND: { status: 404, text: "No such user." },
   ROOM_NOT_FOUND: { status: 404, text: "No such room, or you are not a member of it." },

@@ -1,0 +1,102 @@
+import type { Clock } from "../../ports/clock.ts";
+import type { Presence } from "../../ports/presence.ts";
+
+/** How often (in clock time) every room is swept of expired entries, so memory tracks live connections. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** room → user → connection → expiry (ms since the epoch; present while expiry > now). */
+type Rooms = Map<string, Map<string, Map<string, number>>>;
+
+export interface MemoryPresence extends Presence {
+  /** Connection entries currently held, expired ones not yet swept included (for tests of the bound). */
+  readonly size: number;
+}
+
+/** Presence for a single process. Expired entries are dropped when their room is read and by a periodic sweep. */
+export function memoryPresence(clock: Clock): MemoryPresence {
+  const rooms: Rooms = new Map();
+  let nextSweepAt = clock.now() + SWEEP_INTERVAL_MS;
+
+  function sweepIfDue(now: number): void {
+    if (now < nextSweepAt) return;
+    nextSweepAt = now + SWEEP_INTERVAL_MS;
+    for (const room of [...rooms.keys()]) purgeRoom(room, now);
+  }
+
+  function purgeRoom(room: string, now: number): Map<string, Map<string, number>> | undefined {
+    const users = rooms.get(room);
+    if (users === undefined) return undefined;
+    for (const [userId, conns] of users) {
+      for (const [connId, expiresAt] of conns) if (expiresAt <= now) conns.delete(connId);
+      if (conns.size === 0) users.delete(userId);
+    }
+    if (users.size > 0) return users;
+    rooms.delete(room);
+    return undefined;
+  }
+
+  function put(room: string, userId: string, connId: string, expiresAt: number): void {
+    let users = rooms.get(room);
+    if (users === undefined) {
+      users = new Map();
+      rooms.set(room, users);
+    }
+    let conns = users.get(userId);
+    if (conns === undefined) {
+      conns = new Map();
+      users.set(userId, conns);
+    }
+    conns.set(connId, expiresAt);
+  }
+
+  function liveUsers(room: string): string[] {
+    const now = clock.now();
+    sweepIfDue(now);
+    const users = purgeRoom(room, now);
+    return users === undefined ? [] : [...users.keys()].sort();
+  }
+
+  return {
+    get size() {
+      let n = 0;
+      for (const users of rooms.values()) for (const conns of users.values()) n += conns.size;
+      return n;
+    },
+
+    async join(room, userId, connId, ttlMs) {
+      assertTtl(ttlMs);
+      const now = clock.now();
+      sweepIfDue(now);
+      put(room, userId, connId, now + ttlMs);
+    },
+
+    async refresh(roomList, userId, connId, ttlMs) {
+      assertTtl(ttlMs);
+      const now = clock.now();
+      sweepIfDue(now);
+      for (const room of roomList) put(room, userId, connId, now + ttlMs);
+    },
+
+    async leave(room, userId, connId) {
+      const users = rooms.get(room);
+      const conns = users?.get(userId);
+      if (users === undefined || conns === undefined) return;
+      conns.delete(connId);
+      if (conns.size === 0) users.delete(userId);
+      if (users.size === 0) rooms.delete(room);
+    },
+
+    async list(room) {
+      return liveUsers(room);
+    },
+
+    async count(room) {
+      return liveUsers(room).length;
+    },
+  };
+}
+
+function assertTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new RangeError(`presence TTL must be positive, got ${ttlMs}`);
+}

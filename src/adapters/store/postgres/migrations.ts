@@ -1,0 +1,148 @@
+import type { Db } from "./client.ts";
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The schema, as ordered migrations. Applied ones are recorded in schema_migrations and never edited; a change
+ * is a new entry at the end. Times, seqs and counters are BIGINT milliseconds / numbers.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+-- Ids are ULIDs compared byte-wise (COLLATE "C"), so ordering and paging by id never depend on the locale.
+CREATE TABLE users (
+  id            TEXT COLLATE "C" PRIMARY KEY,
+  username      TEXT NOT NULL,
+  email         TEXT NOT NULL,
+  display_name  TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK (role IN ('user', 'agent', 'admin')),
+  status        TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deactivated')),
+  created_at    BIGINT NOT NULL
+);
+-- Case-insensitive uniqueness; the values are stored as given.
+CREATE UNIQUE INDEX users_username_key ON users (lower(username));
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+CREATE INDEX users_role_idx ON users (role);
+
+CREATE TABLE sessions (
+  id           TEXT COLLATE "C" PRIMARY KEY,
+  user_id      TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+  created_at   BIGINT NOT NULL,
+  last_used_at BIGINT NOT NULL,
+  expires_at   BIGINT NOT NULL,
+  revoked_at   BIGINT,
+  user_agent   TEXT,
+  ip           TEXT
+);
+CREATE INDEX sessions_user_idx ON sessions (user_id, last_used_at DESC);
+
+-- Every refresh token a session has had, by hash. Exactly one per session is unspent (the current one).
+CREATE TABLE refresh_tokens (
+  token_hash TEXT COLLATE "C" PRIMARY KEY,
+  session_id TEXT COLLATE "C" NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+  issued_at  BIGINT NOT NULL,
+  spent_at   BIGINT
+);
+CREATE UNIQUE INDEX refresh_tokens_current_key ON refresh_tokens (session_id) WHERE spent_at IS NULL;
+
+CREATE TABLE rooms (
+  id         TEXT COLLATE "C" PRIMARY KEY,
+  kind       TEXT NOT NULL CHECK (kind IN ('group', 'dm', 'support')),
+  name       TEXT NOT NULL,
+  topic      TEXT NOT NULL,
+  owner_id   TEXT COLLATE "C" REFERENCES users (id),
+  created_at BIGINT NOT NULL,
+  -- The highest committed seq; its row lock serialises every append to the room's stream.
+  last_seq   BIGINT NOT NULL DEFAULT 0,
+  dm_key     TEXT,
+  CONSTRAINT rooms_dm_key_key UNIQUE (dm_key)
+);
+
+CREATE TABLE members (
+  room_id   TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  user_id   TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+  role      TEXT NOT NULL CHECK (role IN ('owner', 'member')),
+  joined_at BIGINT NOT NULL,
+  read_seq  BIGINT NOT NULL DEFAULT 0,
+  -- Insertion order, the tie-break for members who joined at the same millisecond.
+  join_no   BIGINT GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX members_user_idx ON members (user_id);
+
+CREATE TABLE messages (
+  id            TEXT COLLATE "C" PRIMARY KEY,
+  room_id       TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  seq           BIGINT NOT NULL,
+  sender_id     TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+  -- Kept after a soft delete for audit; readers see null once deleted_at is set.
+  body          TEXT NOT NULL,
+  client_msg_id TEXT,
+  created_at    BIGINT NOT NULL,
+  edited_at     BIGINT,
+  deleted_at    BIGINT,
+  -- Punctuation becomes a separator first, so words split as plain text does (and as SQLite FTS5 splits
+  -- them): "bob@example.com" is three words here, not one e-mail token.
+  search        TSVECTOR GENERATED ALWAYS AS
+                  (to_tsvector('simple', regexp_replace(body, '[[:punct:]]+', ' ', 'g'))) STORED,
+  CONSTRAINT messages_room_seq_key UNIQUE (room_id, seq),
+  -- Backstop of idempotent send across rooms; within a room the room lock already serialises the check.
+  CONSTRAINT messages_client_msg_id_key UNIQUE (sender_id, client_msg_id)
+);
+CREATE INDEX messages_search_idx ON messages USING GIN (search);
+
+CREATE TABLE events (
+  room_id        TEXT COLLATE "C" NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+  seq            BIGINT NOT NULL,
+  type           TEXT NOT NULL
+                   CHECK (type IN ('message', 'message.edited', 'message.deleted', 'member.joined', 'member.left')),
+  at             BIGINT NOT NULL,
+  actor_id       TEXT COLLATE "C" NOT NULL,
+  message_id     TEXT COLLATE "C" REFERENCES messages (id) ON DELETE CASCADE,
+  member_user_id TEXT COLLATE "C",
+  member_role    TEXT,
+  PRIMARY KEY (room_id, seq)
+);
+`,
+  },
+];
+
+/** Distinguishes this store's advisory lock from any other user of pg_advisory_xact_lock. */
+const LOCK_NAMESPACE = "parley.migrate";
+
+/**
+ * Applies pending migrations in one transaction under a transaction-level advisory lock keyed by the schema,
+ * so processes starting at once queue up: the first applies, the others then find nothing to do. A failing
+ * migration rolls everything back, including the schema_migrations rows.
+ */
+export async function migrate(sql: Db, schema: string | undefined): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext(${LOCK_NAMESPACE}), hashtext(${schema ?? ""}))`;
+    if (schema !== undefined) {
+      // Looked up first: CREATE SCHEMA checks the CREATE privilege on the database even when the schema exists,
+      // and a production role may own its schema without holding that privilege.
+      const found = await tx`SELECT 1 FROM pg_namespace WHERE nspname = ${schema}`;
+      if (found.length === 0) await tx`CREATE SCHEMA ${tx(schema)}`;
+    }
+    await tx`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`;
+    const rows = await tx<{ version: number }[]>`SELECT version FROM schema_migrations`;
+    const applied = new Set(rows.map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      await tx.unsafe(m.sql);
+      await tx`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+    }
+  });
+}

@@ -1,0 +1,75 @@
+import type { RoomEvent, RoomEventType } from "../../../domain/message.ts";
+import type { MemberRole } from "../../../domain/room.ts";
+import type { Queryable, Tx } from "./client.ts";
+import { type EventRow, type MessageRow, toRoomEvent } from "./rows.ts";
+
+/**
+ * Claims the room's next seq inside the caller's transaction, or returns null if the room does not exist.
+ * The UPDATE takes the room row's lock and holds it to commit, so appends to one room are serialised across
+ * every connection and process; a rollback undoes the increment, so committed seqs have no gaps.
+ */
+export async function claimNextSeq(tx: Tx, roomId: string): Promise<number | null> {
+  const rows = await tx<{ last_seq: number }[]>`
+    UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ${roomId} RETURNING last_seq`;
+  return rows[0]?.last_seq ?? null;
+}
+
+export interface NewEvent {
+  readonly roomId: string;
+  readonly seq: number;
+  readonly type: RoomEventType;
+  readonly at: number;
+  readonly actorId: string;
+  readonly messageId?: string;
+  readonly member?: { readonly userId: string; readonly role: MemberRole };
+}
+
+/** Inserts the event row for a seq claimed by claimNextSeq in the same transaction. */
+export async function insertEvent(tx: Tx, e: NewEvent): Promise<void> {
+  await tx`
+    INSERT INTO events (room_id, seq, type, at, actor_id, message_id, member_user_id, member_role)
+    VALUES (${e.roomId}, ${e.seq}, ${e.type}, ${e.at}, ${e.actorId}, ${e.messageId ?? null},
+            ${e.member?.userId ?? null}, ${e.member?.role ?? null})`;
+}
+
+/** The event as a reader sees it, built without a round trip when the caller holds the message row. */
+export function eventOf(e: NewEvent, message: MessageRow | null): RoomEvent {
+  return toRoomEvent({
+    room_id: e.roomId,
+    seq: e.seq,
+    type: e.type,
+    at: e.at,
+    actor_id: e.actorId,
+    member_user_id: e.member?.userId ?? null,
+    member_role: e.member?.role ?? null,
+    m_id: message?.id ?? null,
+    m_room_id: message?.room_id ?? null,
+    m_seq: message?.seq ?? null,
+    m_sender_id: message?.sender_id ?? null,
+    m_body: message?.body ?? null,
+    m_client_msg_id: message?.client_msg_id ?? null,
+    m_created_at: message?.created_at ?? null,
+    m_edited_at: message?.edited_at ?? null,
+    m_deleted_at: message?.deleted_at ?? null,
+  });
+}
+
+/** Events with seq > afterSeq, ascending, each joined with its message's current state. */
+export async function selectEvents(
+  q: Queryable,
+  roomId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<RoomEvent[]> {
+  const rows = await q<EventRow[]>`
+    SELECT e.room_id, e.seq, e.type, e.at, e.actor_id, e.member_user_id, e.member_role,
+           m.id AS m_id, m.room_id AS m_room_id, m.seq AS m_seq, m.sender_id AS m_sender_id, m.body AS m_body,
+           m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at, m.edited_at AS m_edited_at,
+           m.deleted_at AS m_deleted_at
+      FROM events e
+      LEFT JOIN messages m ON m.id = e.message_id
+     WHERE e.room_id = ${roomId} AND e.seq > ${afterSeq}
+     ORDER BY e.seq
+     LIMIT ${limit}`;
+  return rows.map(toRoomEvent);
+}

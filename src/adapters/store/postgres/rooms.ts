@@ -1,0 +1,208 @@
+import { Conflict, NotFound } from "../../../domain/errors.ts";
+import type { RoomEvent } from "../../../domain/message.ts";
+import type { Member, MemberRole, Room } from "../../../domain/room.ts";
+import type { MemberView, NewRoom, RoomRepository, RoomSummary } from "../../../ports/store.ts";
+import type { Db } from "./client.ts";
+import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
+import { claimNextSeq, eventOf, insertEvent, type NewEvent } from "./room-stream.ts";
+import {
+  type MemberRow,
+  type RoomRow,
+  type UserRow,
+  toMember,
+  toPrefixedMessage,
+  toPublicUserFromRow,
+  toRoom,
+} from "./rows.ts";
+
+const ROOM_COLUMNS = "id, kind, name, topic, owner_id, created_at, last_seq";
+
+interface SummaryRow extends RoomRow {
+  readonly my_role: MemberRole;
+  readonly read_seq: number;
+  readonly unread: number;
+  readonly m_id: string | null;
+  readonly m_room_id: string | null;
+  readonly m_seq: number | null;
+  readonly m_sender_id: string | null;
+  readonly m_body: string | null;
+  readonly m_client_msg_id: string | null;
+  readonly m_created_at: number | null;
+  readonly m_edited_at: number | null;
+  readonly m_deleted_at: number | null;
+}
+
+type MemberViewRow = MemberRow &
+  Pick<UserRow, "username" | "display_name" | "status"> & { readonly user_role: UserRow["role"] };
+
+export function postgresRooms(sql: Db): RoomRepository {
+  return {
+    async create(room: NewRoom, members): Promise<Room> {
+      try {
+        return await sql.begin(async (tx) => {
+          const rows = await tx<RoomRow[]>`
+            INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, dm_key)
+            VALUES (${room.id}, ${room.kind}, ${room.name}, ${room.topic}, ${room.ownerId}, ${room.createdAt},
+                    ${room.dmKey ?? null})
+            RETURNING ${tx.unsafe(ROOM_COLUMNS)}`;
+          // One statement per member keeps the insertion order, which is the join-order tie-break.
+          for (const m of members) {
+            await tx`
+              INSERT INTO members (room_id, user_id, role, joined_at)
+              VALUES (${room.id}, ${m.userId}, ${m.role}, ${room.createdAt})
+              ON CONFLICT (room_id, user_id) DO NOTHING`;
+          }
+          return toRoom(rows[0]!);
+        });
+      } catch (error) {
+        if (uniqueViolation(error) === "rooms_dm_key_key") throw new Conflict("dm");
+        if (uniqueViolation(error) === "rooms_pkey") throw new Conflict("room");
+        if (foreignKeyViolation(error) !== null) throw new NotFound("user");
+        throw error;
+      }
+    },
+
+    async findById(id: string): Promise<Room | null> {
+      const rows = await sql<RoomRow[]>`SELECT ${sql.unsafe(ROOM_COLUMNS)} FROM rooms WHERE id = ${id}`;
+      return rows[0] ? toRoom(rows[0]) : null;
+    },
+
+    async findDm(dmKey: string): Promise<Room | null> {
+      const rows = await sql<
+        RoomRow[]
+      >`SELECT ${sql.unsafe(ROOM_COLUMNS)} FROM rooms WHERE dm_key = ${dmKey}`;
+      return rows[0] ? toRoom(rows[0]) : null;
+    },
+
+    async update(id: string, patch): Promise<Room> {
+      const rows = await sql<RoomRow[]>`
+        UPDATE rooms SET
+          name  = COALESCE(${patch.name ?? null}::text, name),
+          topic = COALESCE(${patch.topic ?? null}::text, topic)
+         WHERE id = ${id}
+        RETURNING ${sql.unsafe(ROOM_COLUMNS)}`;
+      if (!rows[0]) throw new NotFound("room");
+      return toRoom(rows[0]);
+    },
+
+    async listForUser(userId: string): Promise<RoomSummary[]> {
+      const rows = await sql<SummaryRow[]>`
+        SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq,
+               mb.role AS my_role, mb.read_seq,
+               lm.id AS m_id, lm.room_id AS m_room_id, lm.seq AS m_seq, lm.sender_id AS m_sender_id,
+               lm.body AS m_body, lm.client_msg_id AS m_client_msg_id, lm.created_at AS m_created_at,
+               lm.edited_at AS m_edited_at, lm.deleted_at AS m_deleted_at,
+               (SELECT count(*) FROM messages u
+                 WHERE u.room_id = r.id AND u.seq > mb.read_seq AND u.deleted_at IS NULL
+                   AND u.sender_id <> mb.user_id) AS unread
+          FROM members mb
+          JOIN rooms r ON r.id = mb.room_id
+          LEFT JOIN LATERAL (
+                SELECT * FROM messages m
+                 WHERE m.room_id = r.id AND m.deleted_at IS NULL
+                 ORDER BY m.seq DESC
+                 LIMIT 1) lm ON true
+         WHERE mb.user_id = ${userId}
+         ORDER BY COALESCE(lm.created_at, r.created_at) DESC, r.id DESC`;
+      return rows.map((r) => ({
+        room: toRoom(r),
+        myRole: r.my_role,
+        lastMessage: toPrefixedMessage(r),
+        unreadCount: r.unread,
+        readSeq: r.read_seq,
+      }));
+    },
+
+    async getMember(roomId: string, userId: string): Promise<Member | null> {
+      const rows = await sql<MemberRow[]>`
+        SELECT room_id, user_id, role, joined_at FROM members WHERE room_id = ${roomId} AND user_id = ${userId}`;
+      return rows[0] ? toMember(rows[0]) : null;
+    },
+
+    async listMembers(roomId: string): Promise<MemberView[]> {
+      const rows = await sql<MemberViewRow[]>`
+        SELECT mb.room_id, mb.user_id, mb.role, mb.joined_at,
+               u.username, u.display_name, u.role AS user_role, u.status
+          FROM members mb
+          JOIN users u ON u.id = mb.user_id
+         WHERE mb.room_id = ${roomId}
+         ORDER BY mb.joined_at, mb.join_no`;
+      return rows.map((r) => ({
+        member: toMember(r),
+        user: toPublicUserFromRow({ ...r, id: r.user_id, role: r.user_role }),
+      }));
+    },
+
+    async addMember(roomId, userId, role, actorId, at): Promise<RoomEvent | null> {
+      try {
+        return await rollbackWith(() =>
+          sql.begin(async (tx) => {
+            const seq = await claimNextSeq(tx, roomId);
+            if (seq === null) throw new NotFound("room");
+            const added = await tx`
+              INSERT INTO members (room_id, user_id, role, joined_at)
+              VALUES (${roomId}, ${userId}, ${role}, ${at})
+              ON CONFLICT (room_id, user_id) DO NOTHING
+              RETURNING user_id`;
+            if (added.length === 0) throw new Rollback(null);
+            const event: NewEvent = {
+              roomId,
+              seq,
+              type: "member.joined",
+              at,
+              actorId,
+              member: { userId, role },
+            };
+            await insertEvent(tx, event);
+            return eventOf(event, null);
+          }),
+        );
+      } catch (error) {
+        if (foreignKeyViolation(error) !== null) throw new NotFound("user");
+        throw error;
+      }
+    },
+
+    async removeMember(roomId, userId, actorId, at): Promise<RoomEvent | null> {
+      return rollbackWith(() =>
+        sql.begin(async (tx) => {
+          const seq = await claimNextSeq(tx, roomId);
+          if (seq === null) return null;
+          const removed = await tx<{ role: MemberRole }[]>`
+            DELETE FROM members WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING role`;
+          const gone = removed[0];
+          if (!gone) throw new Rollback(null);
+          const event: NewEvent = {
+            roomId,
+            seq,
+            type: "member.left",
+            at,
+            actorId,
+            member: { userId, role: gone.role },
+          };
+          await insertEvent(tx, event);
+          return eventOf(event, null);
+        }),
+      );
+    },
+
+    async markRead(roomId: string, userId: string, seq: number): Promise<number> {
+      const rows = await sql<{ read_seq: number }[]>`
+        UPDATE members SET read_seq = GREATEST(read_seq, ${seq})
+         WHERE room_id = ${roomId} AND user_id = ${userId}
+        RETURNING read_seq`;
+      if (!rows[0]) throw new NotFound("member");
+      return rows[0].read_seq;
+    },
+
+    async unreadCount(roomId: string, userId: string): Promise<number> {
+      const rows = await sql<{ n: number }[]>`
+        SELECT count(*) AS n
+          FROM members mb
+          JOIN messages m ON m.room_id = mb.room_id
+         WHERE mb.room_id = ${roomId} AND mb.user_id = ${userId}
+           AND m.seq > mb.read_seq AND m.deleted_at IS NULL AND m.sender_id <> mb.user_id`;
+      return rows[0]?.n ?? 0;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The room stream: seq allocation and event rows. Both run inside the caller's immediate transaction, so the
+ * bump of rooms.last_seq, the change itself and its event commit together or not at all, which is what keeps
+ * a room's committed seqs gap-free.
+ */
+import { NotFound } from "../../../domain/errors.ts";
+import type { RoomEvent, RoomEventType } from "../../../domain/message.ts";
+import type { MemberRole } from "../../../domain/room.ts";
+import type { SqliteConnection } from "./connection.ts";
+import { type EventRow, messageColumns, toRoomEvent } from "./rows.ts";
+
+export const SELECT_EVENTS = `
+  SELECT e.room_id, e.seq, e.type, e.at, e.actor_id, e.member_user_id, e.member_role, ${messageColumns("m")}
+  FROM events e LEFT JOIN messages m ON m.id = e.message_id`;
+
+/** Takes the room's next seq. Throws NotFound("room"). */
+export function allocateSeq(conn: SqliteConnection, roomId: string): number {
+  const row = conn.get<{ last_seq: number }>(
+    "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $roomId RETURNING last_seq",
+    { roomId },
+  );
+  if (row === null) throw new NotFound("room");
+  return row.last_seq;
+}
+
+export interface NewEvent {
+  readonly roomId: string;
+  readonly seq: number;
+  readonly type: RoomEventType;
+  readonly at: number;
+  readonly actorId: string;
+  readonly messageId?: string;
+  readonly member?: { readonly userId: string; readonly role: MemberRole };
+}
+
+/** Inserts the event and returns it as a subscriber will see it (with the message in its current state). */
+export function insertEvent(conn: SqliteConnection, e: NewEvent): RoomEvent {
+  conn.run(
+    `INSERT INTO events (room_id, seq, type, at, actor_id, message_id, member_user_id, member_role)
+     VALUES ($roomId, $seq, $type, $at, $actorId, $messageId, $memberUserId, $memberRole)`,
+    {
+      roomId: e.roomId,
+      seq: e.seq,
+      type: e.type,
+      at: e.at,
+      actorId: e.actorId,
+      messageId: e.messageId ?? null,
+      memberUserId: e.member?.userId ?? null,
+      memberRole: e.member?.role ?? null,
+    },
+  );
+  const row = conn.get<EventRow>(`${SELECT_EVENTS} WHERE e.room_id = $roomId AND e.seq = $seq`, {
+    roomId: e.roomId,
+    seq: e.seq,
+  });
+  if (row === null) throw new Error("event vanished inside its own transaction");
+  return toRoomEvent(row);
+}

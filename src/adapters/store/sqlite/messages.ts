@@ -1,0 +1,158 @@
+import { Conflict, NotFound } from "../../../domain/errors.ts";
+import type { Message, RoomEvent, SearchHit } from "../../../domain/message.ts";
+import type { MessageRepository, NewMessage } from "../../../ports/store.ts";
+import type { SqliteConnection } from "./connection.ts";
+import { allocateSeq, insertEvent, SELECT_EVENTS } from "./events.ts";
+import { type EventRow, type MessageRow, messageColumns, toPresentMessage, toRoomEvent } from "./rows.ts";
+import { toFtsQuery } from "./search-query.ts";
+import { isConstraintError } from "./sqlite-errors.ts";
+
+const SELECT_MESSAGE = `SELECT ${messageColumns("m")} FROM messages m`;
+
+/** Messages and their events. Every change bumps the room's seq and writes its event in the same transaction. */
+export class SqliteMessageRepository implements MessageRepository {
+  constructor(private readonly conn: SqliteConnection) {}
+
+  /**
+   * The idempotency lookup and the insert run under one write lock, so racing retries (on this or any other
+   * connection to the file) serialise: the first inserts, the others find its row. UNIQUE(sender_id,
+   * client_msg_id) backs this up.
+   */
+  async append(
+    msg: NewMessage,
+  ): Promise<{ readonly message: Message; readonly event: RoomEvent | null; readonly created: boolean }> {
+    return this.conn.tx(() => {
+      if (this.conn.get("SELECT 1 FROM rooms WHERE id = $roomId", { roomId: msg.roomId }) === null) {
+        throw new NotFound("room");
+      }
+      if (msg.clientMsgId !== null) {
+        const existing = this.conn.get<MessageRow>(
+          `${SELECT_MESSAGE} WHERE m.sender_id = $senderId AND m.client_msg_id = $clientMsgId`,
+          { senderId: msg.senderId, clientMsgId: msg.clientMsgId },
+        );
+        if (existing !== null) {
+          if (existing.m_room_id !== msg.roomId) throw new Conflict("clientMsgId");
+          return { message: toPresentMessage(existing), event: null, created: false };
+        }
+      }
+      const seq = allocateSeq(this.conn, msg.roomId);
+      try {
+        this.conn.run(
+          `INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
+           VALUES ($id, $roomId, $seq, $senderId, $body, $clientMsgId, $createdAt)`,
+          {
+            id: msg.id,
+            roomId: msg.roomId,
+            seq,
+            senderId: msg.senderId,
+            body: msg.body,
+            clientMsgId: msg.clientMsgId,
+            createdAt: msg.createdAt,
+          },
+        );
+      } catch (e) {
+        if (isConstraintError(e, "SQLITE_CONSTRAINT_FOREIGNKEY")) throw new NotFound("user");
+        throw e;
+      }
+      const event = insertEvent(this.conn, {
+        roomId: msg.roomId,
+        seq,
+        type: "message",
+        at: msg.createdAt,
+        actorId: msg.senderId,
+        messageId: msg.id,
+      });
+      if (event.message === null) throw new Error("message vanished inside its own transaction");
+      return { message: event.message, event, created: true };
+    });
+  }
+
+  async findById(roomId: string, messageId: string): Promise<Message | null> {
+    const row = this.#find(roomId, messageId);
+    return row === null ? null : toPresentMessage(row);
+  }
+
+  async edit(
+    roomId: string,
+    messageId: string,
+    body: string,
+    actorId: string,
+    at: number,
+  ): Promise<RoomEvent> {
+    return this.conn.tx(() => {
+      const row = this.#find(roomId, messageId);
+      if (row === null || row.m_deleted_at !== null) throw new NotFound("message");
+      this.conn.run("UPDATE messages SET body = $body, edited_at = $at WHERE id = $messageId", {
+        body,
+        at,
+        messageId,
+      });
+      const seq = allocateSeq(this.conn, roomId);
+      return insertEvent(this.conn, { roomId, seq, type: "message.edited", at, actorId, messageId });
+    });
+  }
+
+  async softDelete(
+    roomId: string,
+    messageId: string,
+    actorId: string,
+    at: number,
+  ): Promise<RoomEvent | null> {
+    return this.conn.tx(() => {
+      const row = this.#find(roomId, messageId);
+      if (row === null) throw new NotFound("message");
+      if (row.m_deleted_at !== null) return null;
+      this.conn.run("UPDATE messages SET deleted_at = $at WHERE id = $messageId", { at, messageId });
+      const seq = allocateSeq(this.conn, roomId);
+      return insertEvent(this.conn, { roomId, seq, type: "message.deleted", at, actorId, messageId });
+    });
+  }
+
+  async page(roomId: string, opts: { readonly before?: number; readonly limit: number }): Promise<Message[]> {
+    const rows = this.conn.all<MessageRow>(
+      `${SELECT_MESSAGE} WHERE m.room_id = $roomId AND ($before IS NULL OR m.seq < $before)
+       ORDER BY m.seq DESC LIMIT $limit`,
+      { roomId, before: opts.before ?? null, limit: Math.max(0, opts.limit) },
+    );
+    return rows.map(toPresentMessage);
+  }
+
+  async listEvents(roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
+    const rows = this.conn.all<EventRow>(
+      `${SELECT_EVENTS} WHERE e.room_id = $roomId AND e.seq > $afterSeq ORDER BY e.seq LIMIT $limit`,
+      { roomId, afterSeq, limit: Math.max(0, limit) },
+    );
+    return rows.map(toRoomEvent);
+  }
+
+  /** Newest first by message id, which is time-sortable, so the `before` cursor works across rooms. */
+  async search(
+    userId: string,
+    query: string,
+    opts: { readonly roomId?: string; readonly before?: string; readonly limit: number },
+  ): Promise<SearchHit[]> {
+    const match = toFtsQuery(query);
+    if (match === null || opts.limit <= 0) return [];
+    const rows = this.conn.all<MessageRow & { room_name: string }>(
+      `SELECT ${messageColumns("m")}, r.name AS room_name
+       FROM messages_fts
+       JOIN messages m ON m.pk = messages_fts.rowid
+       JOIN members mb ON mb.room_id = m.room_id AND mb.user_id = $userId
+       JOIN rooms r ON r.id = m.room_id
+       WHERE messages_fts MATCH $match AND m.deleted_at IS NULL
+         AND ($roomId IS NULL OR m.room_id = $roomId)
+         AND ($before IS NULL OR m.id < $before)
+       ORDER BY m.id DESC
+       LIMIT $limit`,
+      { userId, match, roomId: opts.roomId ?? null, before: opts.before ?? null, limit: opts.limit },
+    );
+    return rows.map((r) => ({ message: toPresentMessage(r), roomName: r.room_name }));
+  }
+
+  #find(roomId: string, messageId: string): MessageRow | null {
+    return this.conn.get<MessageRow>(`${SELECT_MESSAGE} WHERE m.room_id = $roomId AND m.id = $messageId`, {
+      roomId,
+      messageId,
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Store } from "../../../ports/store.ts";
+import { SqliteConnection } from "./connection.ts";
+import { SqliteMessageRepository } from "./messages.ts";
+import { applyMigrations } from "./migrations.ts";
+import { SqliteRoomRepository } from "./rooms.ts";
+import { SqliteSessionRepository } from "./sessions.ts";
+import { SqliteUserRepository } from "./users.ts";
+
+export interface SqliteStoreOptions {
+  /** A file path (its directory is created if missing), or ":memory:" for a private in-memory database. */
+  readonly path: string;
+  /** How long a write waits for another connection's write lock before failing. */
+  readonly busyTimeoutMs?: number;
+}
+
+function isInMemory(path: string): boolean {
+  return path === "" || path === ":memory:" || path.startsWith("file:");
+}
+
+/**
+ * Opens the embedded store. Several processes may open the same file: writes serialise on SQLite's write lock
+ * (immediate transactions, waiting up to busyTimeoutMs), reads run concurrently under WAL.
+ *
+ * Durability: synchronous=FULL makes every commit reach the disk before the call resolves, which is what
+ * "committed before acknowledged" requires; WAL's usual NORMAL may lose the last commits on power loss.
+ */
+export function openSqliteStore(opts: SqliteStoreOptions): Store {
+  if (!isInMemory(opts.path)) mkdirSync(dirname(opts.path), { recursive: true });
+  const db = new Database(opts.path, { create: true, readwrite: true, strict: true });
+  try {
+    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = FULL");
+    db.run("PRAGMA foreign_keys = ON");
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const conn = new SqliteConnection(db);
+  let closed = false;
+  return {
+    dialect: "sqlite",
+    users: new SqliteUserRepository(conn),
+    sessions: new SqliteSessionRepository(conn),
+    rooms: new SqliteRoomRepository(conn),
+    messages: new SqliteMessageRepository(conn),
+    async migrate() {
+      applyMigrations(conn);
+    },
+    async ping() {
+      conn.get("SELECT 1");
+    },
+    /** Idempotent; afterwards every method rejects. */
+    async close() {
+      if (closed) return;
+      closed = true;
+      conn.close();
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { Conflict, NotFound } from "../../../domain/errors.ts";
+import type { RoomEvent } from "../../../domain/message.ts";
+import type { Member, MemberRole, Room } from "../../../domain/room.ts";
+import type { MemberView, NewRoom, RoomRepository, RoomSummary } from "../../../ports/store.ts";
+import type { SqliteConnection } from "./connection.ts";
+import { allocateSeq, insertEvent } from "./events.ts";
+import {
+  MEMBER_COLUMNS,
+  type MemberRow,
+  type MessageRow,
+  messageColumns,
+  type PublicUserRow,
+  type RoomRow,
+  roomColumns,
+  toMember,
+  toMemberRole,
+  toMessage,
+  toPublicUser,
+  toRoom,
+} from "./rows.ts";
+import { isConstraintError, isUniqueViolationOn } from "./sqlite-errors.ts";
+
+/** The unread rule, for member row `mb`: others' messages that are not deleted and above the read marker. */
+const UNREAD_COUNT = `(SELECT count(*) FROM messages x
+  WHERE x.room_id = mb.room_id AND x.seq > mb.read_seq AND x.deleted_at IS NULL AND x.sender_id <> mb.user_id)`;
+
+const SELECT_ROOM = `SELECT ${roomColumns("r")} FROM rooms r`;
+
+interface SummaryRow extends RoomRow, MessageRow {
+  my_role: string;
+  read_seq: number;
+  unread: number;
+}
+
+export class SqliteRoomRepository implements RoomRepository {
+  constructor(private readonly conn: SqliteConnection) {}
+
+  async create(
+    room: NewRoom,
+    members: ReadonlyArray<{ readonly userId: string; readonly role: MemberRole }>,
+  ): Promise<Room> {
+    if (room.kind === "dm" && room.dmKey === undefined) throw new Error("a dm room needs its dmKey");
+    return this.conn.tx(() => {
+      const dmKey = room.dmKey ?? null;
+      if (dmKey !== null && this.conn.get("SELECT 1 FROM rooms WHERE dm_key = $dmKey", { dmKey }) !== null) {
+        throw new Conflict("dm");
+      }
+      try {
+        this.conn.run(
+          `INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, last_seq, dm_key)
+           VALUES ($id, $kind, $name, $topic, $ownerId, $createdAt, 0, $dmKey)`,
+          {
+            id: room.id,
+            kind: room.kind,
+            name: room.name,
+            topic: room.topic,
+            ownerId: room.ownerId,
+            createdAt: room.createdAt,
+            dmKey,
+          },
+        );
+        for (const m of members) {
+          this.conn.run(
+            `INSERT INTO members (room_id, user_id, role, joined_at, read_seq)
+             VALUES ($roomId, $userId, $role, $joinedAt, 0)`,
+            { roomId: room.id, userId: m.userId, role: m.role, joinedAt: room.createdAt },
+          );
+        }
+      } catch (e) {
+        if (isUniqueViolationOn(e, "rooms.dm_key")) throw new Conflict("dm");
+        if (isConstraintError(e, "SQLITE_CONSTRAINT_FOREIGNKEY")) throw new NotFound("user");
+        throw e;
+      }
+      return this.#room(room.id);
+    });
+  }
+
+  async findById(id: string): Promise<Room | null> {
+    const row = this.conn.get<RoomRow>(`${SELECT_ROOM} WHERE r.id = $id`, { id });
+    return row === null ? null : toRoom(row);
+  }
+
+  async findDm(dmKey: string): Promise<Room | null> {
+    const row = this.conn.get<RoomRow>(`${SELECT_ROOM} WHERE r.dm_key = $dmKey`, { dmKey });
+    return row === null ? null : toRoom(row);
+  }
+
+  async update(id: string, patch: { readonly name?: string; readonly topic?: string }): Promise<Room> {
+    const row = this.conn.tx(() =>
+      this.conn.get<{ id: string }>(
+        `UPDATE rooms SET name = coalesce($name, name), topic = coalesce($topic, topic) WHERE id = $id RETURNING id`,
+        { id, name: patch.name ?? null, topic: patch.topic ?? null },
+      ),
+    );
+    if (row === null) throw new NotFound("room");
+    return this.#room(id);
+  }
+
+  async listForUser(userId: string): Promise<RoomSummary[]> {
+    const rows = this.conn.all<SummaryRow>(
+      `SELECT ${roomColumns("r")}, mb.role AS my_role, mb.read_seq, ${UNREAD_COUNT} AS unread, ${messageColumns("lm")}
+       FROM members mb
+       JOIN rooms r ON r.id = mb.room_id
+       LEFT JOIN messages lm ON lm.room_id = r.id AND lm.seq = (SELECT max(seq) FROM messages WHERE room_id = r.id)
+       WHERE mb.user_id = $userId
+       ORDER BY coalesce(lm.created_at, r.created_at) DESC, r.id DESC`,
+      { userId },
+    );
+    return rows.map((r) => ({
+      room: toRoom(r),
+      myRole: toMemberRole(r.my_role),
+      lastMessage: toMessage(r),
+      unreadCount: r.unread,
+      readSeq: r.read_seq,
+    }));
+  }
+
+  async getMember(roomId: string, userId: string): Promise<Member | null> {
+    const row = this.#member(roomId, userId);
+    return row === null ? null : toMember(row);
+  }
+
+  async listMembers(roomId: string): Promise<MemberView[]> {
+    // rowid breaks ties between members who joined at the same time (a room's initial members) by insertion.
+    const rows = this.conn.all<MemberRow & PublicUserRow>(
+      `SELECT mb.room_id, mb.user_id, mb.role, mb.joined_at,
+              u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, u.role AS u_role,
+              u.status AS u_status
+       FROM members mb JOIN users u ON u.id = mb.user_id
+       WHERE mb.room_id = $roomId
+       ORDER BY mb.joined_at, mb.rowid`,
+      { roomId },
+    );
+    return rows.map((r) => ({ member: toMember(r), user: toPublicUser(r) }));
+  }
+
+  /** A new member's read marker starts at their join: history from before it does not count as unread. */
+  async addMember(
+    roomId: string,
+    userId: string,
+    role: MemberRole,
+    actorId: string,
+    at: number,
+  ): Promise<RoomEvent | null> {
+    return this.conn.tx(() => {
+      if (this.conn.get("SELECT 1 FROM rooms WHERE id = $roomId", { roomId }) === null)
+        throw new NotFound("room");
+      if (this.conn.get("SELECT 1 FROM users WHERE id = $userId", { userId }) === null)
+        throw new NotFound("user");
+      if (this.#member(roomId, userId) !== null) return null;
+      const seq = allocateSeq(this.conn, roomId);
+      this.conn.run(
+        `INSERT INTO members (room_id, user_id, role, joined_at, read_seq)
+         VALUES ($roomId, $userId, $role, $at, $seq)`,
+        { roomId, userId, role, at, seq },
+      );
+      return insertEvent(this.conn, {
+        roomId,
+        seq,
+        type: "member.joined",
+        at,
+        actorId,
+        member: { userId, role },
+      });
+    });
+  }
+
+  async removeMember(roomId: string, userId: string, actorId: string, at: number): Promise<RoomEvent | null> {
+    return this.conn.tx(() => {
+      const member = this.#member(roomId, userId);
+      if (member === null) return null;
+      this.conn.run("DELETE FROM members WHERE room_id = $roomId AND user_id = $userId", { roomId, userId });
+      const seq = allocateSeq(this.conn, roomId);
+      const role = toMemberRole(member.role);
+      return insertEvent(this.conn, {
+        roomId,
+        seq,
+        type: "member.left",
+        at,
+        actorId,
+        member: { userId, role },
+      });
+    });
+  }
+
+  async markRead(roomId: string, userId: string, seq: number): Promise<number> {
+    const row = this.conn.tx(() =>
+      this.conn.get<{ read_seq: number }>(
+        `UPDATE members SET read_seq = max(read_seq, $seq) WHERE room_id = $roomId AND user_id = $userId
+         RETURNING read_seq`,
+        { roomId, userId, seq },
+      ),
+    );
+    if (row === null) throw new NotFound("member");
+    return row.read_seq;
+  }
+
+  /** 0 for a non-member, who has nothing to read. */
+  async unreadCount(roomId: string, userId: string): Promise<number> {
+    const row = this.conn.get<{ unread: number }>(
+      `SELECT ${UNREAD_COUNT} AS unread FROM members mb WHERE mb.room_id = $roomId AND mb.user_id = $userId`,
+      { roomId, userId },
+    );
+    return row?.unread ?? 0;
+  }
+
+  #member(roomId: string, userId: string): MemberRow | null {
+    return this.conn.get<MemberRow>(
+      `SELECT ${MEMBER_COLUMNS} FROM members WHERE room_id = $roomId AND user_id = $userId`,
+      { roomId, userId },
+    );
+  }
+
+  #room(id: string): Room {
+    const row = this.conn.get<RoomRow>(`${SELECT_ROOM} WHERE r.id = $id`, { id });
+    if (row === null) throw new NotFound("room");
+    return toRoom(row);
+  }
+}

@@ -1,0 +1,68 @@
+import { describe, expect, test } from "bun:test";
+import { CONFIG_OPTIONS, ConfigError, loadConfig } from "./config.ts";
+
+describe("loadConfig", () => {
+  test("defaults give an embedded set-up on port 8080", () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBe("");
+    expect(c.dataDir).toBe("./data");
+    expect(c.messageMaxLength).toBe(4000);
+    expect(c.trustProxy).toBe(false);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  test("values are parsed and coerced", () => {
+    const c = loadConfig({ PARLEY_PORT: "9000", PARLEY_TRUST_PROXY: "yes", PARLEY_DATABASE_URL: "postgres://u@h/db" });
+    expect(c.port).toBe(9000);
+    expect(c.trustProxy).toBe(true);
+    expect(c.databaseUrl).toBe("postgres://u@h/db");
+  });
+
+  test("a bad value names the variable", () => {
+    expect(() => loadConfig({ PARLEY_PORT: "eighty" })).toThrow(/PARLEY_PORT/);
+    expect(() => loadConfig({ PARLEY_DATABASE_URL: "mysql://x" })).toThrow(/PARLEY_DATABASE_URL/);
+    expect(() => loadConfig({ PARLEY_JWT_SECRET: "short" })).toThrow(/PARLEY_JWT_SECRET/);
+    expect(() => loadConfig({ PARLEY_LOG_LEVEL: "loud" })).toThrow(/PARLEY_LOG_LEVEL/);
+  });
+
+  test("every problem is reported at once", () => {
+    try {
+      loadConfig({ PARLEY_PORT: "-1", PARLEY_MESSAGE_MAX_LENGTH: "0" });
+      throw new Error("expected ConfigError");
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems).toHaveLength(2);
+    }
+  });
+
+  test("every default is itself valid", () => {
+    for (const opt of Object.values(CONFIG_OPTIONS)) expect(opt.schema.safeParse(opt.default).success).toBe(true);
+  });
+});
+
+describe("README", () => {
+  test("documents every option with its default", async () => {
+    const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+    for (const opt of Object.values(CONFIG_OPTIONS)) {
+      const row = readme.split("\n").find((l) => l.startsWith(`| \`${opt.env}\``));
+      expect(row, `${opt.env} missing from README.md`).toBeDefined();
+      if (opt.default !== "") expect(row).toContain(`\`${opt.default}\``);
+    }
+  });
+});
+
+describe("multi-process settings", () => {
+  test("reusePort without Redis is refused with a reason", () => {
+    expect(() => loadConfig({ PARLEY_REUSE_PORT: "true" })).toThrow(/PARLEY_REDIS_URL/);
+    expect(loadConfig({ PARLEY_REUSE_PORT: "true", PARLEY_REDIS_URL: "redis://127.0.0.1:6379" }).reusePort).toBe(true);
+  });
+
+  test("allowed origins are a trimmed list", () => {
+    expect(loadConfig({ PARLEY_WS_ALLOWED_ORIGINS: " https://a.example , https://b.example," }).wsAllowedOrigins).toEqual([
+      "https://a.example",
+      "https://b.example",
+    ]);
+    expect(loadConfig({}).wsAllowedOrigins).toEqual([]);
+  });
+});

@@ -1,0 +1,228 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { principalOf, requireAuth } from "../auth-middleware.ts";
+import type { AppEnv } from "../env.ts";
+import { jsonBody } from "../json-body.ts";
+import {
+  AUTH_ERRORS,
+  BEARER_SECURITY,
+  BODY_ERRORS,
+  errorResponses,
+  jsonContent,
+  jsonRequest,
+} from "../schemas/common.ts";
+import {
+  CreateRoomBodySchema,
+  MemberParamsSchema,
+  MembershipSchema,
+  ReadBodySchema,
+  ReadResultSchema,
+  RoomDetailsSchema,
+  RoomEnvelopeSchema,
+  RoomIdParamSchema,
+  RoomListSchema,
+  toMembershipWire,
+  toRoomDetailsWire,
+  toRoomSummaryWire,
+  toRoomWire,
+  UpdateRoomBodySchema,
+  UserIdBodySchema,
+} from "../schemas/rooms.ts";
+
+const tags = ["rooms"];
+const secured = { security: BEARER_SECURITY } as const;
+
+const listRooms = createRoute({
+  method: "get",
+  path: "/api/v1/rooms",
+  tags,
+  ...secured,
+  summary: "The caller's rooms with last message and unread count",
+  middleware: [requireAuth] as const,
+  responses: {
+    200: jsonContent(RoomListSchema, "Most recent activity first."),
+    ...errorResponses(...AUTH_ERRORS),
+  },
+});
+
+const createRoom = createRoute({
+  method: "post",
+  path: "/api/v1/rooms",
+  tags,
+  ...secured,
+  summary: "Create a group room owned by the caller",
+  middleware: [requireAuth, jsonBody] as const,
+  request: { body: jsonRequest(CreateRoomBodySchema) },
+  responses: {
+    201: jsonContent(RoomEnvelopeSchema, "The new room."),
+    ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, "USER_NOT_FOUND"),
+  },
+});
+
+const openDm = createRoute({
+  method: "post",
+  path: "/api/v1/dms",
+  tags,
+  ...secured,
+  summary: "Get or create the direct conversation with a user",
+  description: "201 when this call created it, 200 when it existed. Concurrent first calls yield one room.",
+  middleware: [requireAuth, jsonBody] as const,
+  request: { body: jsonRequest(UserIdBodySchema) },
+  responses: {
+    200: jsonContent(RoomEnvelopeSchema, "The existing conversation."),
+    201: jsonContent(RoomEnvelopeSchema, "The conversation, created now."),
+    ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, "USER_NOT_FOUND", "INVALID_OPERATION"),
+  },
+});
+
+const getRoom = createRoute({
+  method: "get",
+  path: "/api/v1/rooms/{roomId}",
+  tags,
+  ...secured,
+  summary: "A room with its members",
+  middleware: [requireAuth] as const,
+  request: { params: RoomIdParamSchema },
+  responses: {
+    200: jsonContent(RoomDetailsSchema, "The room."),
+    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND"),
+  },
+});
+
+const updateRoom = createRoute({
+  method: "patch",
+  path: "/api/v1/rooms/{roomId}",
+  tags,
+  ...secured,
+  summary: "Rename a group room or change its topic (owner or administrator)",
+  middleware: [requireAuth, jsonBody] as const,
+  request: { params: RoomIdParamSchema, body: jsonRequest(UpdateRoomBodySchema) },
+  responses: {
+    200: jsonContent(RoomEnvelopeSchema, "The updated room."),
+    ...errorResponses(
+      ...AUTH_ERRORS,
+      ...BODY_ERRORS,
+      "INVALID_ID",
+      "ROOM_NOT_FOUND",
+      "FORBIDDEN",
+      "INVALID_OPERATION",
+    ),
+  },
+});
+
+const addMember = createRoute({
+  method: "post",
+  path: "/api/v1/rooms/{roomId}/members",
+  tags,
+  ...secured,
+  summary: "Add a member (owner or administrator)",
+  middleware: [requireAuth, jsonBody] as const,
+  request: { params: RoomIdParamSchema, body: jsonRequest(UserIdBodySchema) },
+  responses: {
+    201: jsonContent(MembershipSchema, "The new membership."),
+    ...errorResponses(
+      ...AUTH_ERRORS,
+      ...BODY_ERRORS,
+      "INVALID_ID",
+      "ROOM_NOT_FOUND",
+      "FORBIDDEN",
+      "USER_NOT_FOUND",
+      "ALREADY_MEMBER",
+      "INVALID_OPERATION",
+    ),
+  },
+});
+
+const removeMember = createRoute({
+  method: "delete",
+  path: "/api/v1/rooms/{roomId}/members/{userId}",
+  tags,
+  ...secured,
+  summary: "Remove a member, or leave when the user is the caller",
+  description: "An owner cannot leave or be removed while others remain.",
+  middleware: [requireAuth] as const,
+  request: { params: MemberParamsSchema },
+  responses: {
+    204: { description: "Removed." },
+    ...errorResponses(
+      ...AUTH_ERRORS,
+      "INVALID_ID",
+      "ROOM_NOT_FOUND",
+      "FORBIDDEN",
+      "USER_NOT_FOUND",
+      "INVALID_OPERATION",
+    ),
+  },
+});
+
+const markRead = createRoute({
+  method: "post",
+  path: "/api/v1/rooms/{roomId}/read",
+  tags,
+  ...secured,
+  summary: "Move the caller's read marker forward",
+  description: "The marker never moves back; a seq past the end is clamped to the room's last seq.",
+  middleware: [requireAuth, jsonBody] as const,
+  request: { params: RoomIdParamSchema, body: jsonRequest(ReadBodySchema) },
+  responses: {
+    200: jsonContent(ReadResultSchema, "The marker and the unread count after the move."),
+    ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND"),
+  },
+});
+
+export function registerRoomRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(listRooms, async (c) => {
+    const rooms = await c.var.services.rooms.list(principalOf(c));
+    return c.json({ rooms: rooms.map(toRoomSummaryWire) }, 200);
+  });
+
+  app.openapi(createRoom, async (c) => {
+    const room = await c.var.services.rooms.create(principalOf(c), c.req.valid("json"));
+    return c.json({ room: toRoomWire(room) }, 201);
+  });
+
+  app.openapi(openDm, async (c) => {
+    const { room, created } = await c.var.services.rooms.getOrCreateDm(
+      principalOf(c),
+      c.req.valid("json").userId,
+    );
+    return created ? c.json({ room: toRoomWire(room) }, 201) : c.json({ room: toRoomWire(room) }, 200);
+  });
+
+  app.openapi(getRoom, async (c) => {
+    const details = await c.var.services.rooms.get(principalOf(c), c.req.valid("param").roomId);
+    return c.json(toRoomDetailsWire(details), 200);
+  });
+
+  app.openapi(updateRoom, async (c) => {
+    const room = await c.var.services.rooms.update(
+      principalOf(c),
+      c.req.valid("param").roomId,
+      c.req.valid("json"),
+    );
+    return c.json({ room: toRoomWire(room) }, 200);
+  });
+
+  app.openapi(addMember, async (c) => {
+    const event = await c.var.services.rooms.addMember(
+      principalOf(c),
+      c.req.valid("param").roomId,
+      c.req.valid("json").userId,
+    );
+    return c.json(toMembershipWire(event), 201);
+  });
+
+  app.openapi(removeMember, async (c) => {
+    const { roomId, userId } = c.req.valid("param");
+    await c.var.services.rooms.removeMember(principalOf(c), roomId, userId);
+    return c.body(null, 204);
+  });
+
+  app.openapi(markRead, async (c) => {
+    const result = await c.var.services.rooms.markRead(
+      principalOf(c),
+      c.req.valid("param").roomId,
+      c.req.valid("json").seq,
+    );
+    return c.json(result, 200);
+  });
+}

@@ -1,0 +1,134 @@
+import { z } from "@hono/zod-openapi";
+import type { RoomEvent } from "../../domain/message.ts";
+import { MEMBER_ROLES, ROOM_KINDS, type Room } from "../../domain/room.ts";
+import { ROOM_NAME_MAX, ROOM_TOPIC_MAX } from "../../domain/rules.ts";
+import type { MemberView, RoomSummary } from "../../ports/store.ts";
+import { INITIAL_MEMBERS_MAX, type RoomDetails } from "../../services/room-service.ts";
+import { IdSchema, iso, TimestampSchema, textSchema } from "./common.ts";
+import { MessageSchema, toMessageWire } from "./messages.ts";
+import { PublicUserSchema, toPublicUserWire } from "./users.ts";
+
+export const RoomSchema = z
+  .object({
+    id: IdSchema,
+    kind: z.enum(ROOM_KINDS),
+    name: z.string(),
+    topic: z.string(),
+    ownerId: IdSchema.nullable(),
+    createdAt: TimestampSchema,
+    lastSeq: z.number().int().openapi({ description: "The highest seq in the room's stream; 0 when empty." }),
+  })
+  .openapi("Room");
+
+export function toRoomWire(r: Room): z.infer<typeof RoomSchema> {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    topic: r.topic,
+    ownerId: r.ownerId,
+    createdAt: iso(r.createdAt),
+    lastSeq: r.lastSeq,
+  };
+}
+
+export const RoomEnvelopeSchema = z.object({ room: RoomSchema });
+
+export const RoomSummarySchema = z
+  .object({
+    room: RoomSchema,
+    myRole: z.enum(MEMBER_ROLES),
+    lastMessage: MessageSchema.nullable(),
+    unreadCount: z.number().int(),
+    readSeq: z.number().int(),
+  })
+  .openapi("RoomSummary");
+
+export function toRoomSummaryWire(s: RoomSummary): z.infer<typeof RoomSummarySchema> {
+  return {
+    room: toRoomWire(s.room),
+    myRole: s.myRole,
+    lastMessage: s.lastMessage === null ? null : toMessageWire(s.lastMessage),
+    unreadCount: s.unreadCount,
+    readSeq: s.readSeq,
+  };
+}
+
+export const RoomListSchema = z.object({ rooms: z.array(RoomSummarySchema) });
+
+export const MemberSchema = z
+  .object({ userId: IdSchema, role: z.enum(MEMBER_ROLES), joinedAt: TimestampSchema, user: PublicUserSchema })
+  .openapi("Member");
+
+export function toMemberWire(m: MemberView): z.infer<typeof MemberSchema> {
+  return {
+    userId: m.member.userId,
+    role: m.member.role,
+    joinedAt: iso(m.member.joinedAt),
+    user: toPublicUserWire(m.user),
+  };
+}
+
+export const RoomDetailsSchema = z
+  .object({ room: RoomSchema, members: z.array(MemberSchema), myRole: z.enum(MEMBER_ROLES) })
+  .openapi("RoomDetails");
+
+export function toRoomDetailsWire(d: RoomDetails): z.infer<typeof RoomDetailsSchema> {
+  return { room: toRoomWire(d.room), members: d.members.map(toMemberWire), myRole: d.myRole };
+}
+
+export const CreateRoomBodySchema = z
+  .strictObject({
+    name: textSchema({ max: ROOM_NAME_MAX, nonBlank: true }),
+    topic: textSchema({ max: ROOM_TOPIC_MAX }).optional(),
+    memberIds: z.array(IdSchema).max(INITIAL_MEMBERS_MAX).optional(),
+  })
+  .openapi("CreateRoom");
+
+export const UpdateRoomBodySchema = z
+  .strictObject({
+    name: textSchema({ max: ROOM_NAME_MAX, nonBlank: true }).optional(),
+    topic: textSchema({ max: ROOM_TOPIC_MAX }).optional(),
+  })
+  .openapi("UpdateRoom");
+
+export const UserIdBodySchema = z.strictObject({ userId: IdSchema }).openapi("UserRef");
+
+export const MembershipSchema = z
+  .object({
+    roomId: IdSchema,
+    userId: IdSchema,
+    role: z.enum(MEMBER_ROLES),
+    seq: z.number().int().openapi({ description: "Seq of the member.joined event in the room's stream." }),
+    joinedAt: TimestampSchema,
+  })
+  .openapi("Membership");
+
+export function toMembershipWire(e: RoomEvent): z.infer<typeof MembershipSchema> {
+  if (e.member === null) throw new Error("member event without a member");
+  return { roomId: e.roomId, userId: e.member.userId, role: e.member.role, seq: e.seq, joinedAt: iso(e.at) };
+}
+
+export const ReadBodySchema = z
+  .strictObject({
+    seq: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .openapi({ description: "The highest seq read; the marker never moves back." }),
+  })
+  .openapi("MarkRead");
+
+export const ReadResultSchema = z
+  .object({ readSeq: z.number().int(), unreadCount: z.number().int() })
+  .openapi("ReadState");
+
+export const RoomIdParamSchema = z.object({
+  roomId: IdSchema.openapi({ param: { name: "roomId", in: "path" } }),
+});
+
+export const MemberParamsSchema = z.object({
+  roomId: IdSchema.openapi({ param: { name: "roomId", in: "path" } }),
+  userId: IdSchema.openapi({ param: { name: "userId", in: "path" } }),
+});

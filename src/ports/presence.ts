@@ -1,0 +1,34 @@
+/**
+ * Who is online where, across processes. Presence is tracked per connection (a user with two tabs has two
+ * entries) and reported per user. Every entry carries an expiry: a connection that is not refreshed within its
+ * TTL disappears on its own, which is how the entries of a crashed process are cleared. Processes therefore
+ * refresh their connections' entries periodically (well within the TTL) and leave explicitly when they can.
+ *
+ * `room` is an opaque scope: a room id, or any other name the caller picks (e.g. one scope for "online at
+ * all"). Expiry is computed from the adapter's clock, so processes sharing a Redis are assumed to have clocks
+ * within a small fraction of the TTL of each other.
+ *
+ * Adapters: in-process and Redis. Both pass test/contract/presence.contract.ts.
+ */
+export interface Presence {
+  /**
+   * Records that connection `connId` of `userId` is present in `room` until now + ttlMs. Idempotent: joining
+   * again replaces the connection's expiry (so it also serves as a heartbeat for one room).
+   */
+  join(room: string, userId: string, connId: string, ttlMs: number): Promise<void>;
+
+  /**
+   * The heartbeat of one connection: does what `join` does in every listed room, in one round trip. An entry
+   * that had already expired is recreated, because the connection is evidently alive.
+   */
+  refresh(rooms: readonly string[], userId: string, connId: string, ttlMs: number): Promise<void>;
+
+  /** Removes the connection's entry. The user stays present while another of their connections is. Idempotent. */
+  leave(room: string, userId: string, connId: string): Promise<void>;
+
+  /** Distinct user ids with at least one unexpired connection in the room, ascending. */
+  list(room: string): Promise<string[]>;
+
+  /** The number of users `list` would return. */
+  count(room: string): Promise<number>;
+}

@@ -1,0 +1,29 @@
+import type { Clock } from "../ports/clock.ts";
+import type { DomainEvents } from "../ports/domain-events.ts";
+import type { IdGenerator } from "../ports/ids.ts";
+import type { PasswordHasher } from "../ports/password-hasher.ts";
+import type { RateLimiter } from "../ports/rate-limiter.ts";
+import type { Store } from "../ports/store.ts";
+
+/** What the use cases need from the outside world; main.ts picks the adapters, tests pick their own. */
+export interface ServiceDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly hasher: PasswordHasher;
+  readonly limiter: RateLimiter;
+  readonly events: DomainEvents;
+}
+
+/** Policy values the use cases need, taken from the validated config. */
+export interface ServicePolicy {
+  readonly jwtSecret: string;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly messageMaxLength: number;
+  readonly loginMaxFailures: number;
+  readonly loginIpMaxFailures: number;
+  readonly loginWindowSeconds: number;
+}

@@ -1,0 +1,157 @@
+import { AppError, Conflict, NotFound } from "../domain/errors.ts";
+import type { RoomEvent } from "../domain/message.ts";
+import { dmKey, type Member, type Room } from "../domain/room.ts";
+import { roleAtLeast } from "../domain/user.ts";
+import type { MemberView, RoomSummary } from "../ports/store.ts";
+import type { ServiceDeps } from "./deps.ts";
+import type { Principal } from "./principal.ts";
+
+export interface RoomDetails {
+  readonly room: Room;
+  readonly members: MemberView[];
+  readonly myRole: Member["role"];
+}
+
+/** The most members a room may be created with in one request; more are added one by one. */
+export const INITIAL_MEMBERS_MAX = 100;
+
+/**
+ * Rooms and membership. Visibility rule: a room exists, for a caller, only if the caller is a member — any other
+ * caller gets ROOM_NOT_FOUND, never a hint that it exists. Room owners and site administrators manage members.
+ */
+export class RoomService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async create(p: Principal, input: { name: string; topic?: string; memberIds?: readonly string[] }): Promise<Room> {
+    const { store, ids, clock } = this.deps;
+    const others = [...new Set(input.memberIds ?? [])].filter((id) => id !== p.userId);
+    if (others.length > INITIAL_MEMBERS_MAX) {
+      throw new AppError("VALIDATION_FAILED", `At most ${INITIAL_MEMBERS_MAX} initial members.`);
+    }
+    await this.#requireActiveUsers(others);
+    return store.rooms.create(
+      {
+        id: ids.next(),
+        kind: "group",
+        name: input.name.trim(),
+        topic: input.topic?.trim() ?? "",
+        ownerId: p.userId,
+        createdAt: clock.now(),
+      },
+      [{ userId: p.userId, role: "owner" }, ...others.map((userId) => ({ userId, role: "member" as const }))],
+    );
+  }
+
+  /** The one DM between the caller and `userId`, created on first use. Concurrent first uses yield one room. */
+  async getOrCreateDm(p: Principal, userId: string): Promise<{ room: Room; created: boolean }> {
+    if (userId === p.userId) throw new AppError("INVALID_OPERATION", "A direct conversation needs another user.");
+    await this.#requireActiveUsers([userId]);
+    const { store, ids, clock } = this.deps;
+    const key = dmKey(p.userId, userId);
+    const existing = await store.rooms.findDm(key);
+    if (existing) return { room: existing, created: false };
+    try {
+      const room = await store.rooms.create(
+        { id: ids.next(), kind: "dm", name: "", topic: "", ownerId: null, createdAt: clock.now(), dmKey: key },
+        [
+          { userId: p.userId, role: "member" },
+          { userId, role: "member" },
+        ],
+      );
+      return { room, created: true };
+    } catch (e) {
+      if (!(e instanceof Conflict)) throw e;
+      const raced = await store.rooms.findDm(key);
+      if (!raced) throw e;
+      return { room: raced, created: false };
+    }
+  }
+
+  list(p: Principal): Promise<RoomSummary[]> {
+    return this.deps.store.rooms.listForUser(p.userId);
+  }
+
+  async get(p: Principal, roomId: string): Promise<RoomDetails> {
+    const { room, member } = await this.requireMember(p, roomId);
+    return { room, members: await this.deps.store.rooms.listMembers(roomId), myRole: member.role };
+  }
+
+  async update(p: Principal, roomId: string, patch: { name?: string; topic?: string }): Promise<Room> {
+    const { room } = await this.#requireManager(p, roomId);
+    if (room.kind !== "group") throw new AppError("INVALID_OPERATION", "Only group rooms have a name and topic.");
+    const updated = await this.deps.store.rooms.update(roomId, { name: patch.name?.trim(), topic: patch.topic?.trim() });
+    this.deps.events.emit({ kind: "room.updated", roomId });
+    return updated;
+  }
+
+  async addMember(p: Principal, roomId: string, userId: string): Promise<RoomEvent> {
+    const { room } = await this.#requireManager(p, roomId);
+    if (room.kind === "dm") throw new AppError("INVALID_OPERATION", "A direct conversation has exactly two members.");
+    await this.#requireActiveUsers([userId]);
+    const event = await this.deps.store.rooms.addMember(roomId, userId, "member", p.userId, this.deps.clock.now());
+    if (!event) throw new AppError("ALREADY_MEMBER");
+    this.deps.events.emit({ kind: "room.event", event });
+    return event;
+  }
+
+  /**
+   * Removes `userId` (the caller themselves = leaving). Managers may remove anyone but the owner; an owner cannot
+   * leave a room that still has other members, because a room without an owner could no longer be managed.
+   */
+  async removeMember(p: Principal, roomId: string, userId: string): Promise<void> {
+    const leaving = userId === p.userId;
+    const { room } = leaving ? await this.requireMember(p, roomId) : await this.#requireManager(p, roomId);
+    if (room.kind === "dm") throw new AppError("INVALID_OPERATION", "Members of a direct conversation cannot be removed.");
+    const { store, clock, events } = this.deps;
+    if (room.ownerId === userId) {
+      const members = await store.rooms.listMembers(roomId);
+      if (members.length > 1) {
+        throw new AppError("INVALID_OPERATION", "The owner cannot leave or be removed while the room has other members.");
+      }
+    }
+    const event = await store.rooms.removeMember(roomId, userId, p.userId, clock.now());
+    if (!event) throw new AppError("USER_NOT_FOUND", "That user is not a member of this room.");
+    events.emit({ kind: "room.event", event });
+  }
+
+  /** Moves the caller's read marker forward (never back); a seq past the end is clamped to the last event. */
+  async markRead(p: Principal, roomId: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
+    const { room } = await this.requireMember(p, roomId);
+    const { store } = this.deps;
+    try {
+      const readSeq = await store.rooms.markRead(roomId, p.userId, Math.min(seq, room.lastSeq));
+      return { readSeq, unreadCount: await store.rooms.unreadCount(roomId, p.userId) };
+    } catch (e) {
+      if (e instanceof NotFound) throw new AppError("ROOM_NOT_FOUND");
+      throw e;
+    }
+  }
+
+  /** The room and the caller's membership, or ROOM_NOT_FOUND whether the room is missing or merely not theirs. */
+  async requireMember(p: Principal, roomId: string): Promise<{ room: Room; member: Member }> {
+    const { store } = this.deps;
+    const [room, member] = await Promise.all([store.rooms.findById(roomId), store.rooms.getMember(roomId, p.userId)]);
+    if (!room || !member) throw new AppError("ROOM_NOT_FOUND");
+    return { room, member };
+  }
+
+  /**
+   * Owners manage their room. Site administrators may manage any room; to anyone else a room they are not in
+   * does not exist, and a plain member is told FORBIDDEN (they can already see the room).
+   */
+  async #requireManager(p: Principal, roomId: string): Promise<{ room: Room }> {
+    const { store } = this.deps;
+    const [room, member] = await Promise.all([store.rooms.findById(roomId), store.rooms.getMember(roomId, p.userId)]);
+    if (!room) throw new AppError("ROOM_NOT_FOUND");
+    if (roleAtLeast(p.role, "admin")) return { room };
+    if (!member) throw new AppError("ROOM_NOT_FOUND");
+    if (member.role !== "owner") throw new AppError("FORBIDDEN", "Only the room's owner can do this.");
+    return { room };
+  }
+
+  async #requireActiveUsers(ids: readonly string[]): Promise<void> {
+    const users = await Promise.all(ids.map((id) => this.deps.store.users.findById(id)));
+    const missing = ids.filter((_, i) => users[i]?.status !== "active");
+    if (missing.length > 0) throw new AppError("USER_NOT_FOUND", "No such active user.", { details: { userIds: missing } });
+  }
+}

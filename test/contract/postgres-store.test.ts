@@ -1,0 +1,305 @@
+/**
+ * PostgreSQL-specific risks the shared contract cannot see: several pools (as several processes would have)
+ * migrating and writing at once, schema isolation, and what the tsvector column does with punctuation.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import postgres from "postgres";
+import { Conflict } from "../../src/domain/errors.ts";
+import { openPostgresStore } from "../../src/adapters/store/postgres/open-postgres-store.ts";
+import { MIGRATIONS } from "../../src/adapters/store/postgres/migrations.ts";
+import type { Store } from "../../src/ports/store.ts";
+import { PG_URL, postgresAvailable } from "../support/services.ts";
+
+const available = await postgresAvailable();
+
+function freshSchema(): string {
+  return `parley_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+}
+
+describe.skipIf(!available)("PostgreSQL store", () => {
+  const schemas: string[] = [];
+  const stores: Store[] = [];
+
+  /** `n` independent pools on one fresh schema, each behaving as a separate process would. */
+  function pools(n: number, schema = freshSchema()): Store[] {
+    if (!schemas.includes(schema)) schemas.push(schema);
+    const opened = Array.from({ length: n }, () =>
+      openPostgresStore({ url: PG_URL, schema, maxConnections: 4 }),
+    );
+    stores.push(...opened);
+    return opened;
+  }
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    for (const s of schemas) await admin`DROP SCHEMA IF EXISTS ${admin(s)} CASCADE`;
+    await admin.end();
+  });
+
+  let n = 0;
+  async function user(store: Store, name = `user${++n}`) {
+    return store.users.create({
+      id: `U${String(++n).padStart(25, "0")}`,
+      username: name,
+      email: `${name}@example.com`,
+      displayName: name,
+      passwordHash: "x",
+      role: "user",
+      createdAt: 1_700_000_000_000 + n,
+    });
+  }
+
+  async function room(store: Store, ownerId: string, memberIds: string[] = []) {
+    const id = `R${String(++n).padStart(25, "0")}`;
+    return store.rooms.create(
+      { id, kind: "group", name: `room ${id}`, topic: "", ownerId, createdAt: 1_700_000_000_000 },
+      [
+        { userId: ownerId, role: "owner" },
+        ...memberIds.map((userId) => ({ userId, role: "member" as const })),
+      ],
+    );
+  }
+
+  test("pools migrating one new schema at once all succeed and apply each migration once", async () => {
+    const schema = freshSchema();
+    const ps = pools(4, schema);
+    await Promise.all(ps.map((s) => s.migrate()));
+    await ps[0]!.migrate();
+    const admin = postgres(PG_URL, { max: 1 });
+    try {
+      const rows = await admin`SELECT version FROM ${admin(schema)}.schema_migrations ORDER BY version`;
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      await admin.end();
+    }
+    await ps[3]!.ping();
+  });
+
+  test("schemas are isolated: the same username lives in two schemas, rows do not cross", async () => {
+    const [a] = pools(1);
+    const [b] = pools(1);
+    await Promise.all([a!.migrate(), b!.migrate()]);
+    const ua = await user(a!, "samename");
+    const ub = await user(b!, "SameName");
+    expect(await b!.users.findById(ua.id)).toBeNull();
+    expect((await a!.users.findByLogin("SAMENAME"))?.id).toBe(ua.id);
+    expect((await b!.users.findByLogin("samename"))?.id).toBe(ub.id);
+  });
+
+  test("times and seqs come back as numbers, not strings or bigints", async () => {
+    const [s] = pools(1);
+    await s!.migrate();
+    const u = await user(s!);
+    const r = await room(s!, u.id);
+    const { message } = await s!.messages.append({
+      id: "M00000000000000000000000001",
+      roomId: r.id,
+      senderId: u.id,
+      body: "hi",
+      clientMsgId: null,
+      createdAt: 1_700_000_000_123,
+    });
+    expect(message.seq).toBe(1);
+    expect(message.createdAt).toBe(1_700_000_000_123);
+    expect(typeof u.createdAt).toBe("number");
+    expect(await s!.users.countByRole("user")).toBe(1);
+  });
+
+  test("concurrent appends from three pools to one room get contiguous seqs 1..N", async () => {
+    const ps = pools(3);
+    await ps[0]!.migrate();
+    const u = await user(ps[0]!);
+    const r = await room(ps[0]!, u.id);
+    const perPool = 20;
+    const results = await Promise.all(
+      ps.flatMap((s, p) =>
+        Array.from({ length: perPool }, (_, i) =>
+          s.messages.append({
+            id: `M${p}${String(i).padStart(24, "0")}`,
+            roomId: r.id,
+            senderId: u.id,
+            body: `m ${p} ${i}`,
+            clientMsgId: null,
+            createdAt: 1_700_000_000_000 + i,
+          }),
+        ),
+      ),
+    );
+    const total = ps.length * perPool;
+    const seqs = results.map((x) => x.message.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(results.every((x) => x.created && x.event?.seq === x.message.seq)).toBe(true);
+    const events = await ps[1]!.messages.listEvents(r.id, 0, 1000);
+    expect(events.map((e) => e.seq)).toEqual(seqs);
+    expect((await ps[2]!.rooms.findById(r.id))?.lastSeq).toBe(total);
+  });
+
+  test("identical idempotent appends racing on several pools store one message", async () => {
+    const ps = pools(3);
+    await ps[0]!.migrate();
+    const u = await user(ps[0]!);
+    const r = await room(ps[0]!, u.id);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        ps[i % ps.length]!.messages.append({
+          id: `M${String(i).padStart(25, "0")}`,
+          roomId: r.id,
+          senderId: u.id,
+          body: "once",
+          clientMsgId: "retry-1",
+          createdAt: 1_700_000_000_000,
+        }),
+      ),
+    );
+    expect(results.filter((x) => x.created)).toHaveLength(1);
+    expect(new Set(results.map((x) => x.message.id)).size).toBe(1);
+    expect(results.filter((x) => !x.created).every((x) => x.event === null)).toBe(true);
+    expect(await ps[0]!.messages.page(r.id, { limit: 50 })).toHaveLength(1);
+    // The losers rolled back their seq claims: the stream is exactly one event long.
+    expect((await ps[0]!.rooms.findById(r.id))?.lastSeq).toBe(1);
+  });
+
+  test("one clientMsgId raced into two rooms: one stored, the other call sees Conflict", async () => {
+    const ps = pools(3);
+    await ps[0]!.migrate();
+    const u = await user(ps[0]!);
+    const r1 = await room(ps[0]!, u.id);
+    const r2 = await room(ps[0]!, u.id);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) =>
+        ps[i % ps.length]!.messages.append({
+          id: `M${String(i).padStart(25, "0")}`,
+          roomId: i % 2 === 0 ? r1.id : r2.id,
+          senderId: u.id,
+          body: "x",
+          clientMsgId: "cross-room",
+          createdAt: 1_700_000_000_000,
+        }),
+      ),
+    );
+    const ok = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+    const failed = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+    expect(ok.filter((x) => x.created)).toHaveLength(1);
+    const winnerRoom = ok.find((x) => x.created)!.message.roomId;
+    expect(ok.every((x) => x.message.roomId === winnerRoom)).toBe(true);
+    expect(failed.length).toBe(3);
+    expect(failed.every((e) => e instanceof Conflict && e.key === "clientMsgId")).toBe(true);
+    const loserRoom = winnerRoom === r1.id ? r2.id : r1.id;
+    expect((await ps[1]!.rooms.findById(loserRoom))?.lastSeq).toBe(0);
+  });
+
+  test("20 concurrent rotations of one token across pools: at most one rotates, the session ends revoked", async () => {
+    const ps = pools(3);
+    await ps[0]!.migrate();
+    const u = await user(ps[0]!);
+    await ps[0]!.sessions.create({
+      id: "S0000000000000000000000001",
+      userId: u.id,
+      refreshTokenHash: "h0",
+      createdAt: 1000,
+      expiresAt: 100_000,
+      userAgent: null,
+      ip: null,
+    });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ps[i % ps.length]!.sessions.rotate("h0", { nextHash: `h1-${i}`, now: 2000, expiresAt: 200_000 }),
+      ),
+    );
+    const kinds = results.map((r) => r.kind);
+    expect(kinds.filter((k) => k === "rotated").length).toBeLessThanOrEqual(1);
+    expect(kinds.filter((k) => k === "rotated" || k === "reused")).toHaveLength(20);
+    expect((await ps[1]!.sessions.findById("S0000000000000000000000001"))?.revokedAt).toBe(2000);
+    // Whoever won holds a token of a revoked family: it is worth nothing now.
+    const winner = results.findIndex((r) => r.kind === "rotated");
+    if (winner >= 0) {
+      const again = await ps[2]!.sessions.rotate(`h1-${winner}`, {
+        nextHash: "h2",
+        now: 3000,
+        expiresAt: 300_000,
+      });
+      expect(again.kind).toBe("invalid");
+    }
+  });
+
+  test("rotation then reuse of the first token revokes; the current token is then invalid", async () => {
+    const [s] = pools(1);
+    await s!.migrate();
+    const u = await user(s!);
+    await s!.sessions.create({
+      id: "S0000000000000000000000002",
+      userId: u.id,
+      refreshTokenHash: "a0",
+      createdAt: 1000,
+      expiresAt: 100_000,
+      userAgent: "ua",
+      ip: "127.0.0.1",
+    });
+    const first = await s!.sessions.rotate("a0", { nextHash: "a1", now: 2000, expiresAt: 200_000 });
+    expect(first.kind).toBe("rotated");
+    if (first.kind === "rotated") {
+      expect(first.session.lastUsedAt).toBe(2000);
+      expect(first.session.expiresAt).toBe(200_000);
+    }
+    expect((await s!.sessions.rotate("a0", { nextHash: "a2", now: 3000, expiresAt: 300_000 })).kind).toBe(
+      "reused",
+    );
+    expect((await s!.sessions.rotate("a1", { nextHash: "a3", now: 4000, expiresAt: 400_000 })).kind).toBe(
+      "invalid",
+    );
+    expect((await s!.sessions.rotate("nope", { nextHash: "a4", now: 4000, expiresAt: 400_000 })).kind).toBe(
+      "invalid",
+    );
+  });
+
+  test("search splits on punctuation like plain text and treats query syntax as text", async () => {
+    const [s] = pools(1);
+    await s!.migrate();
+    const u = await user(s!);
+    const r = await room(s!, u.id);
+    const bodies = [
+      "mail bob@example.com today",
+      "see https://parley.dev/docs/setup",
+      "it's 3.14 o'clock",
+      "foo & bar | !baz",
+    ];
+    let i = 0;
+    for (const body of bodies) {
+      await s!.messages.append({
+        id: `M${String(++i).padStart(25, "0")}`,
+        roomId: r.id,
+        senderId: u.id,
+        body,
+        clientMsgId: null,
+        createdAt: 1_700_000_000_000 + i,
+      });
+    }
+    const hits = async (q: string) =>
+      (await s!.messages.search(u.id, q, { limit: 10 })).map((h) => h.message.body).sort();
+    expect(await hits("example")).toEqual([bodies[0]!]);
+    expect(await hits("bob@example.com")).toEqual([bodies[0]!]);
+    expect(await hits("docs setu")).toEqual([bodies[1]!]);
+    expect(await hits("14 o'clock")).toEqual([bodies[2]!]);
+    expect(await hits("!baz | foo")).toEqual([bodies[3]!]);
+    expect(await hits("foo:* & (")).toEqual([bodies[3]!]);
+    expect(await hits("&|!()'\\")).toEqual([]);
+    expect(await hits("exam")).toEqual([bodies[0]!]);
+    expect(await hits("exam today")).toEqual([]);
+  });
+
+  test("no text a user can type makes search fail", async () => {
+    const [s] = pools(1);
+    await s!.migrate();
+    const u = await user(s!);
+    const queries = [
+      ...fc.sample(fc.string({ unit: "grapheme", maxLength: 40 }), { numRuns: 60, seed: 42 }),
+      ...fc.sample(fc.string({ unit: "binary", maxLength: 20 }), { numRuns: 30, seed: 7 }),
+      "\u0301",
+      "a \u0301",
+      "x".repeat(3000),
+    ].filter((q) => q.isWellFormed() && !q.includes("\u0000"));
+    for (const q of queries) expect(await s!.messages.search(u.id, q, { limit: 5 })).toEqual([]);
+  });
+});
