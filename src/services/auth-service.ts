@@ -96,7 +96,7 @@ export class AuthService {
       throw new AppError("REFRESH_TOKEN_REUSED");
     }
     const user = await store.users.findById(result.session.userId);
-    if (!user || user.status !== "active") {
+    if (user?.status !== "active") {
       await store.sessions.revoke(result.session.userId, result.session.id, now);
       throw new AppError("ACCOUNT_DEACTIVATED");
     }

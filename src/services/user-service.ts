@@ -26,10 +26,19 @@ export class UserService {
     return toPublicUser(u);
   }
 
-  /** The directory every signed-in user may search (to start a DM or add someone): no emails. */
+  /**
+   * The directory every signed-in user may search (to start a DM or add someone): active accounts only, no emails.
+   * Deactivated accounts are skipped by reading further, so a short page means the directory is exhausted.
+   */
   async directory(query: string | undefined, after: string | undefined, limit: number): Promise<PublicUser[]> {
-    const rows = await this.deps.store.users.list({ query, after, limit });
-    return rows.filter((u) => u.status === "active").map(toPublicUser);
+    const out: PublicUser[] = [];
+    let cursor = after;
+    for (;;) {
+      const rows = await this.deps.store.users.list({ query, after: cursor, limit });
+      for (const u of rows) if (u.status === "active" && out.length < limit) out.push(toPublicUser(u));
+      if (out.length >= limit || rows.length < limit) return out;
+      cursor = rows[rows.length - 1]?.id;
+    }
   }
 
   async adminList(p: Principal, query: string | undefined, after: string | undefined, limit: number): Promise<User[]> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import {
+  type Account,
   type Client,
   client,
   createAdmin,
@@ -61,6 +62,29 @@ describe("administration", () => {
     expect((one.body as { user: WireUser }).user).toEqual(users[0] as WireUser);
     expectError(await api.get(`/users/${UNKNOWN_ID}`, admin.accessToken), "USER_NOT_FOUND");
     expectError(await api.get("/users/lowercase-not-an-id", admin.accessToken), "INVALID_ID");
+  });
+
+  test("directory pages read past deactivated accounts: a short page is the end, never a hole", async () => {
+    const admin = await createAdmin(server, api);
+    const prefix = uniqueName("pg").slice(0, 10);
+    const made: Account[] = [];
+    for (let i = 0; i < 7; i++) made.push(await signup(api, `${prefix}${i}`));
+    // Deactivate every other account: the active ones are spread across the store's pages.
+    for (const u of made.filter((_, i) => i % 2 === 0)) {
+      expectStatus(await api.patch(`/admin/users/${u.user.id}`, { status: "deactivated" }, admin.accessToken), 200);
+    }
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const res = await api.get(`/users?q=${prefix}&limit=2${after ? `&after=${after}` : ""}`, admin.accessToken);
+      expectStatus(res, 200);
+      const page = res.body as { users: WireUser[]; nextAfter: string | null };
+      expect(page.users.length).toBeLessThanOrEqual(2);
+      seen.push(...page.users.map((u) => u.id));
+      after = page.nextAfter;
+      if (after === null) break;
+    }
+    expect(seen).toEqual(made.filter((_, i) => i % 2 === 1).map((u) => u.user.id));
   });
 
   test("deactivation ends every session; the user can neither log in nor refresh until reactivated", async () => {

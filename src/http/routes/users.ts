@@ -46,9 +46,7 @@ export function registerUserRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(directory, async (c) => {
     const { q, after, limit = PAGE_DEFAULT } = c.req.valid("query");
     const users = await c.var.services.users.directory(q, after, limit);
-    // nextAfter is set when the page is full. Known limit: UserService.directory drops deactivated accounts after
-    // the store has applied the limit, so a page can come back short, with nextAfter null, while active users
-    // with higher ids remain. Fixing it needs the service to return its raw cursor.
+    // A full page may have more behind it; a short one is the end (the service reads past deactivated accounts).
     return c.json(
       {
         users: users.map(toPublicUserWire),
