@@ -1,0 +1,229 @@
+/** Store contract part: rooms and memberships, DMs, listings, joins, leaves and read markers. */
+import { describe, expect, test } from "bun:test";
+import { dmKey } from "../../../src/domain/room.ts";
+import { expectConflict, expectNotFound, type StoreFixture, T0 } from "./fixtures.ts";
+
+export function roomsContract(fx: StoreFixture): void {
+  const { ids, store, user, room, send, lastSeq } = fx;
+  describe("rooms", () => {
+    test("create stores the room and its members; the stream starts empty", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await store().rooms.create(
+        {
+          id: ids.next(),
+          kind: "group",
+          name: "General",
+          topic: "All things",
+          ownerId: a.id,
+          createdAt: T0 + 7,
+        },
+        [
+          { userId: a.id, role: "owner" },
+          { userId: b.id, role: "member" },
+        ],
+      );
+      expect(r).toMatchObject({
+        kind: "group",
+        name: "General",
+        topic: "All things",
+        ownerId: a.id,
+        createdAt: T0 + 7,
+      });
+      expect(r.lastSeq).toBe(0);
+      expect(await store().rooms.findById(r.id)).toEqual(r);
+      expect(await store().rooms.findById(ids.next())).toBeNull();
+      expect(await store().rooms.getMember(r.id, a.id)).toEqual({
+        roomId: r.id,
+        userId: a.id,
+        role: "owner",
+        joinedAt: T0 + 7,
+      });
+      expect((await store().rooms.getMember(r.id, b.id))?.role).toBe("member");
+      expect(await store().rooms.getMember(r.id, (await user()).id)).toBeNull();
+      expect(await store().messages.listEvents(r.id, 0, 100)).toEqual([]);
+    });
+
+    test("a DM is found by its key; a second DM for the same pair is Conflict('dm')", async () => {
+      const a = await user();
+      const b = await user();
+      const key = dmKey(a.id, b.id);
+      const members = [
+        { userId: a.id, role: "member" as const },
+        { userId: b.id, role: "member" as const },
+      ];
+      const dm = await store().rooms.create(
+        { id: ids.next(), kind: "dm", name: "", topic: "", ownerId: null, createdAt: T0, dmKey: key },
+        members,
+      );
+      expect(dm).toMatchObject({ kind: "dm", ownerId: null, lastSeq: 0 });
+      expect(await store().rooms.findDm(dmKey(b.id, a.id))).toEqual(dm);
+      expect(await store().rooms.findDm(dmKey(a.id, ids.next()))).toBeNull();
+      const second = ids.next();
+      await expectConflict(
+        store().rooms.create(
+          { id: second, kind: "dm", name: "", topic: "", ownerId: null, createdAt: T0, dmKey: key },
+          members,
+        ),
+        "dm",
+      );
+      expect(await store().rooms.findById(second)).toBeNull();
+    });
+
+    test("update changes name and topic; NotFound('room') for a missing room", async () => {
+      const a = await user();
+      const r = await room([a], { name: "Old", topic: "t0" });
+      const r1 = await store().rooms.update(r.id, { name: "New" });
+      expect(r1).toEqual({ ...r, name: "New" });
+      const r2 = await store().rooms.update(r.id, { topic: "t1" });
+      expect(r2).toEqual({ ...r, name: "New", topic: "t1" });
+      expect(await store().rooms.findById(r.id)).toEqual(r2);
+      await expectNotFound(store().rooms.update(ids.next(), { name: "x" }), "room");
+    });
+
+    test("listForUser: my rooms by latest activity, with last message, unread count, read marker, role", async () => {
+      const a = await user();
+      const b = await user();
+      const c = await user();
+      const r1 = await room([a, b], { createdAt: T0 + 10 });
+      const r2 = await room([c, a], { createdAt: T0 + 20 });
+      const r3 = await room([a], { createdAt: T0 + 60 });
+      await room([b, c], { createdAt: T0 + 500 });
+      const m1 = await send(r1.id, b, "one", { createdAt: T0 + 100 });
+      const m2 = await send(r1.id, b, "two", { createdAt: T0 + 101 });
+      await send(r1.id, a, "own", { createdAt: T0 + 102 });
+      const m4 = await send(r1.id, b, "four", { createdAt: T0 + 103 });
+      await store().messages.softDelete(r1.id, m2.id, b.id, T0 + 104);
+      await store().rooms.markRead(r1.id, a.id, m1.seq);
+      const m5 = await send(r2.id, c, "hello", { createdAt: T0 + 50 });
+
+      const list = await store().rooms.listForUser(a.id);
+      expect(list.map((s) => s.room.id)).toEqual([r1.id, r3.id, r2.id]);
+      const [s1, s3, s2] = list;
+      expect(s1).toEqual({
+        room: { ...r1, lastSeq: 5 },
+        myRole: "owner",
+        lastMessage: m4,
+        unreadCount: 1,
+        readSeq: m1.seq,
+      });
+      expect(s2).toEqual({
+        room: { ...r2, lastSeq: 1 },
+        myRole: "member",
+        lastMessage: m5,
+        unreadCount: 1,
+        readSeq: 0,
+      });
+      expect(s3).toEqual({ room: r3, myRole: "owner", lastMessage: null, unreadCount: 0, readSeq: 0 });
+      expect(await store().rooms.unreadCount(r1.id, b.id)).toBe(1);
+      expect(await store().rooms.listForUser((await user()).id)).toEqual([]);
+    });
+
+    test("listMembers: members by join time with their public profile only", async () => {
+      const a = await user();
+      const b = await user();
+      const c = await user({ displayName: "Carol C." });
+      const r = await room([a, b]);
+      await store().rooms.addMember(r.id, c.id, "member", a.id, T0 + 500);
+      const views = await store().rooms.listMembers(r.id);
+      expect(
+        views
+          .map((v) => v.member.userId)
+          .slice(0, 2)
+          .sort(),
+      ).toEqual([a.id, b.id].sort());
+      expect(views[2]?.member).toEqual({ roomId: r.id, userId: c.id, role: "member", joinedAt: T0 + 500 });
+      expect(views[2]?.user).toEqual({
+        id: c.id,
+        username: c.username,
+        displayName: "Carol C.",
+        role: "user",
+        status: "active",
+      });
+      for (const v of views) {
+        expect(Object.keys(v.user).sort()).toEqual(["displayName", "id", "role", "status", "username"]);
+      }
+      expect(await store().rooms.listMembers(ids.next())).toEqual([]);
+    });
+
+    test("addMember appends member.joined with the next seq; null when already a member", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a]);
+      await send(r.id, a, "before");
+      const ev = await store().rooms.addMember(r.id, b.id, "member", a.id, T0 + 300);
+      expect(ev).toEqual({
+        roomId: r.id,
+        seq: 2,
+        type: "member.joined",
+        at: T0 + 300,
+        actorId: a.id,
+        message: null,
+        member: { userId: b.id, role: "member" },
+      });
+      expect(await store().rooms.getMember(r.id, b.id)).toEqual({
+        roomId: r.id,
+        userId: b.id,
+        role: "member",
+        joinedAt: T0 + 300,
+      });
+      expect(await store().rooms.addMember(r.id, b.id, "owner", a.id, T0 + 301)).toBeNull();
+      expect((await store().rooms.getMember(r.id, b.id))?.role).toBe("member");
+      expect(await lastSeq(r.id)).toBe(2);
+      await expectNotFound(store().rooms.addMember(ids.next(), b.id, "member", a.id, T0), "room");
+      await expectNotFound(store().rooms.addMember(r.id, ids.next(), "member", a.id, T0), "user");
+      expect(await lastSeq(r.id)).toBe(2);
+    });
+
+    test("removeMember appends member.left; null when not a member", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      const ev = await store().rooms.removeMember(r.id, b.id, a.id, T0 + 400);
+      expect(ev).toEqual({
+        roomId: r.id,
+        seq: 1,
+        type: "member.left",
+        at: T0 + 400,
+        actorId: a.id,
+        message: null,
+        member: { userId: b.id, role: "member" },
+      });
+      expect(await store().rooms.getMember(r.id, b.id)).toBeNull();
+      expect(await store().rooms.listForUser(b.id)).toEqual([]);
+      expect(await store().rooms.removeMember(r.id, b.id, a.id, T0 + 401)).toBeNull();
+      expect(await lastSeq(r.id)).toBe(1);
+      const again = await store().rooms.addMember(r.id, b.id, "member", a.id, T0 + 402);
+      expect(again?.seq).toBe(2);
+    });
+
+    test("markRead never moves backwards; NotFound('member') for a non-member", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      for (let i = 0; i < 4; i++) await send(r.id, b, `m${i}`);
+      expect(await store().rooms.markRead(r.id, a.id, 3)).toBe(3);
+      expect(await store().rooms.markRead(r.id, a.id, 1)).toBe(3);
+      expect((await store().rooms.listForUser(a.id))[0]?.readSeq).toBe(3);
+      expect(await store().rooms.markRead(r.id, a.id, 4)).toBe(4);
+      await expectNotFound(store().rooms.markRead(r.id, (await user()).id, 1), "member");
+    });
+
+    test("unreadCount counts others' live messages above the marker", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      const m1 = await send(r.id, b, "1");
+      const m2 = await send(r.id, b, "2");
+      await send(r.id, a, "mine");
+      await send(r.id, b, "3");
+      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(3);
+      await store().messages.softDelete(r.id, m2.id, b.id, T0 + 9000);
+      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(2);
+      await store().rooms.markRead(r.id, a.id, m1.seq);
+      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(1);
+      await store().rooms.markRead(r.id, a.id, await lastSeq(r.id));
+      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(0);
+    });
+  });
+}
