@@ -34,6 +34,15 @@ export const ERROR_CATALOG = {
   LOGIN_THROTTLED: { status: 429, text: "Too many failed logins for this account or address; retry later." },
   INTERNAL: { status: 500, text: "An unexpected fault on the server. Nothing about it is disclosed." },
   UNAVAILABLE: { status: 503, text: "A dependency (store, broker) is unreachable." },
+  NOT_CONNECTED: { status: 400, text: "A STOMP frame other than CONNECT arrived before the connection was established." },
+  UNSUPPORTED_VERSION: { status: 400, text: "The client accepts no STOMP version this server speaks (1.0, 1.1, 1.2)." },
+  MALFORMED_FRAME: { status: 400, text: "The bytes received are not a valid STOMP frame, or a required header is missing." },
+  UNKNOWN_DESTINATION: { status: 404, text: "No such STOMP destination, or not for this frame." },
+  DUPLICATE_SUBSCRIPTION: { status: 409, text: "This connection already has a subscription with that id." },
+  ORIGIN_NOT_ALLOWED: { status: 403, text: "The WebSocket handshake came from an Origin that is not allowed." },
+  HEARTBEAT_TIMEOUT: { status: 408, text: "The peer sent nothing, not even a heart-beat, for twice the agreed interval." },
+  TOO_MANY_SUBSCRIPTIONS: { status: 429, text: "The connection has the most subscriptions allowed." },
+  TOO_MANY_CONNECTIONS: { status: 429, text: "The user has the most open WebSocket connections allowed on this server." },
 } as const satisfies Record<string, { status: number; text: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

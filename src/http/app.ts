@@ -8,11 +8,13 @@ import { createErrorHandler, validationError } from "./errors.ts";
 import { createFallbackHandler } from "./fallback.ts";
 import { requestContext } from "./request-context.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
+import { registerAsyncApiRoute } from "./routes/asyncapi.ts";
 import { registerAuthRoutes } from "./routes/auth.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMeRoutes } from "./routes/me.ts";
 import { registerMessageRoutes } from "./routes/messages.ts";
 import { registerOpenApiRoute } from "./routes/openapi.ts";
+import { type RoomPresence, registerPresenceRoutes } from "./routes/presence.ts";
 import { registerRoomRoutes } from "./routes/rooms.ts";
 import { registerSearchRoutes } from "./routes/search.ts";
 import { registerUserRoutes } from "./routes/users.ts";
@@ -25,6 +27,8 @@ export interface HttpDeps {
   readonly trustProxy: boolean;
   /** Rejects when the store is unreachable; backs /readyz. */
   readonly ready: () => Promise<void>;
+  /** Room presence from the real-time gateway; without it the presence route is not served. */
+  readonly presence?: RoomPresence;
 }
 
 /** Version stated in the OpenAPI document: the version of the REST contract, not of the build. */
@@ -66,6 +70,8 @@ export function createHttpApp(deps: HttpDeps): OpenAPIHono<AppEnv> {
   registerRoomRoutes(app);
   registerMessageRoutes(app);
   registerSearchRoutes(app);
+  if (deps.presence) registerPresenceRoutes(app, deps.presence);
+  registerAsyncApiRoute(app);
   registerOpenApiRoute(app, API_VERSION);
 
   app.notFound(createFallbackHandler(app.routes));

@@ -11,10 +11,16 @@ import pino from "pino";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { startServer } from "../../src/main.ts";
 import type { Services } from "../../src/services/services.ts";
-import { PG_URL } from "./services.ts";
+import { PG_URL, REDIS_URL } from "./services.ts";
 
 export interface TestServer {
   readonly url: string;
+  /** The STOMP-over-WebSocket endpoint. */
+  readonly wsUrl: string;
+  /** The PostgreSQL schema, for a second server on the same data (null on SQLite). */
+  readonly schema: string | null;
+  /** The Redis key prefix, for a second server on the same broker (null without Redis). */
+  readonly redisPrefix: string | null;
   readonly api: string;
   readonly services: Services;
   readonly config: Config;
@@ -24,11 +30,28 @@ export interface TestServer {
 export interface TestServerOptions {
   readonly store?: "sqlite" | "postgres";
   readonly config?: Partial<Config>;
+  /**
+   * Use the Redis broker, presence and rate limits. `true` picks a fresh key prefix; a string shares that
+   * prefix (and so the broker) with other servers started with it, as processes of one deployment would.
+   */
+  readonly redis?: boolean | string;
+  /** Share this PostgreSQL schema (created by another test server) instead of making a fresh one. */
+  readonly schema?: string;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "parley-test-"));
-  const schema = opts.store === "postgres" ? `parley_it_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}` : null;
+  const ownSchema = opts.store === "postgres" && opts.schema === undefined;
+  const schema =
+    opts.store === "postgres"
+      ? (opts.schema ?? `parley_it_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`)
+      : null;
+  const redisPrefix =
+    opts.redis === undefined || opts.redis === false
+      ? null
+      : typeof opts.redis === "string"
+        ? opts.redis
+        : `parley-it-${crypto.randomUUID().slice(0, 8)}:`;
   const config = loadConfig(
     {},
     {
@@ -40,19 +63,23 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       argon2TimeCost: 1,
       logLevel: "silent",
       ...(schema ? { databaseUrl: PG_URL, databaseSchema: schema, databasePoolSize: 5 } : {}),
+      ...(redisPrefix ? { redisUrl: REDIS_URL, redisPrefix } : {}),
       ...opts.config,
     },
   );
   const server = await startServer(config, { logger: pino({ level: "silent" }) });
   return {
     url: server.url,
+    wsUrl: `${server.url.replace(/^http/, "ws")}/ws`,
+    schema,
+    redisPrefix,
     api: `${server.url}/api/v1`,
     services: server.services,
     config,
     async stop() {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });
-      if (schema) {
+      if (schema && ownSchema) {
         const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
         await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
         await sql.end();

@@ -1,0 +1,88 @@
+/**
+ * Starting a server-side child process (peer or Parley) and waiting for the line that says it listens. The child
+ * is always stopped by its own pid (SIGTERM, then SIGKILL after a grace period).
+ */
+import type { Subprocess } from "bun";
+
+export interface Child {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
+/**
+ * Spawns `cmd` and resolves once stdout has a line matching `ready` (its first capture group is the port).
+ * Stderr is kept (last 4 KB) to explain a failure to start.
+ */
+export async function spawnChild(
+  cmd: string[],
+  ready: RegExp | { readonly port: number; readonly probe: () => Promise<boolean> },
+  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+): Promise<Child> {
+  const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(cmd, {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...opts.env },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  let stderr = "";
+  void (async () => {
+    for await (const chunk of chunks(proc.stderr))
+      stderr = (stderr + new TextDecoder().decode(chunk)).slice(-4096);
+  })();
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`${cmd.join(" ")} did not start: ${stderr}`));
+    }, opts.timeoutMs ?? 20_000);
+    if (!(ready instanceof RegExp)) {
+      void (async () => {
+        while (proc.exitCode === null && !(await ready.probe())) await Bun.sleep(100);
+        clearTimeout(timer);
+        if (proc.exitCode === null) resolve(ready.port);
+        else reject(new Error(`${cmd.join(" ")} exited before listening: ${stderr}`));
+      })();
+    }
+    void (async () => {
+      let out = "";
+      let found = !(ready instanceof RegExp);
+      for await (const chunk of chunks(proc.stdout)) {
+        if (found || !(ready instanceof RegExp)) continue; // keep draining so the child never blocks on a full pipe
+        out += new TextDecoder().decode(chunk);
+        const m = ready.exec(out);
+        if (m) {
+          found = true;
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      }
+      if (!found && ready instanceof RegExp) {
+        clearTimeout(timer);
+        reject(new Error(`${cmd.join(" ")} exited before listening: ${stderr || out}`));
+      }
+    })();
+  });
+  return {
+    pid: proc.pid,
+    port,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+      if (!killed) {
+        proc.kill("SIGKILL");
+        await proc.exited;
+      }
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The generator's worker processes, seen from the coordinator: spawning (pinned to the generator's cores), handing
+ * each a share of the connections, and folding their cumulative counters and latency deltas into one view.
+ */
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { Histogram } from "../metrics/histogram.ts";
+import type { DialectKind } from "../protocol/dialect.ts";
+import type { ConnSpec, FromWorker, ToWorker, WorkerTick } from "../worker/messages.ts";
+import { pin } from "./cpus.ts";
+
+export interface PoolOptions {
+  readonly workers: number;
+  readonly cpus: string | null;
+  readonly host: string;
+  readonly port: number;
+  readonly dialect: DialectKind;
+  readonly conns: readonly ConnSpec[];
+  readonly roomIds: readonly string[];
+  readonly roomSize: readonly number[];
+  readonly messageSize: number;
+  readonly localAddresses: readonly string[];
+  readonly openConcurrency?: number;
+}
+
+export interface Totals {
+  opened: number;
+  failed: number;
+  ready: number;
+  closed: number;
+  sent: number;
+  rejected: number;
+  received: number;
+  duplicates: number;
+  expected: number;
+  noProbe: number;
+}
+
+const COUNTERS: (keyof Totals)[] = [
+  "opened",
+  "failed",
+  "ready",
+  "closed",
+  "sent",
+  "rejected",
+  "received",
+  "duplicates",
+  "expected",
+  "noProbe",
+];
+
+export const LOCAL_ADDRESSES = [
+  "127.0.0.2",
+  "127.0.0.3",
+  "127.0.0.4",
+  "127.0.0.5",
+  "127.0.0.6",
+  "127.0.0.7",
+  "127.0.0.8",
+  "127.0.0.9",
+];
+
+export class WorkerPool {
+  private readonly latest = new Map<number, WorkerTick>();
+  /** Latency of deliveries reported since the last `takeLatency`. */
+  private readonly pendingLatency = new Histogram();
+  readonly failures: string[] = [];
+  private readonly closedWaiters = new Map<number, () => void>();
+
+  private constructor(private readonly procs: Subprocess[]) {}
+
+  get pids(): number[] {
+    return this.procs.map((p) => p.pid);
+  }
+
+  static async start(opts: PoolOptions): Promise<WorkerPool> {
+    const n = Math.max(1, Math.min(opts.workers, opts.conns.length || 1));
+    const procs: Subprocess[] = [];
+    let pool: WorkerPool | null = null;
+    const inited = new Set<number>();
+    let initedAll: () => void = () => {};
+    const allInited = new Promise<void>((r) => {
+      initedAll = r;
+    });
+    for (let w = 0; w < n; w++) {
+      const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../worker/worker.ts")], {
+        stdin: "ignore",
+        stdout: "inherit",
+        stderr: "inherit",
+        serialization: "json",
+        ipc(raw) {
+          const msg = raw as FromWorker;
+          if (msg.t === "inited") {
+            inited.add(msg.worker);
+            if (inited.size === n) initedAll();
+          } else pool?.onMessage(msg);
+        },
+      });
+      procs.push(proc);
+      await pin(proc.pid, opts.cpus);
+    }
+    pool = new WorkerPool(procs);
+    procs.forEach((proc, w) => {
+      const conns = opts.conns.filter((_, i) => i % n === w);
+      const msg: ToWorker = {
+        t: "init",
+        plan: {
+          workerIndex: w,
+          host: opts.host,
+          port: opts.port,
+          dialect: opts.dialect,
+          // Each worker starts on a different address so no two workers crowd one source address's port range.
+          localAddresses: opts.localAddresses.map((_, i, a) => a[(i + w) % a.length]!),
+          conns,
+          roomIds: opts.roomIds,
+          roomSize: opts.roomSize,
+          messageSize: opts.messageSize,
+          openConcurrency: opts.openConcurrency ?? 200,
+        },
+      };
+      proc.send(msg);
+    });
+    await Promise.race([
+      allInited,
+      Bun.sleep(20_000).then(() => {
+        throw new Error("generator workers did not start");
+      }),
+    ]);
+    return pool;
+  }
+
+  private onMessage(msg: FromWorker): void {
+    if (msg.t === "tick") {
+      this.latest.set(msg.worker, msg);
+      this.pendingLatency.addSparse(msg.latency);
+      for (const f of msg.failures) if (this.failures.length < 20) this.failures.push(f);
+    } else if (msg.t === "closed") {
+      this.closedWaiters.get(msg.worker)?.();
+    }
+  }
+
+  private broadcast(msg: ToWorker): void {
+    for (const p of this.procs) p.send(msg);
+  }
+
+  open(): void {
+    this.broadcast({ t: "open" });
+  }
+
+  setRate(perSender: number): void {
+    this.broadcast({ t: "rate", perSender });
+  }
+
+  totals(): Totals {
+    const t = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as unknown as Totals;
+    for (const tick of this.latest.values()) for (const k of COUNTERS) t[k] += tick[k];
+    return t;
+  }
+
+  /** The latency histogram of deliveries reported since the previous call. */
+  takeLatency(): Histogram {
+    const h = new Histogram();
+    h.merge(this.pendingLatency);
+    this.pendingLatency.reset();
+    return h;
+  }
+
+  /** Waits until every connection is ready or failed, reporting progress about once a second. */
+  async waitOpen(total: number, progress: (t: Totals) => void, timeoutMs = 180_000): Promise<Totals> {
+    const until = Date.now() + timeoutMs;
+    for (let k = 0; ; k++) {
+      await Bun.sleep(250);
+      const t = this.totals();
+      if (k % 4 === 3) progress(t);
+      if (t.ready + t.failed >= total || Date.now() > until) return t;
+    }
+  }
+
+  async close(): Promise<void> {
+    const waits = this.procs.map(
+      (_, w) =>
+        new Promise<void>((r) => {
+          this.closedWaiters.set(w, r);
+        }),
+    );
+    this.broadcast({ t: "close" });
+    await Promise.race([Promise.all(waits), Bun.sleep(5000)]);
+    for (const p of this.procs) {
+      if (p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
+    }
+    await Promise.race([Promise.all(this.procs.map((p) => p.exited)), Bun.sleep(3000)]);
+    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * One measured run against one target: open every connection, then apply each send rate for a step, sampling
+ * once a second (deliveries, latency, server and generator CPU/RSS), stop at the first step that breaks the
+ * criteria, drain, and count what was lost or duplicated. The first second of each step is warm-up and excluded
+ * from the step's figures (it still appears in the time series).
+ */
+import { Histogram } from "../metrics/histogram.ts";
+import { cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
+import type { Layout, Target } from "../targets/target.ts";
+import type { ConnSpec } from "../worker/messages.ts";
+import { LOCAL_ADDRESSES, type Totals, WorkerPool } from "./pool.ts";
+import type { Status } from "./status.ts";
+
+export interface Latency {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface StepResult {
+  /** Messages per second per sending connection. */
+  readonly rate: number;
+  readonly seconds: number;
+  readonly sentPerSec: number;
+  readonly deliveriesPerSec: number;
+  /** Deliveries received ÷ deliveries expected from the sends of the same window. */
+  readonly delivered: number;
+  readonly latencyMs: Latency;
+  /** Cores used by all server processes (1 = one full core). */
+  readonly serverCpu: number;
+  readonly serverRssBytes: number;
+  readonly generatorCpu: number;
+  /** The generator's cores were (nearly) fully used: the step's throughput is a lower bound. */
+  readonly generatorSaturated: boolean;
+  readonly passed: boolean;
+}
+
+export interface SeriesPoint {
+  readonly t: number;
+  readonly rate: number;
+  readonly deliveriesPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly serverCpu: number;
+  readonly generatorCpu: number;
+  readonly serverRssBytes: number;
+}
+
+export interface RunResult {
+  readonly target: string;
+  readonly placement: string;
+  readonly connections: {
+    readonly requested: number;
+    readonly opened: number;
+    readonly ready: number;
+    readonly failed: number;
+  };
+  readonly openSeconds: number;
+  /** Server RSS growth from before the connections to after they were all open, per ready connection. */
+  readonly rssPerConnectionBytes: number | null;
+  readonly steps: StepResult[];
+  /** The passing step with the most deliveries per second. */
+  readonly peak: StepResult | null;
+  readonly totals: Totals & { readonly accepted: number; readonly lost: number };
+  readonly latencyMs: Latency;
+  readonly series: SeriesPoint[];
+  readonly failures: string[];
+  readonly error?: string;
+}
+
+export interface RunOptions {
+  readonly target: Target;
+  readonly layout: Layout;
+  /** Room each connection sends to, or -1. */
+  readonly sendRooms: readonly number[];
+  readonly messageSize: number;
+  readonly workers: number;
+  readonly generatorCpus: string | null;
+  readonly generatorCores: number;
+  readonly rates: readonly number[];
+  readonly stepSeconds: number;
+  /** Stop after a step whose p99 exceeds this (ms) or whose delivered share is below `minDelivered`. */
+  readonly maxP99Ms: number;
+  readonly minDelivered: number;
+  readonly drainSeconds: number;
+  readonly status: Status;
+}
+
+function latencyOf(h: Histogram): Latency {
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  return {
+    count: h.count,
+    p50: ms(h.quantile(0.5)),
+    p95: ms(h.quantile(0.95)),
+    p99: ms(h.quantile(0.99)),
+    max: ms(h.max),
+  };
+}
+
+function rss(samples: readonly ProcSample[]): number {
+  return samples.reduce((a, s) => a + s.rssBytes, 0);
+}
+
+export async function runLoad(o: RunOptions): Promise<RunResult> {
+  const { target, layout, status } = o;
+  const name = target.name;
+  status(`[${name}] preparing ${layout.connRooms.length} connections in ${layout.rooms} rooms`);
+  const prepared = await target.prepare(layout, (l) => status(`[${name}] ${l}`));
+  const roomSize = Array.from({ length: layout.rooms }, () => 0);
+  for (const rooms of layout.connRooms) for (const r of rooms) roomSize[r]!++;
+  const conns: ConnSpec[] = layout.connRooms.map((rooms, i) => ({
+    rooms,
+    sendRoom: o.sendRooms[i] ?? -1,
+    ...(prepared.tokens ? { token: prepared.tokens[i] ?? "" } : {}),
+  }));
+  const rssBefore = rss(sampleMany(target.pids));
+  const pool = await WorkerPool.start({
+    workers: o.workers,
+    cpus: o.generatorCpus,
+    host: target.host,
+    port: target.port,
+    dialect: target.dialect,
+    conns,
+    roomIds: prepared.roomIds,
+    roomSize,
+    messageSize: o.messageSize,
+    localAddresses: LOCAL_ADDRESSES,
+  });
+  try {
+    const openStart = performance.now();
+    pool.open();
+    const opened = await pool.waitOpen(conns.length, (t) =>
+      status(`[${name}] connecting: ${t.ready}/${conns.length} ready, ${t.failed} failed`),
+    );
+    const openSeconds = (performance.now() - openStart) / 1000;
+    await Bun.sleep(500);
+    const rssOpen = rss(sampleMany(target.pids));
+    const steps: StepResult[] = [];
+    const series: SeriesPoint[] = [];
+    const all = new Histogram();
+    const t0 = performance.now();
+    let prevTotals = pool.totals();
+    let prevServer = sampleMany(target.pids);
+    let prevGen = sampleMany(pool.pids);
+    pool.takeLatency();
+    const genLimit = Math.min(o.workers, o.generatorCores);
+
+    if (opened.ready > 0) {
+      for (const rate of o.rates) {
+        pool.setRate(rate);
+        const stepHist = new Histogram();
+        let sentN = 0;
+        let recvN = 0;
+        let expN = 0;
+        let serverCpu = 0;
+        let genCpu = 0;
+        let rssPeak = 0;
+        let measured = 0;
+        for (let s = 0; s < o.stepSeconds; s++) {
+          await Bun.sleep(1000);
+          const tot = pool.totals();
+          const lat = pool.takeLatency();
+          const server = sampleMany(target.pids);
+          const gen = sampleMany(pool.pids);
+          const sc = cpuShareMany(prevServer, server);
+          const gc = cpuShareMany(prevGen, gen);
+          const dt = (gen[0]?.at ?? performance.now()) - (prevGen[0]?.at ?? performance.now() - 1000);
+          const perSec = 1000 / Math.max(1, dt);
+          const dRecv = tot.received - prevTotals.received;
+          series.push({
+            t: Math.round((performance.now() - t0) / 100) / 10,
+            rate,
+            deliveriesPerSec: Math.round(dRecv * perSec),
+            p50Ms: latencyOf(lat).p50,
+            p99Ms: latencyOf(lat).p99,
+            serverCpu: Math.round(sc * 100) / 100,
+            generatorCpu: Math.round(gc * 100) / 100,
+            serverRssBytes: rss(server),
+          });
+          all.merge(lat);
+          if (s > 0 || o.stepSeconds === 1) {
+            stepHist.merge(lat);
+            sentN += tot.sent - prevTotals.sent;
+            recvN += dRecv;
+            expN += tot.expected - prevTotals.expected;
+            serverCpu += sc;
+            genCpu += gc;
+            rssPeak = Math.max(rssPeak, rss(server));
+            measured += dt / 1000;
+          }
+          prevTotals = tot;
+          prevServer = server;
+          prevGen = gen;
+          const l = latencyOf(lat);
+          status(
+            `[${name}] rate ${rate}/s/sender  ${Math.round(dRecv * perSec).toLocaleString("en")} deliveries/s  ` +
+              `p50 ${l.p50} ms  p99 ${l.p99} ms  server cpu ${sc.toFixed(2)}  gen cpu ${gc.toFixed(2)}`,
+          );
+        }
+        const n = Math.max(1, o.stepSeconds - (o.stepSeconds === 1 ? 0 : 1));
+        const latency = latencyOf(stepHist);
+        const delivered = expN > 0 ? recvN / expN : 1;
+        const step: StepResult = {
+          rate,
+          seconds: Math.round(measured * 10) / 10,
+          sentPerSec: Math.round(sentN / Math.max(0.001, measured)),
+          deliveriesPerSec: Math.round(recvN / Math.max(0.001, measured)),
+          delivered: Math.round(delivered * 10000) / 10000,
+          latencyMs: latency,
+          serverCpu: Math.round((serverCpu / n) * 100) / 100,
+          serverRssBytes: rssPeak,
+          generatorCpu: Math.round((genCpu / n) * 100) / 100,
+          generatorSaturated: genCpu / n >= 0.9 * genLimit,
+          // A step that should have sent but delivered nothing measured nothing: it cannot pass.
+          passed: latency.p99 <= o.maxP99Ms && delivered >= o.minDelivered && (rate === 0 || expN > 0),
+        };
+        steps.push(step);
+        if (!step.passed) break;
+      }
+      pool.setRate(0);
+      // Drain: until every expected delivery is in, or nothing arrived for two seconds, or the drain time is up.
+      let last = pool.totals().received;
+      let quietMs = 0;
+      for (let waited = 0; waited < o.drainSeconds * 1000 && quietMs < 2000; waited += 250) {
+        await Bun.sleep(250);
+        const now = pool.totals();
+        status(
+          `[${name}] draining: ${now.received.toLocaleString("en")}/${now.expected.toLocaleString("en")}`,
+        );
+        if (now.received - now.duplicates >= now.expected) break;
+        quietMs = now.received === last ? quietMs + 250 : 0;
+        last = now.received;
+      }
+    }
+    all.merge(pool.takeLatency());
+    const totals = pool.totals();
+    const peak =
+      steps.filter((s) => s.passed).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0] ?? null;
+    return {
+      target: name,
+      placement: target.placement,
+      connections: {
+        requested: conns.length,
+        opened: opened.opened,
+        ready: opened.ready,
+        failed: opened.failed,
+      },
+      openSeconds: Math.round(openSeconds * 10) / 10,
+      rssPerConnectionBytes:
+        opened.ready > 0 && target.pids.length > 0 ? Math.round((rssOpen - rssBefore) / opened.ready) : null,
+      steps,
+      peak,
+      totals: {
+        ...totals,
+        accepted: totals.sent - totals.rejected,
+        lost: Math.max(0, totals.expected - (totals.received - totals.duplicates)),
+      },
+      latencyMs: latencyOf(all),
+      series,
+      failures: pool.failures,
+    };
+  } finally {
+    await pool.close();
+  }
+}

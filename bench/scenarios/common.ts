@@ -1,0 +1,85 @@
+/** Pieces shared by the load scenarios: room layouts, starting targets, and running a list of them in turn. */
+import { type RunOptions, type RunResult, runLoad } from "../runner/run-load.ts";
+import { startParley } from "../targets/parley.ts";
+import { startBarePeer, startRabbitPeer, startSocketIoPeer } from "../targets/peers.ts";
+import type { Layout, Target, TargetName } from "../targets/target.ts";
+import type { BenchOptions } from "./scenario.ts";
+
+/** `rooms` rooms of `size` connections each, every connection in exactly one room. */
+export function roomsOf(rooms: number, size: number): Layout {
+  return { rooms, connRooms: Array.from({ length: rooms * size }, (_, i) => [Math.floor(i / size)]) };
+}
+
+/** The first connection of each room sends. */
+export function oneSenderPerRoom(layout: Layout): number[] {
+  const seen = new Set<number>();
+  return layout.connRooms.map((rooms) => {
+    const r = rooms[0];
+    if (r === undefined || seen.has(r)) return -1;
+    seen.add(r);
+    return r;
+  });
+}
+
+/** Every connection sends to its (first) room. */
+export function everyoneSends(layout: Layout): number[] {
+  return layout.connRooms.map((rooms) => rooms[0] ?? -1);
+}
+
+export async function startTarget(
+  name: TargetName,
+  o: BenchOptions,
+  layout: Layout,
+  parleyEnv: Record<string, string> = {},
+): Promise<Target> {
+  const cpus = o.placement.serverCpus;
+  switch (name) {
+    case "parley":
+      return startParley(layout, {
+        cpus,
+        env: parleyEnv,
+        fresh: o.values.fresh === true,
+        ephemeral: o.values.ephemeral === true,
+      });
+    case "bare":
+      return startBarePeer(cpus);
+    case "socketio":
+      return startSocketIoPeer(cpus);
+    case "rabbitmq":
+      return startRabbitPeer();
+  }
+}
+
+export interface TargetRuns {
+  readonly runs: RunResult[];
+  readonly notes: string[];
+}
+
+/**
+ * Runs the same load against each target in turn, one at a time, stopping each before the next starts. A target
+ * that cannot start or fails mid-run is reported in a note (and in its run's `error`), never silently dropped.
+ */
+export async function runEach(
+  names: readonly TargetName[],
+  o: BenchOptions,
+  layout: Layout,
+  load: Omit<RunOptions, "target" | "layout" | "status">,
+  parleyEnv: Record<string, string> = {},
+): Promise<TargetRuns> {
+  const runs: RunResult[] = [];
+  const notes: string[] = [];
+  for (const name of names) {
+    let target: Target | null = null;
+    try {
+      target = await startTarget(name, o, layout, parleyEnv);
+      runs.push(await runLoad({ ...load, target, layout, status: o.status }));
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      notes.push(`${name}: skipped — ${reason.split("\n")[0]}`);
+      o.status(`[${name}] skipped: ${reason.split("\n")[0]}`);
+    } finally {
+      await target?.stop();
+    }
+  }
+  return { runs, notes };
+}

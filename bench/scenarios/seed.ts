@@ -1,0 +1,75 @@
+/**
+ * Seed: the workload of the system Parley replaces — 15k users in rooms of 50, each sending once every 5 s
+ * (3,000 msg/s, 150,000 deliveries/s) for a fixed time. Goals: p99 ≤ 50 ms, server ≤ 50 % of a core, 0 lost.
+ */
+import { everyoneSends, roomsOf, runEach } from "./common.ts";
+import { num, targets, workerCount } from "./options.ts";
+import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
+
+export const seedScenario: Scenario = {
+  name: "seed",
+  summary: "15k users, rooms of 50, each sends every 5 s: p99 ≤ 50 ms, server ≤ 50 % of a core, 0 lost",
+  options: { users: "15000", "room-size": "50", interval: "5", seconds: "30", targets: "parley" },
+  implemented: true,
+  async run(o: BenchOptions): Promise<ScenarioOutput> {
+    const users = num(o, "users", 15_000);
+    const roomSize = num(o, "room-size", 50);
+    const interval = num(o, "interval", 5);
+    const seconds = num(o, "seconds", 30);
+    const layout = roomsOf(Math.max(1, Math.floor(users / roomSize)), roomSize);
+    const names = targets(o, ["parley"]);
+    const workers = workerCount(o, layout.connRooms.length);
+    const { runs, notes } = await runEach(names, o, layout, {
+      sendRooms: everyoneSends(layout),
+      messageSize: num(o, "size", 64),
+      workers,
+      generatorCpus: o.placement.generatorCpus,
+      generatorCores: o.placement.generatorCores,
+      rates: [1 / interval],
+      stepSeconds: seconds,
+      maxP99Ms: Number.POSITIVE_INFINITY,
+      minDelivered: 0,
+      drainSeconds: 10,
+    });
+    const checks = runs.flatMap((r) => {
+      const s = r.steps[0];
+      return [
+        {
+          name: `${r.target}: p99`,
+          value: s ? `${s.latencyMs.p99} ms` : "–",
+          goal: "≤ 50 ms",
+          ok: s ? s.latencyMs.p99 <= 50 : null,
+        },
+        {
+          name: `${r.target}: server cpu`,
+          value: s ? `${Math.round(s.serverCpu * 100)} % of a core` : "–",
+          goal: "≤ 50 %",
+          ok: s ? s.serverCpu <= 0.5 : null,
+        },
+        {
+          name: `${r.target}: lost after drain`,
+          value: String(r.totals.lost),
+          goal: "0",
+          ok: r.totals.expected > 0 && r.totals.lost === 0,
+        },
+        {
+          name: `${r.target}: duplicates`,
+          value: String(r.totals.duplicates),
+          goal: "0",
+          ok: r.totals.duplicates === 0,
+        },
+      ];
+    });
+    return {
+      title: `Seed workload: ${layout.connRooms.length.toLocaleString("en")} users, rooms of ${roomSize}, one message per user every ${interval} s`,
+      options: { users: layout.connRooms.length, roomSize, interval, seconds, workers, targets: names },
+      runs,
+      checks,
+      measurements: {},
+      notes: [
+        ...notes,
+        "Each sender's schedule is phase-shifted by its index, so sends are spread evenly over the interval.",
+      ],
+    };
+  },
+};

@@ -1,0 +1,111 @@
+/** The comparison peers as targets: bare STOMP on Bun, Socket.IO on Node, RabbitMQ Web-STOMP. */
+import { join } from "node:path";
+import { pin } from "../runner/cpus.ts";
+import { spawnChild } from "../runner/child.ts";
+import type { Layout, Prepared, Target } from "./target.ts";
+
+const PEERS = join(import.meta.dir, "../peers");
+const LISTENING = /listening (\d+)/;
+
+function roomNames(layout: Layout): Prepared {
+  return { roomIds: Array.from({ length: layout.rooms }, (_, i) => `room-${i}`) };
+}
+
+export async function startBarePeer(cpus: string | null): Promise<Target> {
+  const child = await spawnChild([process.execPath, join(PEERS, "bare-stomp.ts")], LISTENING);
+  await pin(child.pid, cpus);
+  return {
+    name: "bare",
+    dialect: "bare",
+    host: "127.0.0.1",
+    port: child.port,
+    pids: [child.pid],
+    placement: cpus === null ? "not pinned" : `cpus ${cpus}`,
+    prepare: async (layout) => roomNames(layout),
+    stop: () => child.stop(),
+  };
+}
+
+export async function startSocketIoPeer(cpus: string | null): Promise<Target> {
+  const node = Bun.which("node");
+  if (!node) throw new Error("node is not on PATH");
+  const child = await spawnChild([node, join(PEERS, "socketio-server.mjs")], LISTENING);
+  await pin(child.pid, cpus);
+  return {
+    name: "socketio",
+    dialect: "socketio",
+    host: "127.0.0.1",
+    port: child.port,
+    pids: [child.pid],
+    placement: cpus === null ? "not pinned" : `cpus ${cpus}`,
+    prepare: async (layout) => roomNames(layout),
+    stop: () => child.stop(),
+  };
+}
+
+export async function startBlastPeer(cpus: string | null, messageSize: number): Promise<Target> {
+  const child = await spawnChild(
+    [process.execPath, join(PEERS, "blast-server.ts"), "0", String(messageSize)],
+    LISTENING,
+  );
+  await pin(child.pid, cpus);
+  return {
+    name: "blast",
+    dialect: "bare",
+    host: "127.0.0.1",
+    port: child.port,
+    pids: [child.pid],
+    placement: cpus === null ? "not pinned" : `cpus ${cpus}`,
+    prepare: async (layout) => roomNames(layout),
+    stop: () => child.stop(),
+  };
+}
+
+async function run(cmd: string[]): Promise<{ code: number; out: string }> {
+  const p = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  return { code: await p.exited, out: out + err };
+}
+
+async function listenerPid(port: number): Promise<number | null> {
+  const { out } = await run(["ss", "-ltnpH", `sport = :${port}`]);
+  const m = /pid=(\d+)/.exec(out);
+  return m ? Number(m[1]) : null;
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  try {
+    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    s.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * RabbitMQ runs as a system service: its Web-STOMP plugin is enabled if needed (it listens on 15674 `/ws`), and the
+ * broker is neither started nor pinned by the bench. Throws a one-line reason when it cannot be used.
+ */
+export async function startRabbitPeer(): Promise<Target> {
+  const port = 15674;
+  if (!(await portOpen(port))) {
+    if (!Bun.which("rabbitmq-plugins")) throw new Error("RabbitMQ Web-STOMP: rabbitmq-plugins not found");
+    const r = await run(["rabbitmq-plugins", "enable", "rabbitmq_web_stomp"]);
+    if (r.code !== 0)
+      throw new Error(`RabbitMQ Web-STOMP: enabling the plugin failed: ${r.out.trim().split("\n").pop()}`);
+    for (let i = 0; i < 30 && !(await portOpen(port)); i++) await Bun.sleep(500);
+    if (!(await portOpen(port))) throw new Error("RabbitMQ Web-STOMP: port 15674 did not open");
+  }
+  const pid = await listenerPid(port);
+  return {
+    name: "rabbitmq",
+    dialect: "rabbit",
+    host: "127.0.0.1",
+    port,
+    pids: pid === null ? [] : [pid],
+    placement: "system service, not pinned",
+    prepare: async (layout) => roomNames(layout),
+    stop: async () => {},
+  };
+}

@@ -1,0 +1,40 @@
+/** A system under test, started (or found) for one run, and the room layout it must serve. */
+import type { DialectKind } from "../protocol/dialect.ts";
+
+export interface Layout {
+  /** Room indexes each connection subscribes to. */
+  readonly connRooms: readonly (readonly number[])[];
+  readonly rooms: number;
+}
+
+export interface Prepared {
+  /** Room id the server knows, per room index. */
+  readonly roomIds: readonly string[];
+  /** Credential per connection (Parley only). */
+  readonly tokens?: readonly string[];
+}
+
+export interface Target {
+  readonly name: string;
+  readonly dialect: DialectKind;
+  readonly host: string;
+  readonly port: number;
+  /** Server processes whose CPU and memory the run reports. */
+  readonly pids: readonly number[];
+  /** How the server side was placed on cores, for the report. */
+  readonly placement: string;
+  prepare(layout: Layout, status: (line: string) => void): Promise<Prepared>;
+  stop(): Promise<void>;
+}
+
+export type TargetName = "parley" | "bare" | "socketio" | "rabbitmq";
+export const TARGET_NAMES: readonly TargetName[] = ["parley", "bare", "socketio", "rabbitmq"];
+
+/** Members of each room: the connections that subscribe to it, in connection order. */
+export function roomMembers(layout: Layout): number[][] {
+  const members: number[][] = Array.from({ length: layout.rooms }, () => []);
+  layout.connRooms.forEach((rooms, conn) => {
+    for (const r of rooms) members[r]?.push(conn);
+  });
+  return members;
+}

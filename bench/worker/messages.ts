@@ -1,0 +1,59 @@
+/** The IPC contract between the coordinator and its generator worker processes (JSON over Bun's IPC channel). */
+import type { DialectKind } from "../protocol/dialect.ts";
+
+export interface ConnSpec {
+  /** Parley access token; absent for peers without auth. */
+  readonly token?: string;
+  /** Room indexes this connection subscribes to. */
+  readonly rooms: readonly number[];
+  /** Room index this connection sends to, or -1 for a pure receiver. */
+  readonly sendRoom: number;
+}
+
+export interface WorkerPlan {
+  readonly workerIndex: number;
+  readonly host: string;
+  readonly port: number;
+  readonly dialect: DialectKind;
+  /** Source addresses to spread connections over (127.0.0.2–9), so ephemeral ports do not run out. */
+  readonly localAddresses: readonly string[];
+  readonly conns: readonly ConnSpec[];
+  /** Opaque room id per room index (Parley ids, peer room names). */
+  readonly roomIds: readonly string[];
+  /** Subscribers per room index, to count expected deliveries per accepted send. */
+  readonly roomSize: readonly number[];
+  readonly messageSize: number;
+  /** Upgrades in flight at once in this worker. */
+  readonly openConcurrency: number;
+}
+
+export type ToWorker =
+  | { readonly t: "init"; readonly plan: WorkerPlan }
+  | { readonly t: "open" }
+  /** Messages per second per sending connection; 0 stops sending. */
+  | { readonly t: "rate"; readonly perSender: number }
+  | { readonly t: "close" };
+
+export interface WorkerTick {
+  readonly t: "tick";
+  readonly worker: number;
+  /** Cumulative counters since the worker started. */
+  readonly opened: number;
+  readonly failed: number;
+  readonly ready: number;
+  readonly closed: number;
+  readonly sent: number;
+  readonly rejected: number;
+  readonly received: number;
+  readonly duplicates: number;
+  readonly expected: number;
+  readonly noProbe: number;
+  /** Latency histogram of deliveries since the previous tick. */
+  readonly latency: { readonly pairs: number[]; readonly max: number };
+  readonly failures: readonly string[];
+}
+
+export type FromWorker =
+  | { readonly t: "inited"; readonly worker: number }
+  | WorkerTick
+  | { readonly t: "closed"; readonly worker: number };

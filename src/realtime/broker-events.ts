@@ -1,0 +1,103 @@
+import type { Logger } from "pino";
+import type { RoomEvent } from "../domain/message.ts";
+import type { Broker } from "../ports/broker.ts";
+import type { DomainEvent, DomainEvents } from "../ports/domain-events.ts";
+import { roomChannel, userChannel } from "./channels.ts";
+import type { UserNotice } from "./user-notice.ts";
+import type { UserNames } from "./user-names.ts";
+import { toWireEvent } from "./wire.ts";
+
+/**
+ * The DomainEvents sink of a process that serves real-time clients: each committed room event is serialised
+ * ONCE to its wire JSON and published ONCE to `room:{roomId}`; a member event also goes to `user:{memberId}`,
+ * and revoked sessions to `user:{userId}`. Every process's room hubs take it from there.
+ *
+ * Publishes of one room are issued in the order the events were emitted, even when the sender's name has to be
+ * loaded first (a per-room chain), so the common case reaches the hubs without a gap. A failed publish is only
+ * logged: the broker then announces a resync and every hub recovers the event from the store.
+ */
+export class BrokerEvents implements DomainEvents {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly names: UserNames,
+    private readonly logger: Logger,
+  ) {}
+
+  emit(event: DomainEvent): void {
+    try {
+      switch (event.kind) {
+        case "room.event":
+          this.#chain(event.event.roomId, () => this.#publishRoomEvent(event.event));
+          return;
+        case "sessions.revoked":
+          this.#publishNotice(event.userId, { type: "sessions.revoked", sessionIds: event.sessionIds });
+          return;
+        case "room.updated":
+          return;
+      }
+    } catch (err) {
+      this.logger.error({ err, kind: event.kind }, "domain event not published");
+    }
+  }
+
+  /**
+   * Resolves once every room event emitted so far for `roomId` has been accepted by the broker (or failed and
+   * been logged). Never rejects.
+   */
+  settled(roomId: string): Promise<void> {
+    return this.#tails.get(roomId) ?? Promise.resolve();
+  }
+
+  /** Publishes a notice on the user's channel; failures are logged. */
+  publishNotice(userId: string, notice: UserNotice): Promise<void> {
+    return this.#publishNotice(userId, notice);
+  }
+
+  /** Publishes an ephemeral (unstored) room event, already in wire JSON; failures are logged. */
+  async publishEphemeral(roomId: string, json: string): Promise<void> {
+    try {
+      await this.broker.publish(roomChannel(roomId), json);
+    } catch (err) {
+      this.logger.warn({ err, roomId }, "ephemeral room event not published");
+    }
+  }
+
+  #chain(roomId: string, task: () => Promise<void>): void {
+    const prev = this.#tails.get(roomId) ?? Promise.resolve();
+    const next = prev.then(task).catch((err: unknown) => {
+      this.logger.warn({ err, roomId }, "room event not published; hubs will recover it from the store");
+    });
+    this.#tails.set(roomId, next);
+    void next.then(() => {
+      if (this.#tails.get(roomId) === next) this.#tails.delete(roomId);
+    });
+  }
+
+  async #publishRoomEvent(event: RoomEvent): Promise<void> {
+    const senderId = event.message?.senderId;
+    const name =
+      senderId === undefined ? "" : (this.names.peek(senderId) ?? (await this.names.get(senderId)));
+    const publishing = this.broker.publish(
+      roomChannel(event.roomId),
+      JSON.stringify(toWireEvent(event, name)),
+    );
+    if (event.member !== null && (event.type === "member.joined" || event.type === "member.left")) {
+      void this.#publishNotice(event.member.userId, {
+        type: event.type,
+        roomId: event.roomId,
+        seq: event.seq,
+      });
+    }
+    await publishing;
+  }
+
+  async #publishNotice(userId: string, notice: UserNotice): Promise<void> {
+    try {
+      await this.broker.publish(userChannel(userId), JSON.stringify(notice));
+    } catch (err) {
+      this.logger.warn({ err, type: notice.type }, "user notice not published");
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { AppError } from "../domain/errors.ts";
+import { sessionIsLive } from "../domain/session.ts";
+import type { Connection } from "./connection.ts";
+import type { GatewayContext } from "./context.ts";
+import { connectedFrame } from "./frames.ts";
+import { chooseVersion, connectToken } from "./handshake-rules.ts";
+import { negotiateHeartBeats, parseHeartBeat } from "./heartbeat.ts";
+import { header, type StompFrame } from "./stomp/frame.ts";
+
+/**
+ * CONNECT / STOMP: version, heart-beats, authentication, the per-user connection limit, then CONNECTED. Any
+ * failure is an ERROR frame and the connection closes.
+ *
+ * The user's broker channel is joined before the session is checked a second time, so a revocation that
+ * lands while the connection is being set up either is seen by that check or reaches the channel.
+ */
+export async function handleConnect(ctx: GatewayContext, conn: Connection, frame: StompFrame): Promise<void> {
+  const version = chooseVersion(header(frame, "accept-version"));
+  if (version === null) {
+    conn.fail("UNSUPPORTED_VERSION", "Supported STOMP versions: 1.2, 1.1, 1.0.");
+    return;
+  }
+  const clientBeats = parseHeartBeat(header(frame, "heart-beat"));
+  if (clientBeats === null) {
+    conn.fail("MALFORMED_FRAME", "heart-beat must be two non-negative integers: cx,cy.");
+    return;
+  }
+  const token = connectToken(frame.headers);
+  if (token === null) {
+    conn.fail("UNAUTHENTICATED", "An access token is required: Authorization: Bearer <token>, or passcode.");
+    return;
+  }
+  let principal: Awaited<ReturnType<GatewayContext["services"]["auth"]["authenticate"]>>;
+  try {
+    principal = await ctx.services.auth.authenticate(token);
+  } catch (err) {
+    failWith(ctx, conn, err);
+    return;
+  }
+  if (conn.isClosed) return;
+  if (ctx.connections.countOfUser(principal.userId) >= ctx.config.wsMaxConnectionsPerUser) {
+    conn.fail("TOO_MANY_CONNECTIONS", `At most ${ctx.config.wsMaxConnectionsPerUser} connections per user.`);
+    return;
+  }
+  conn.principal = principal;
+  ctx.connections.bindUser(conn, principal.userId);
+  try {
+    await ctx.userChannels.acquire(principal.userId);
+    if (conn.isClosed) {
+      // Closed (and cleaned up) while joining: nothing else will release this reference.
+      ctx.userChannels.release(principal.userId);
+      return;
+    }
+    conn.holdsUserChannel = true;
+    const session = await ctx.services.deps.store.sessions.findById(principal.sessionId);
+    if (session === null || !sessionIsLive(session, ctx.clock.now())) throw new AppError("SESSION_REVOKED");
+  } catch (err) {
+    failWith(ctx, conn, err);
+    return;
+  }
+  if (conn.isClosed) return;
+  const beats = negotiateHeartBeats(clientBeats, ctx.config.wsHeartbeatMs);
+  conn.version = version;
+  conn.decoder.version = version;
+  conn.inMs = beats.inMs;
+  conn.outMs = beats.outMs;
+  const now = ctx.clock.now();
+  conn.lastReceivedAt = now;
+  conn.lastHeartbeatAt = now;
+  conn.phase = "open";
+  conn.send(
+    connectedFrame({
+      version,
+      heartBeat: beats.header,
+      session: conn.id,
+      userName: principal.userId,
+      server: ctx.serverName,
+    }),
+  );
+}
+
+function failWith(ctx: GatewayContext, conn: Connection, err: unknown): void {
+  if (err instanceof AppError) {
+    conn.fail(err.code, err.message);
+    return;
+  }
+  ctx.logger.error({ err, conn: conn.id }, "STOMP CONNECT failed");
+  conn.fail("UNAVAILABLE", "The server could not establish the session; retry later.");
+}

@@ -1,0 +1,345 @@
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { Logger } from "pino";
+import { ERROR_CATALOG } from "../domain/errors.ts";
+import type { Broker } from "../ports/broker.ts";
+import type { Clock } from "../ports/clock.ts";
+import type { IdGenerator } from "../ports/ids.ts";
+import type { Presence } from "../ports/presence.ts";
+import type { TokenBucket } from "../ports/rate-limiter.ts";
+import type { Services } from "../services/services.ts";
+import type { BrokerEvents } from "./broker-events.ts";
+import { handleConnect } from "./connect-handler.ts";
+import { Connection } from "./connection.ts";
+import { ConnectionRegistry } from "./connection-registry.ts";
+import type { GatewayConfig, GatewayContext } from "./context.ts";
+import { receiptFrame } from "./frames.ts";
+import { chooseSubprotocol, originAllowed } from "./handshake-rules.ts";
+import { sweepIntervalMs } from "./heartbeat.ts";
+import { HubRegistry } from "./hub-registry.ts";
+import { Notifications } from "./notifications.ts";
+import { PresenceTracker } from "./presence-tracker.ts";
+import { handleSend, TYPING_THROTTLE_MS } from "./send-handler.ts";
+import {
+  endRoomSubscription,
+  endSubscription,
+  handleSubscribe,
+  handleUnsubscribe,
+} from "./subscribe-handler.ts";
+import { StompDecoder } from "./stomp/decoder.ts";
+import type { StompDecodeError } from "./stomp/decode-error.ts";
+import { header, type StompFrame } from "./stomp/frame.ts";
+import { UserChannels } from "./user-channels.ts";
+import type { UserNotice } from "./user-notice.ts";
+import type { UserNames } from "./user-names.ts";
+
+export const WS_PATH = "/ws";
+
+/** Bytes beyond twice wsMaxBufferedBytes that Bun may queue for a socket before it cuts it off itself. */
+const HARD_BACKLOG_SLACK = 8 * 1024 * 1024;
+
+/** A socket that has not sent CONNECT by then is closed. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface GatewayOptions {
+  readonly services: Services;
+  readonly broker: Broker;
+  readonly presence: Presence;
+  readonly bucket: TokenBucket;
+  readonly events: BrokerEvents;
+  readonly names: UserNames;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly logger: Logger;
+  readonly config: GatewayConfig;
+  /** `server` header of CONNECTED, e.g. "Parley/0.1.0". */
+  readonly serverName: string;
+}
+
+/**
+ * The STOMP 1.2 gateway at /ws: Bun websocket handlers, the upgrade, and the process-wide sweep (heart-beats,
+ * silent peers, slow consumers, handshake timeouts). Frames are handled per connection in order
+ * (connection.ts); delivery of room events is the hubs' (room-hub.ts).
+ */
+export class Gateway {
+  readonly websocket: WebSocketHandler<Connection>;
+  readonly #ctx: GatewayContext;
+  readonly #connections = new ConnectionRegistry();
+  readonly #hubs: HubRegistry;
+  readonly #presence: PresenceTracker;
+  readonly #opts: GatewayOptions;
+  readonly #sweepMs: number;
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #server: Server<Connection> | null = null;
+  #closed = false;
+
+  constructor(opts: GatewayOptions) {
+    this.#opts = opts;
+    const { config, logger, broker, services } = opts;
+    const publisher = { publish: (topic: string, data: string) => void this.#server?.publish(topic, data) };
+    const nextMessageId = () => opts.ids.next();
+    this.#hubs = new HubRegistry({
+      broker,
+      rooms: services.deps.store.rooms,
+      messages: services.deps.store.messages,
+      names: opts.names,
+      publisher,
+      logger,
+      ephemeralId: nextMessageId,
+      onMemberLeft: (roomId, userId) => this.#onMemberLeft(roomId, userId),
+    });
+    const notifications = new Notifications({
+      hubs: this.#hubs,
+      rooms: services.deps.store.rooms,
+      publisher,
+      logger,
+      messageId: nextMessageId,
+      connection: (id) => this.#connections.get(id),
+    });
+    this.#presence = new PresenceTracker({
+      presence: opts.presence,
+      processId: opts.ids.next(),
+      ttlMs: config.presenceTtlMs,
+      logger,
+      publishEphemeral: (roomId, json) => opts.events.publishEphemeral(roomId, json),
+    });
+    this.#ctx = {
+      services,
+      config,
+      hubs: this.#hubs,
+      notifications,
+      presence: this.#presence,
+      userChannels: new UserChannels(broker, (userId, notice) => this.#onUserNotice(userId, notice), logger),
+      events: opts.events,
+      bucket: opts.bucket,
+      names: opts.names,
+      connections: this.#connections,
+      clock: opts.clock,
+      logger,
+      serverName: opts.serverName,
+      nextMessageId,
+      typingSentAt: new Map(),
+    };
+    this.websocket = {
+      // One WebSocket message may carry several frames; the decoder bounds each frame by wsMaxFrameBytes and
+      // answers a bigger one with an ERROR, so Bun's own cut-off (no ERROR frame) only meets far larger input.
+      maxPayloadLength: config.wsMaxFrameBytes * 2 + 1024,
+      // The hard stop behind the sweep's "slow consumer" check, which closes at wsMaxBufferedBytes with a
+      // reason: Bun's own cut-off (no reason given) only acts if a backlog grows by megabytes between sweeps.
+      backpressureLimit: Math.min(2 * config.wsMaxBufferedBytes + HARD_BACKLOG_SLACK, 0xffff_ffff),
+      closeOnBackpressureLimit: true,
+      // Heart-beats and the sweep watch liveness; Bun's idle timeout stays as a backstop for heart-beat-less peers.
+      idleTimeout: 960,
+      sendPings: true,
+      perMessageDeflate: false,
+      open: (ws) => this.#onOpen(ws),
+      message: (ws, data) => this.#onMessage(ws, data),
+      close: (ws) => this.#onClose(ws),
+    };
+    this.#sweepMs = sweepIntervalMs(config.wsHeartbeatMs);
+    this.#sweep = setInterval(() => this.#runSweep(), this.#sweepMs);
+    this.#sweep.unref?.();
+  }
+
+  /** Connections currently open on this process. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Users online in a room, on any process. */
+  online(roomId: string): Promise<string[]> {
+    return this.#presence.online(roomId);
+  }
+
+  /** Gives the gateway the server whose topics it publishes to; call once Bun.serve returns. */
+  attach(server: Server<Connection>): void {
+    this.#server = server;
+  }
+
+  /**
+   * Handles a request for /ws: Origin check (403 ORIGIN_NOT_ALLOWED), subprotocol choice, upgrade. Returns a
+   * response when it did not upgrade, undefined when it did.
+   */
+  upgrade(req: Request, server: Server<Connection>): Response | undefined {
+    if (this.#closed) return jsonError(503, "UNAVAILABLE", "The server is shutting down.");
+    const { config, clock } = this.#opts;
+    if (!originAllowed(req.headers.get("origin"), config.wsAllowedOrigins)) {
+      return jsonError(403, "ORIGIN_NOT_ALLOWED", ERROR_CATALOG.ORIGIN_NOT_ALLOWED.text);
+    }
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return jsonError(
+        400,
+        "VALIDATION_FAILED",
+        "This endpoint speaks STOMP over WebSocket; send a WebSocket upgrade.",
+      );
+    }
+    const protocol = chooseSubprotocol(req.headers.get("sec-websocket-protocol"));
+    const decoder = new StompDecoder(
+      {
+        maxFrameBytes: config.wsMaxFrameBytes,
+        maxBodyBytes: config.wsMaxFrameBytes,
+        maxHeaders: config.wsMaxHeaders,
+        maxHeaderLineBytes: config.wsMaxHeaderLineBytes,
+      },
+      "1.2",
+      "client",
+    );
+    const conn = new Connection(this.#opts.ids.next(), decoder, clock.now(), config.wsMaxBufferedBytes);
+    const upgraded = server.upgrade(req, {
+      data: conn,
+      ...(protocol === null ? {} : { headers: { "Sec-WebSocket-Protocol": protocol } }),
+    });
+    return upgraded ? undefined : jsonError(400, "VALIDATION_FAILED", "The WebSocket upgrade failed.");
+  }
+
+  /** Closes every socket with 1001, stops the sweep, leaves presence and drops the hubs. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    for (const conn of [...this.#connections.all()]) conn.close(1001, "server shutting down");
+    await this.#presence.close();
+    await this.#hubs.close();
+  }
+
+  #onOpen(ws: ServerWebSocket<Connection>): void {
+    const conn = ws.data;
+    conn.ws = ws;
+    this.#connections.add(conn);
+    if (this.#closed) conn.close(1001, "server shutting down");
+  }
+
+  #onMessage(ws: ServerWebSocket<Connection>, data: string | Buffer): void {
+    const conn = ws.data;
+    if (conn.phase === "closed") return;
+    conn.lastReceivedAt = this.#opts.clock.now();
+    const result = conn.decoder.push(data);
+    for (const frame of result.frames) {
+      conn.enqueue(
+        () => this.#dispatch(conn, frame),
+        (err) => this.#opts.logger.error({ err, conn: conn.id }, "frame handler failed"),
+      );
+    }
+    if (!result.ok) {
+      const error = result.error;
+      conn.enqueue(
+        async () => failDecode(conn, error),
+        () => {},
+      );
+    }
+  }
+
+  #onClose(ws: ServerWebSocket<Connection>): void {
+    const conn = ws.data;
+    conn.phase = "closed";
+    if (this.#connections.get(conn.id) !== conn) return;
+    for (const sub of [...conn.subscriptions.values()]) endSubscription(this.#ctx, conn, sub);
+    this.#connections.remove(conn);
+    const userId = conn.userId;
+    if (conn.holdsUserChannel && userId !== null) {
+      conn.holdsUserChannel = false;
+      this.#ctx.userChannels.release(userId);
+    }
+  }
+
+  async #dispatch(conn: Connection, frame: StompFrame): Promise<void> {
+    if (conn.phase === "handshake") {
+      if (frame.command === "CONNECT" || frame.command === "STOMP")
+        await handleConnect(this.#ctx, conn, frame);
+      else conn.fail("NOT_CONNECTED", "Send CONNECT first.");
+      return;
+    }
+    if (conn.phase !== "open") return;
+    switch (frame.command) {
+      case "SEND":
+        await handleSend(this.#ctx, conn, frame);
+        return;
+      case "SUBSCRIBE":
+        await handleSubscribe(this.#ctx, conn, frame);
+        return;
+      case "UNSUBSCRIBE":
+        handleUnsubscribe(this.#ctx, conn, frame);
+        return;
+      case "DISCONNECT": {
+        const receipt = header(frame, "receipt");
+        if (receipt !== undefined) conn.send(receiptFrame(receipt));
+        conn.close(1000, "disconnected");
+        return;
+      }
+      case "ACK":
+      case "NACK": {
+        // Every subscription is auto-acknowledged; acknowledging is harmless.
+        const receipt = header(frame, "receipt");
+        if (receipt !== undefined) conn.send(receiptFrame(receipt));
+        return;
+      }
+      case "BEGIN":
+      case "COMMIT":
+      case "ABORT":
+        conn.fail("INVALID_OPERATION", "Transactions are not supported.");
+        return;
+      default:
+        conn.fail("INVALID_OPERATION", "Already connected.");
+    }
+  }
+
+  /** A user was removed from a room: their live subscriptions to it on this process end now. */
+  #onMemberLeft(roomId: string, userId: string): void {
+    for (const conn of this.#connections.ofUser(userId)) {
+      for (const sub of [...conn.subscriptions.values()]) {
+        if (sub.kind === "room" && sub.roomId === roomId) endRoomSubscription(this.#ctx, conn, sub);
+      }
+    }
+  }
+
+  #onUserNotice(userId: string, notice: UserNotice): void {
+    if (notice.type !== "sessions.revoked") {
+      this.#ctx.notifications.onNotice(userId, notice);
+      return;
+    }
+    for (const conn of [...this.#connections.ofUser(userId)]) {
+      const sessionId = conn.principal?.sessionId;
+      if (sessionId === undefined || (notice.sessionIds !== "all" && !notice.sessionIds.includes(sessionId)))
+        continue;
+      for (const sub of conn.subscriptions.values()) {
+        if (sub.kind === "notifications") {
+          conn.send(this.#ctx.notifications.frameFor(sub.id, { type: "session.revoked" }));
+        }
+      }
+      conn.fail("SESSION_REVOKED", "This session was revoked.");
+    }
+  }
+
+  #runSweep(): void {
+    const now = this.#opts.clock.now();
+    for (const conn of this.#connections.all()) {
+      if (conn.phase === "handshake") {
+        if (now - conn.openedAt > HANDSHAKE_TIMEOUT_MS)
+          conn.fail("NOT_CONNECTED", "No CONNECT frame in time.");
+        continue;
+      }
+      if (conn.phase !== "open") continue;
+      if (conn.inMs > 0 && now - conn.lastReceivedAt > 2 * conn.inMs) {
+        conn.fail("HEARTBEAT_TIMEOUT");
+        continue;
+      }
+      if (conn.outMs > 0 && now - conn.lastHeartbeatAt + this.#sweepMs >= conn.outMs) {
+        conn.lastHeartbeatAt = now;
+        conn.ws?.sendText("\n");
+      }
+      conn.checkBackpressure();
+    }
+    const typing = this.#ctx.typingSentAt;
+    if (typing.size > 0) {
+      for (const [key, at] of typing) if (now - at >= TYPING_THROTTLE_MS) typing.delete(key);
+    }
+  }
+}
+
+function failDecode(conn: Connection, error: StompDecodeError): void {
+  const tooLarge = error.code === "FRAME_TOO_LARGE" || error.code === "BODY_TOO_LARGE";
+  conn.fail(tooLarge ? "PAYLOAD_TOO_LARGE" : "MALFORMED_FRAME", error.message);
+}
+
+function jsonError(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}

@@ -1,0 +1,126 @@
+import type { Logger } from "pino";
+import type { Broker, BrokerSubscription } from "../ports/broker.ts";
+import type { MessageRepository, RoomRepository } from "../ports/store.ts";
+import { roomChannel } from "./channels.ts";
+import { parseHubEvent } from "./hub-event.ts";
+import { RoomHub, type TopicPublisher } from "./room-hub.ts";
+import type { UserNames } from "./user-names.ts";
+
+export interface HubRegistryDeps {
+  readonly broker: Broker;
+  readonly rooms: Pick<RoomRepository, "findById">;
+  readonly messages: Pick<MessageRepository, "listEvents">;
+  readonly names: UserNames;
+  readonly publisher: TopicPublisher;
+  readonly logger: Logger;
+  readonly ephemeralId: () => string;
+  readonly onMemberLeft: (roomId: string, userId: string) => void;
+}
+
+/** A claim on an active hub; the hub lives while any lease on it is held. `release` is idempotent. */
+export interface HubLease {
+  readonly hub: RoomHub;
+  release(): void;
+}
+
+interface Entry {
+  readonly hub: RoomHub;
+  refs: number;
+  ready: Promise<void>;
+  subscription: BrokerSubscription | null;
+}
+
+/**
+ * The room hubs of this process, one per room with local interest (subscribers or notification listeners),
+ * each with one broker subscription shared by all of them. On a broker resync every active hub re-reads the
+ * store from its lastSeq.
+ */
+export class HubRegistry {
+  readonly #entries = new Map<string, Entry>();
+  readonly #stopResync: () => void;
+  #closed = false;
+
+  constructor(private readonly deps: HubRegistryDeps) {
+    this.#stopResync = deps.broker.onResync(() => {
+      for (const e of this.#entries.values()) e.hub.resync();
+    });
+  }
+
+  /** Number of active hubs (for metrics and tests). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The hub of a room if it is active on this process. */
+  get(roomId: string): RoomHub | undefined {
+    return this.#entries.get(roomId)?.hub;
+  }
+
+  /**
+   * Resolves once the room's hub is subscribed to the broker and knows its starting seq. Rejects (holding
+   * nothing) if the broker or the store fails.
+   */
+  async acquire(roomId: string): Promise<HubLease> {
+    if (this.#closed) throw new Error("real-time gateway is closed");
+    let entry = this.#entries.get(roomId);
+    if (entry === undefined) {
+      entry = this.#create(roomId);
+      this.#entries.set(roomId, entry);
+    } else {
+      entry.refs++;
+    }
+    const held = entry;
+    try {
+      await held.ready;
+    } catch (err) {
+      this.#drop(roomId, held);
+      throw err;
+    }
+    let released = false;
+    return {
+      hub: held.hub,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#drop(roomId, held);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopResync();
+    const entries = [...this.#entries.values()];
+    this.#entries.clear();
+    for (const e of entries) e.hub.close();
+    await Promise.allSettled(entries.map((e) => e.subscription?.unsubscribe()));
+  }
+
+  #create(roomId: string): Entry {
+    const hub = new RoomHub(roomId, this.deps);
+    const entry: Entry = { hub, refs: 1, ready: Promise.resolve(), subscription: null };
+    const ready = (async () => {
+      entry.subscription = await this.deps.broker.subscribe(roomChannel(roomId), (payload) => {
+        const event = parseHubEvent(roomId, payload);
+        if (event !== null) hub.receive(event);
+      });
+      // Subscribed first, then read: everything committed after this read arrives through the subscription.
+      const room = await this.deps.rooms.findById(roomId);
+      hub.start(room?.lastSeq ?? 0);
+    })();
+    entry.ready = ready;
+    ready.catch(() => {});
+    return entry;
+  }
+
+  #drop(roomId: string, entry: Entry): void {
+    entry.refs--;
+    if (entry.refs > 0) return;
+    if (this.#entries.get(roomId) === entry) this.#entries.delete(roomId);
+    entry.hub.close();
+    entry.ready.then(
+      () => entry.subscription?.unsubscribe(),
+      () => {},
+    );
+  }
+}

@@ -1,0 +1,252 @@
+import type { Logger } from "pino";
+import type { RoomRepository } from "../ports/store.ts";
+import { NOTIFICATIONS_DESTINATION, userTopic } from "./channels.ts";
+import type { Connection } from "./connection.ts";
+import { notificationTemplate } from "./frames.ts";
+import type { HubEvent } from "./hub-event.ts";
+import type { HubLease, HubRegistry } from "./hub-registry.ts";
+import type { TopicPublisher } from "./room-hub.ts";
+import type { UserNotice } from "./user-notice.ts";
+
+/** The bodies sent on /user/queue/notifications. */
+export type NotificationBody =
+  | {
+      readonly type: "message";
+      readonly roomId: string;
+      readonly seq: number;
+      readonly senderId: string;
+      readonly unreadCount: number;
+    }
+  | { readonly type: "read"; readonly roomId: string; readonly readSeq: number; readonly unreadCount: number }
+  | { readonly type: "member.joined" | "member.left"; readonly roomId: string; readonly userId: string }
+  | { readonly type: "session.revoked" };
+
+export interface NotificationsDeps {
+  readonly hubs: HubRegistry;
+  readonly rooms: Pick<RoomRepository, "listForUser">;
+  readonly publisher: TopicPublisher;
+  readonly logger: Logger;
+  readonly messageId: () => string;
+  /** A connection of this process by id, to leave it out of its own read notices. */
+  readonly connection: (id: string) => Connection | undefined;
+}
+
+interface RoomState {
+  lease: HubLease | null;
+  unread: number;
+  readSeq: number;
+  /** Events up to this seq are already counted in `unread`. */
+  baseSeq: number;
+  /** Events seen before the counts were read; applied (above baseSeq) once they are. */
+  buffered: HubEvent[] | null;
+  readonly listener: (event: HubEvent) => void;
+}
+
+interface UserState {
+  readonly userId: string;
+  readonly subscriptionIds: Map<string, number>;
+  readonly rooms: Map<string, RoomState>;
+  ready: Promise<void>;
+  closed: boolean;
+}
+
+/**
+ * Each user's own stream, on every process that holds one of their /user/queue/notifications subscriptions:
+ * that process follows all the user's rooms (through the room hubs) and keeps the unread count per room in
+ * memory, starting from the store and moving with the events it sees and the read notices on the user's
+ * channel. Frames go to topic `u:{userId}:{subscriptionId}`, one publish per distinct subscription id.
+ */
+export class Notifications {
+  readonly #users = new Map<string, UserState>();
+
+  constructor(private readonly deps: NotificationsDeps) {}
+
+  /** Adds a subscription; resolves once the unread counts are known and every room is followed. */
+  async subscribe(userId: string, subscriptionId: string): Promise<void> {
+    let state = this.#users.get(userId);
+    if (state === undefined) {
+      const created: UserState = {
+        userId,
+        subscriptionIds: new Map(),
+        rooms: new Map(),
+        ready: Promise.resolve(),
+        closed: false,
+      };
+      created.ready = this.#init(created);
+      created.ready.catch((err: unknown) => {
+        this.deps.logger.warn({ err }, "notifications set-up failed");
+        // Forget the failed state so the next subscription tries afresh; its subscribers are told by the caller.
+        if (this.#users.get(userId) === created) this.#close(created);
+      });
+      this.#users.set(userId, created);
+      state = created;
+    }
+    state.subscriptionIds.set(subscriptionId, (state.subscriptionIds.get(subscriptionId) ?? 0) + 1);
+    await state.ready;
+  }
+
+  unsubscribe(userId: string, subscriptionId: string): void {
+    const state = this.#users.get(userId);
+    if (state === undefined) return;
+    const n = state.subscriptionIds.get(subscriptionId) ?? 0;
+    if (n > 1) state.subscriptionIds.set(subscriptionId, n - 1);
+    else state.subscriptionIds.delete(subscriptionId);
+    if (state.subscriptionIds.size === 0) this.#close(state);
+  }
+
+  #close(state: UserState): void {
+    state.closed = true;
+    if (this.#users.get(state.userId) === state) this.#users.delete(state.userId);
+    for (const room of state.rooms.values()) room.lease?.release();
+    state.rooms.clear();
+  }
+
+  /** A notice from the user's broker channel. */
+  onNotice(userId: string, notice: UserNotice): void {
+    const state = this.#users.get(userId);
+    if (state === undefined) return;
+    switch (notice.type) {
+      case "member.joined":
+        this.#notify(state, { type: "member.joined", roomId: notice.roomId, userId });
+        if (!state.rooms.has(notice.roomId)) void this.#addRoomLate(state, notice.roomId);
+        return;
+      case "member.left": {
+        const room = state.rooms.get(notice.roomId);
+        state.rooms.delete(notice.roomId);
+        room?.lease?.release();
+        this.#notify(state, { type: "member.left", roomId: notice.roomId, userId });
+        return;
+      }
+      case "read": {
+        const room = state.rooms.get(notice.roomId);
+        if (room !== undefined && notice.readSeq >= room.readSeq) {
+          room.readSeq = notice.readSeq;
+          room.unread = notice.unreadCount;
+        }
+        const body: NotificationBody = {
+          type: "read",
+          roomId: notice.roomId,
+          readSeq: notice.readSeq,
+          unreadCount: notice.unreadCount,
+        };
+        this.#notify(state, body, this.deps.connection(notice.origin));
+        return;
+      }
+      case "sessions.revoked":
+        return;
+    }
+  }
+
+  /** The frame for one subscription of one connection (used for session.revoked, sent before the close). */
+  frameFor(subscriptionId: string, body: NotificationBody): string {
+    return notificationTemplate(
+      this.deps.messageId(),
+      NOTIFICATIONS_DESTINATION,
+      JSON.stringify(body),
+    ).forSubscription(subscriptionId);
+  }
+
+  async #init(state: UserState): Promise<void> {
+    const first = await this.deps.rooms.listForUser(state.userId);
+    await Promise.all(first.map((s) => this.#follow(state, s.room.id)));
+    await this.#loadCounts(state);
+  }
+
+  /** Follows a room's hub; its events are buffered until the counts are loaded. */
+  async #follow(state: UserState, roomId: string): Promise<void> {
+    if (state.closed || state.rooms.has(roomId)) return;
+    const room: RoomState = {
+      lease: null,
+      unread: 0,
+      readSeq: 0,
+      baseSeq: 0,
+      buffered: [],
+      listener: (event) => this.#onRoomEvent(state, room, event),
+    };
+    state.rooms.set(roomId, room);
+    let lease: HubLease;
+    try {
+      lease = await this.deps.hubs.acquire(roomId);
+    } catch (err) {
+      if (state.rooms.get(roomId) === room) state.rooms.delete(roomId);
+      throw err;
+    }
+    if (state.closed || state.rooms.get(roomId) !== room) {
+      lease.release();
+      return;
+    }
+    room.lease = lease;
+    lease.hub.listeners.add(room.listener);
+  }
+
+  /** Reads unread counts after the hubs are followed, so no event falls between the two. */
+  async #loadCounts(state: UserState): Promise<void> {
+    const summaries = await this.deps.rooms.listForUser(state.userId);
+    if (state.closed) return;
+    const current = new Set<string>();
+    for (const s of summaries) {
+      current.add(s.room.id);
+      const room = state.rooms.get(s.room.id);
+      if (room === undefined || room.buffered === null) continue;
+      room.unread = s.unreadCount;
+      room.readSeq = s.readSeq;
+      room.baseSeq = s.room.lastSeq;
+      const buffered = room.buffered;
+      room.buffered = null;
+      for (const e of buffered) this.#onRoomEvent(state, room, e);
+    }
+    for (const [roomId, room] of state.rooms) {
+      if (current.has(roomId) || room.buffered === null) continue;
+      // Left between the two reads.
+      state.rooms.delete(roomId);
+      room.lease?.release();
+    }
+  }
+
+  async #addRoomLate(state: UserState, roomId: string): Promise<void> {
+    try {
+      await state.ready;
+      await this.#follow(state, roomId);
+      await this.#loadCounts(state);
+    } catch (err) {
+      this.deps.logger.warn({ err, roomId }, "could not follow a newly joined room");
+    }
+  }
+
+  #onRoomEvent(state: UserState, room: RoomState, event: HubEvent): void {
+    if (event.seq === null) return;
+    if (room.buffered !== null) {
+      room.buffered.push(event);
+      return;
+    }
+    if (event.seq <= room.baseSeq) return;
+    room.baseSeq = event.seq;
+    if (event.type !== "message" || event.senderId === null || event.senderId === state.userId) return;
+    room.unread++;
+    this.#notify(state, {
+      type: "message",
+      roomId: event.roomId,
+      seq: event.seq,
+      senderId: event.senderId,
+      unreadCount: room.unread,
+    });
+  }
+
+  /** One publish per distinct subscription id; `except` (a local connection) does not receive it. */
+  #notify(state: UserState, body: NotificationBody, except?: Connection): void {
+    if (state.subscriptionIds.size === 0) return;
+    const template = notificationTemplate(
+      this.deps.messageId(),
+      NOTIFICATIONS_DESTINATION,
+      JSON.stringify(body),
+    );
+    const ws = except?.isOpen ? except.ws : null;
+    for (const id of state.subscriptionIds.keys()) {
+      const topic = userTopic(state.userId, id);
+      const frame = template.forSubscription(id);
+      // A socket's own publish reaches every subscriber of the topic but itself.
+      if (ws !== null) ws.publish(topic, frame);
+      else this.deps.publisher.publish(topic, frame);
+    }
+  }
+}

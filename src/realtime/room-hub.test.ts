@@ -1,0 +1,133 @@
+import { describe, expect, test } from "bun:test";
+import pino from "pino";
+import type { RoomEvent } from "../domain/message.ts";
+import { hubEventFromStore } from "./hub-event.ts";
+import { RoomHub } from "./room-hub.ts";
+import { UserNames } from "./user-names.ts";
+
+const ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+
+function event(seq: number): RoomEvent {
+  return {
+    roomId: ROOM,
+    seq,
+    type: "message",
+    at: 1000 + seq,
+    actorId: "u1",
+    member: null,
+    message: {
+      id: `m${seq}`,
+      roomId: ROOM,
+      seq,
+      senderId: "u1",
+      body: `text ${seq}`,
+      clientMsgId: null,
+      createdAt: 1000 + seq,
+      editedAt: null,
+      deletedAt: null,
+    },
+  };
+}
+
+function setup() {
+  const stored: RoomEvent[] = [];
+  const published: Array<{ topic: string; seq: number }> = [];
+  let reads = 0;
+  const hub = new RoomHub(ROOM, {
+    messages: {
+      async listEvents(_roomId, afterSeq, limit) {
+        reads++;
+        return stored.filter((e) => e.seq > afterSeq).slice(0, limit);
+      },
+    },
+    names: new UserNames({ users: { findById: async () => null }, now: () => 0 }),
+    publisher: {
+      publish(topic, data) {
+        const seq = /\nseq:(\d+)\n/.exec(data)?.[1];
+        published.push({ topic, seq: Number(seq) });
+      },
+    },
+    logger: pino({ level: "silent" }),
+    ephemeralId: () => "e",
+    onMemberLeft: () => {},
+  });
+  const commit = (...seqs: number[]) => {
+    for (const s of seqs) stored.push(event(s));
+  };
+  const live = (seq: number) => hub.receive(hubEventFromStore(event(seq), "u1"));
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  return { hub, stored, published, commit, live, settle, reads: () => reads };
+}
+
+describe("RoomHub", () => {
+  test("delivers in seq order once per distinct subscription id, and drops duplicates", () => {
+    const { hub, published, live } = setup();
+    hub.start(0);
+    hub.addSubscriber("sub-0");
+    hub.addSubscriber("sub-0");
+    hub.addSubscriber("other");
+    live(1);
+    live(2);
+    live(1);
+    expect(published).toEqual([
+      { topic: `r:${ROOM}:sub-0`, seq: 1 },
+      { topic: `r:${ROOM}:other`, seq: 1 },
+      { topic: `r:${ROOM}:sub-0`, seq: 2 },
+      { topic: `r:${ROOM}:other`, seq: 2 },
+    ]);
+    expect(hub.lastSeq).toBe(2);
+  });
+
+  test("a gap is filled from the store before later live events, in order, each once", async () => {
+    const { hub, published, commit, live, settle } = setup();
+    commit(1, 2, 3, 4, 5, 6);
+    hub.start(1);
+    hub.addSubscriber("s");
+    live(4); // 2 and 3 were lost in transit
+    live(6); // arrives while the gap is being filled
+    live(5);
+    await settle();
+    expect(published.map((p) => p.seq)).toEqual([2, 3, 4, 5, 6]);
+    live(3);
+    live(8); // 7 is missing and the store does not have it yet: 8 is held, not delivered out of order
+    await settle();
+    expect(published.map((p) => p.seq)).toEqual([2, 3, 4, 5, 6]);
+    commit(7, 8);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(published.map((p) => p.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  test("events received before start are delivered only above the starting seq", () => {
+    const { hub, published, live } = setup();
+    hub.addSubscriber("s");
+    live(3);
+    live(2);
+    hub.start(2);
+    expect(published.map((p) => p.seq)).toEqual([3]);
+  });
+
+  test("resync reads what the broker lost from the store", async () => {
+    const { hub, published, commit, settle } = setup();
+    hub.start(0);
+    hub.addSubscriber("s");
+    commit(1, 2);
+    hub.resync();
+    await settle();
+    expect(published.map((p) => p.seq)).toEqual([1, 2]);
+  });
+
+  test("whenDelivered resolves when the seq is delivered", async () => {
+    const { hub, live } = setup();
+    hub.start(0);
+    let done = false;
+    const waiting = hub.whenDelivered(2, 5000).then(() => {
+      done = true;
+    });
+    live(1);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    live(2);
+    await waiting;
+    expect(done).toBe(true);
+  });
+});

@@ -1,0 +1,241 @@
+import type { Logger } from "pino";
+import type { MessageRepository } from "../ports/store.ts";
+import { roomDestination, roomTopic } from "./channels.ts";
+import { roomEventTemplate } from "./frames.ts";
+import { type HubEvent, hubEventFromStore } from "./hub-event.ts";
+import type { UserNames } from "./user-names.ts";
+
+/** Where delivered frames go: Bun's server-wide topic publish (one native call fans out to every socket). */
+export interface TopicPublisher {
+  publish(topic: string, data: string): void;
+}
+
+export interface RoomHubDeps {
+  readonly messages: Pick<MessageRepository, "listEvents">;
+  readonly names: UserNames;
+  readonly publisher: TopicPublisher;
+  readonly logger: Logger;
+  readonly ephemeralId: () => string;
+  /** Called right after a member.left event has been delivered locally. */
+  readonly onMemberLeft: (roomId: string, userId: string) => void;
+}
+
+export type HubListener = (event: HubEvent) => void;
+
+interface Waiter {
+  readonly seq: number;
+  readonly done: () => void;
+}
+
+/** Events read from the store per query while catching up. */
+const FILL_BATCH = 500;
+/** Live events kept while catching up; beyond it they are dropped and read from the store instead. */
+const PENDING_MAX = 10_000;
+/** Delay before retrying a failed store read. */
+const RETRY_MS = 500;
+/** Retries without progress after which held events beyond a gap are given up. */
+const MAX_STALLS = 10;
+
+/**
+ * One room's stream on this process. Guarantees: stored events reach local subscribers exactly once each and
+ * in seq order; `lastSeq` is the last seq delivered locally and moves in the same synchronous step as the
+ * delivery, which is what makes a gap-free resume possible (resume.ts).
+ *
+ * A live event with seq == lastSeq+1 is delivered at once; seq <= lastSeq is a duplicate and dropped; a larger
+ * seq means events were lost or reordered in transit, so the missing ones are read from the store and
+ * delivered first while live ones wait. Ephemeral events (no seq) are delivered as they come.
+ *
+ * Delivery is one serialisation per event and one topic publish per distinct STOMP subscription id among the
+ * local subscribers, never a loop over sockets.
+ */
+export class RoomHub {
+  /** The last seq delivered locally. */
+  lastSeq = 0;
+  /** Distinct subscription ids of the local live subscribers, with how many sockets use each. */
+  readonly subscriptionIds = new Map<string, number>();
+  readonly listeners = new Set<HubListener>();
+
+  readonly #destination: string;
+  #started = false;
+  #filling = false;
+  #refill = false;
+  #closed = false;
+  #pending: HubEvent[] = [];
+  /** Consecutive catch-ups that made no progress while a held event stayed beyond a gap. */
+  #stalls = 0;
+  #waiters: Waiter[] = [];
+
+  constructor(
+    readonly roomId: string,
+    private readonly deps: RoomHubDeps,
+  ) {
+    this.#destination = roomDestination(roomId);
+  }
+
+  /** Sets the starting point once the broker subscription is active: events up to `lastSeq` are not delivered. */
+  start(lastSeq: number): void {
+    this.lastSeq = lastSeq;
+    this.#started = true;
+    this.#resolveWaiters();
+    const pending = this.#pending;
+    this.#pending = [];
+    pending.sort(bySeq);
+    for (const e of pending) this.receive(e);
+  }
+
+  /** An event from the broker. */
+  receive(event: HubEvent): void {
+    if (this.#closed) return;
+    if (event.seq === null) {
+      this.#deliver(event);
+      return;
+    }
+    if (!this.#started || this.#filling) {
+      this.#hold(event);
+      return;
+    }
+    if (event.seq <= this.lastSeq) return;
+    if (event.seq === this.lastSeq + 1) {
+      this.#deliver(event);
+      return;
+    }
+    this.#hold(event);
+    void this.#fill();
+  }
+
+  /** The broker may have lost events: read the store from lastSeq to its end. */
+  resync(): void {
+    if (this.#closed || !this.#started) return;
+    if (this.#filling) this.#refill = true;
+    else void this.#fill();
+  }
+
+  addSubscriber(subscriptionId: string): void {
+    this.subscriptionIds.set(subscriptionId, (this.subscriptionIds.get(subscriptionId) ?? 0) + 1);
+  }
+
+  removeSubscriber(subscriptionId: string): void {
+    const n = this.subscriptionIds.get(subscriptionId) ?? 0;
+    if (n <= 1) this.subscriptionIds.delete(subscriptionId);
+    else this.subscriptionIds.set(subscriptionId, n - 1);
+  }
+
+  /** Resolves once `seq` has been delivered locally, or after `timeoutMs` (never rejects). */
+  whenDelivered(seq: number, timeoutMs: number): Promise<void> {
+    if (seq <= this.lastSeq || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(finish, timeoutMs);
+      const waiter = { seq, done: finish };
+      this.#waiters.push(waiter);
+      function finish(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.listeners.clear();
+    for (const w of this.#waiters) w.done();
+    this.#waiters = [];
+  }
+
+  #hold(event: HubEvent): void {
+    if (this.#pending.length < PENDING_MAX) this.#pending.push(event);
+    else this.#refill = true;
+  }
+
+  #deliver(event: HubEvent): void {
+    if (event.seq !== null) this.lastSeq = event.seq;
+    if (this.subscriptionIds.size > 0) {
+      const template = roomEventTemplate(event, this.#destination, this.deps.ephemeralId);
+      for (const id of this.subscriptionIds.keys()) {
+        this.deps.publisher.publish(roomTopic(this.roomId, id), template.forSubscription(id));
+      }
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.deps.logger.error({ err, roomId: this.roomId }, "room event listener failed");
+      }
+    }
+    if (event.type === "member.left" && event.userId !== null)
+      this.deps.onMemberLeft(this.roomId, event.userId);
+    if (event.seq !== null) this.#resolveWaiters();
+  }
+
+  #resolveWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.seq <= this.lastSeq) w.done();
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  /** Reads the store from lastSeq until it is exhausted and no held event is beyond a gap, delivering in order. */
+  async #fill(): Promise<void> {
+    if (this.#filling || this.#closed) return;
+    this.#filling = true;
+    let retry = false;
+    try {
+      for (;;) {
+        this.#refill = false;
+        const before = this.lastSeq;
+        let batch: number;
+        do {
+          const events = await this.deps.messages.listEvents(this.roomId, this.lastSeq, FILL_BATCH);
+          if (this.#closed) return;
+          batch = events.length;
+          for (const e of events) {
+            if (e.seq !== this.lastSeq + 1) continue;
+            const senderId = e.message?.senderId;
+            const name = senderId === undefined ? "" : await this.deps.names.get(senderId);
+            if (this.#closed) return;
+            if (e.seq === this.lastSeq + 1) this.#deliver(hubEventFromStore(e, name));
+          }
+        } while (batch === FILL_BATCH);
+        const held = this.#pending.sort(bySeq);
+        this.#pending = [];
+        let gap = false;
+        for (const e of held) {
+          if (e.seq === null || e.seq <= this.lastSeq) continue;
+          if (e.seq === this.lastSeq + 1) this.#deliver(e);
+          else {
+            gap = true;
+            this.#pending.push(e);
+          }
+        }
+        if (!gap && !this.#refill) {
+          this.#stalls = 0;
+          return;
+        }
+        if (this.lastSeq === before && !this.#refill) {
+          // The store has not caught up with what the broker announced: try again soon. An event the store never
+          // confirms is dropped after a while; if it is real, the next read recovers it anyway.
+          if (++this.#stalls >= MAX_STALLS) {
+            this.#pending = [];
+            this.#stalls = 0;
+          } else {
+            retry = true;
+          }
+          return;
+        }
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err, roomId: this.roomId }, "room catch-up read failed; retrying");
+      retry = true;
+    } finally {
+      this.#filling = false;
+      if (retry && !this.#closed) setTimeout(() => void this.#fill(), RETRY_MS).unref?.();
+    }
+  }
+}
+
+function bySeq(a: HubEvent, b: HubEvent): number {
+  return (a.seq ?? 0) - (b.seq ?? 0);
+}

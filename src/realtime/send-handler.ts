@@ -1,0 +1,135 @@
+import { AppError } from "../domain/errors.ts";
+import type { Principal } from "../services/principal.ts";
+import type { Connection } from "./connection.ts";
+import { type GatewayContext, replyError } from "./context.ts";
+import { sendTarget } from "./destinations.ts";
+import { receiptFrame } from "./frames.ts";
+import { jsonObject, roomIdOf, seqOf } from "./json-body.ts";
+import { header, type StompFrame } from "./stomp/frame.ts";
+import type { WireTypingEvent } from "./wire.ts";
+
+/** How long a client shows a typing indicator unless renewed. */
+export const TYPING_EXPIRES_MS = 5000;
+/** At most one typing event per user and room per this interval; more are dropped silently. */
+export const TYPING_THROTTLE_MS = 1500;
+/** How long a RECEIPT waits for the local fan-out of the message it acknowledges. */
+const LOCAL_FANOUT_WAIT_MS = 1000;
+
+/**
+ * SEND. Application failures (validation, membership, rate limit) answer on /user/queue/errors with the
+ * frame's receipt id, and the connection stays open; a SEND without destination is a protocol error.
+ */
+export async function handleSend(ctx: GatewayContext, conn: Connection, frame: StompFrame): Promise<void> {
+  const destination = header(frame, "destination");
+  if (destination === undefined) {
+    conn.fail("MALFORMED_FRAME", "SEND needs a destination header.");
+    return;
+  }
+  const receipt = header(frame, "receipt");
+  const principal = conn.principal;
+  if (principal === null) return;
+  try {
+    switch (sendTarget(destination)) {
+      case "message":
+        await sendMessage(ctx, conn, principal, frame, receipt);
+        return;
+      case "typing":
+        await sendTyping(ctx, principal, frame);
+        break;
+      case "read":
+        await sendRead(ctx, conn, principal, frame, receipt);
+        return;
+      case "unknown":
+        throw new AppError("UNKNOWN_DESTINATION", "SEND destinations: /pub/message, /pub/typing, /pub/read.");
+    }
+    if (receipt !== undefined) conn.send(receiptFrame(receipt));
+  } catch (err) {
+    replyError(ctx, conn, err, receipt);
+  }
+}
+
+/**
+ * Commit, then fan-out, then RECEIPT: the receipt is sent only after the store has the message, the broker has
+ * accepted its event, and (when this process has subscribers of the room) the event has been handed to them.
+ * A retried client-msg-id gets the original id and seq; nothing is stored or fanned out again.
+ */
+async function sendMessage(
+  ctx: GatewayContext,
+  conn: Connection,
+  principal: Principal,
+  frame: StompFrame,
+  receipt: string | undefined,
+): Promise<void> {
+  const body = jsonObject(frame.body);
+  const roomId = roomIdOf(body);
+  if (typeof body.message !== "string") throw new AppError("VALIDATION_FAILED", "message must be a string.");
+  const clientMsgId = header(frame, "client-msg-id") ?? null;
+  const { wsSendBurst, wsSendRatePerSecond } = ctx.config;
+  const taken = await ctx.bucket.take(`ws-send:${principal.userId}`, {
+    capacity: wsSendBurst,
+    refillPerSecond: wsSendRatePerSecond,
+  });
+  if (!taken.allowed) {
+    throw new AppError("RATE_LIMITED", "Too many messages; slow down.", {
+      retryAfter: taken.retryAfterMs / 1000,
+    });
+  }
+  const { message } = await ctx.services.messages.send(principal, roomId, body.message, clientMsgId);
+  await ctx.events.settled(roomId);
+  await ctx.hubs.get(roomId)?.whenDelivered(message.seq, LOCAL_FANOUT_WAIT_MS);
+  if (receipt !== undefined) {
+    conn.send(
+      receiptFrame(receipt, [
+        ["message-id", message.id],
+        ["seq", String(message.seq)],
+      ]),
+    );
+  }
+}
+
+/** An ephemeral typing event to the room: not stored, no seq, throttled per user and room. */
+async function sendTyping(ctx: GatewayContext, principal: Principal, frame: StompFrame): Promise<void> {
+  const roomId = roomIdOf(jsonObject(frame.body));
+  const key = `${principal.userId}:${roomId}`;
+  const now = ctx.clock.now();
+  const last = ctx.typingSentAt.get(key);
+  if (last !== undefined && now - last < TYPING_THROTTLE_MS) return;
+  ctx.typingSentAt.set(key, now);
+  await ctx.services.rooms.requireMember(principal, roomId);
+  const event: WireTypingEvent = {
+    type: "typing",
+    roomId,
+    userId: principal.userId,
+    expiresInMs: TYPING_EXPIRES_MS,
+  };
+  await ctx.events.publishEphemeral(roomId, JSON.stringify(event));
+}
+
+/** Moves the read marker; the user's other connections (on any process) get a `read` notification. */
+async function sendRead(
+  ctx: GatewayContext,
+  conn: Connection,
+  principal: Principal,
+  frame: StompFrame,
+  receipt: string | undefined,
+): Promise<void> {
+  const body = jsonObject(frame.body);
+  const roomId = roomIdOf(body);
+  const seq = seqOf(body.seq, "seq");
+  const { readSeq, unreadCount } = await ctx.services.rooms.markRead(principal, roomId, seq);
+  void ctx.events.publishNotice(principal.userId, {
+    type: "read",
+    roomId,
+    readSeq,
+    unreadCount,
+    origin: conn.id,
+  });
+  if (receipt !== undefined) {
+    conn.send(
+      receiptFrame(receipt, [
+        ["read-seq", String(readSeq)],
+        ["unread-count", String(unreadCount)],
+      ]),
+    );
+  }
+}

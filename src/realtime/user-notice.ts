@@ -1,0 +1,60 @@
+/**
+ * What travels on a user's broker channel (`user:{userId}`): things every process holding a connection of that
+ * user must act on. Not stored; a lost notice costs a stale badge or a socket closed at its next check, never a
+ * message.
+ */
+export type UserNotice =
+  | { readonly type: "sessions.revoked"; readonly sessionIds: readonly string[] | "all" }
+  | { readonly type: "member.joined" | "member.left"; readonly roomId: string; readonly seq: number }
+  | {
+      readonly type: "read";
+      readonly roomId: string;
+      readonly readSeq: number;
+      readonly unreadCount: number;
+      /** The connection that read: it is not notified of its own read. */
+      readonly origin: string;
+    };
+
+const decoder = new TextDecoder();
+
+/** Null for a payload that is not a notice this version understands (it is then ignored). */
+export function parseUserNotice(payload: Uint8Array): UserNotice | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(decoder.decode(payload));
+  } catch {
+    return null;
+  }
+  if (typeof v !== "object" || v === null) return null;
+  const o = v as Record<string, unknown>;
+  switch (o.type) {
+    case "sessions.revoked": {
+      const ids = o.sessionIds;
+      if (ids === "all") return { type: o.type, sessionIds: "all" };
+      if (Array.isArray(ids) && ids.every((s) => typeof s === "string"))
+        return { type: o.type, sessionIds: ids };
+      return null;
+    }
+    case "member.joined":
+    case "member.left":
+      if (typeof o.roomId !== "string" || typeof o.seq !== "number") return null;
+      return { type: o.type, roomId: o.roomId, seq: o.seq };
+    case "read":
+      if (
+        typeof o.roomId !== "string" ||
+        typeof o.readSeq !== "number" ||
+        typeof o.unreadCount !== "number" ||
+        typeof o.origin !== "string"
+      )
+        return null;
+      return {
+        type: "read",
+        roomId: o.roomId,
+        readSeq: o.readSeq,
+        unreadCount: o.unreadCount,
+        origin: o.origin,
+      };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,102 @@
+import type { RoomEvent } from "../domain/message.ts";
+
+/**
+ * The JSON bodies of room events as clients receive them in MESSAGE frames. Stored events carry `seq`; the
+ * ephemeral ones (typing, presence, reset) do not. Message events keep the seed convention's fields (`roomId`,
+ * `sender`, `message`, `sendDate`) next to Parley's own.
+ */
+export interface WireMessageEvent {
+  readonly type: "message" | "message.edited" | "message.deleted";
+  readonly id: string;
+  readonly seq: number;
+  readonly roomId: string;
+  readonly senderId: string;
+  /** The sender's display name (which defaults to the username). */
+  readonly sender: string;
+  /** The text; null once deleted. */
+  readonly message: string | null;
+  readonly clientMsgId: string | null;
+  /** ISO time the message was first sent. */
+  readonly sendDate: string;
+  readonly editedAt: string | null;
+  readonly deletedAt: string | null;
+}
+
+export interface WireMemberEvent {
+  readonly type: "member.joined" | "member.left";
+  readonly seq: number;
+  readonly roomId: string;
+  readonly userId: string;
+  readonly role: string;
+  readonly actorId: string;
+  readonly at: string;
+}
+
+export interface WireTypingEvent {
+  readonly type: "typing";
+  readonly roomId: string;
+  readonly userId: string;
+  /** Clients hide the indicator after this long unless another typing event renews it. */
+  readonly expiresInMs: number;
+}
+
+export interface WirePresenceEvent {
+  readonly type: "presence";
+  readonly roomId: string;
+  readonly userId: string;
+  readonly status: "online" | "offline";
+}
+
+export interface WireResetEvent {
+  readonly type: "reset";
+  readonly roomId: string;
+  /** The room's latest seq: refetch history up to here, then live events follow. */
+  readonly latestSeq: number;
+}
+
+export type WireRoomEvent =
+  | WireMessageEvent
+  | WireMemberEvent
+  | WireTypingEvent
+  | WirePresenceEvent
+  | WireResetEvent;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+/** A stored event as its wire object. `senderName` is the display name of the message's sender. */
+export function toWireEvent(event: RoomEvent, senderName: string): WireMessageEvent | WireMemberEvent {
+  const m = event.message;
+  if (
+    m !== null &&
+    (event.type === "message" || event.type === "message.edited" || event.type === "message.deleted")
+  ) {
+    return {
+      type: event.type,
+      id: m.id,
+      seq: event.seq,
+      roomId: event.roomId,
+      senderId: m.senderId,
+      sender: senderName,
+      message: m.deletedAt === null ? m.body : null,
+      clientMsgId: m.clientMsgId,
+      sendDate: iso(m.createdAt),
+      editedAt: isoOrNull(m.editedAt),
+      deletedAt: isoOrNull(m.deletedAt),
+    };
+  }
+  return {
+    type: event.type === "member.left" ? "member.left" : "member.joined",
+    seq: event.seq,
+    roomId: event.roomId,
+    userId: event.member?.userId ?? event.actorId,
+    role: event.member?.role ?? "member",
+    actorId: event.actorId,
+    at: iso(event.at),
+  };
+}
+
+/** The user whose name a stored event's wire form needs, or null. */
+export function senderOf(event: RoomEvent): string | null {
+  return event.message?.senderId ?? null;
+}

@@ -1,0 +1,47 @@
+/**
+ * The load generator end to end, tiny: 2 rooms × 10 connections for 1 s against the bare STOMP peer and against
+ * Parley (real server process on a random port, throw-away data directory). Every probe must arrive exactly once,
+ * so a broken upgrade, login, subscribe, send patching, scanner or accounting fails here.
+ */
+import { describe, expect, test } from "bun:test";
+import type { RunResult } from "../../bench/runner/run-load.ts";
+import { smokeScenario } from "../../bench/scenarios/smoke.ts";
+
+const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+
+async function smoke(target: "bare" | "parley"): Promise<RunResult> {
+  const out = await smokeScenario.run({
+    values: { targets: target, ephemeral: true, seconds: "1", rate: "30" },
+    placement: UNPINNED,
+    status: () => {},
+  });
+  expect(out.notes.filter((n) => n.includes("skipped"))).toEqual([]);
+  expect(out.runs).toHaveLength(1);
+  return out.runs[0]!;
+}
+
+function expectClean(run: RunResult): void {
+  expect(run.connections).toEqual({ requested: 20, opened: 20, ready: 20, failed: 0 });
+  // 2 senders × 30 msg/s for about 1 s (timer slack on a loaded machine allowed), each delivered to the 10
+  // members of its room, sender included.
+  expect(run.totals.sent).toBeGreaterThanOrEqual(20);
+  expect(run.totals.rejected).toBe(0);
+  expect(run.totals.expected).toBe(run.totals.accepted * 10);
+  expect(run.totals.received).toBe(run.totals.expected);
+  expect(run.totals.lost).toBe(0);
+  expect(run.totals.duplicates).toBe(0);
+  expect(run.latencyMs.count).toBe(run.totals.received);
+  expect(run.latencyMs.p50).toBeGreaterThan(0);
+  expect(run.steps).toHaveLength(1);
+  expect(run.series.length).toBeGreaterThanOrEqual(1);
+}
+
+describe("bench smoke", () => {
+  test("bare STOMP peer: every probe delivered once", async () => {
+    expectClean(await smoke("bare"));
+  }, 30_000);
+
+  test("Parley: every probe delivered once", async () => {
+    expectClean(await smoke("parley"));
+  }, 30_000);
+});

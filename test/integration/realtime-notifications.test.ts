@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
+import {
+  type Client,
+  client,
+  createAdmin,
+  createRoom,
+  expectStatus,
+  login,
+  send,
+  signup,
+} from "./helpers.ts";
+
+let server: TestServer;
+let api: Client;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  api = client(server.api);
+});
+afterAll(() => server.stop());
+
+const NOTIFY = "/user/queue/notifications";
+const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
+const notices = (c: StompTestClient, subId = "n") => c.messages(subId);
+
+describe("/user/queue/notifications", () => {
+  test("messages from others in any of my rooms, with unread counts starting from the store", async () => {
+    const a = await signup(api, "nt");
+    const b = await signup(api, "nt");
+    const room = await createRoom(api, a, "Notify", [b.user.id]);
+    const other = await createRoom(api, a, "Other", [b.user.id]);
+    await send(api, a, room.id, "before 1");
+    await send(api, a, room.id, "before 2");
+    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    expect((await c.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
+
+    await send(api, a, room.id, "new");
+    await send(api, b, room.id, "my own");
+    await send(api, a, other.id, "elsewhere");
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === other.id);
+    expect(notices(c)).toEqual([
+      { type: "message", roomId: room.id, seq: 3, senderId: a.user.id, unreadCount: 3 },
+      { type: "message", roomId: other.id, seq: 1, senderId: a.user.id, unreadCount: 1 },
+    ]);
+    const frame = c.framesOf("n")[0]!;
+    expect([header(frame, "destination"), header(frame, "content-type")]).toEqual([
+      NOTIFY,
+      "application/json",
+    ]);
+    c.close();
+  });
+
+  test("reading on one connection notifies my other connections, not the one that read", async () => {
+    const a = await signup(api, "rd");
+    const b = await signup(api, "rd");
+    const room = await createRoom(api, a, "Read", [b.user.id]);
+    await send(api, a, room.id, "one");
+    await send(api, a, room.id, "two");
+    const phone = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const laptop = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    await phone.subscribeWithReceipt(NOTIFY, "n");
+    await laptop.subscribeWithReceipt(NOTIFY, "n");
+    const r = await phone.sendWithReceipt("/pub/read", { roomId: room.id, seq: 1 });
+    expect([r.command, header(r, "read-seq"), header(r, "unread-count")]).toEqual(["RECEIPT", "1", "1"]);
+    await laptop.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "read");
+    expect(notices(laptop)).toEqual([{ type: "read", roomId: room.id, readSeq: 1, unreadCount: 1 }]);
+    // The in-memory count follows the read: the next message makes it 2, not 3.
+    await send(api, a, room.id, "three");
+    await phone.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message");
+    expect(notices(phone)).toEqual([
+      { type: "message", roomId: room.id, seq: 3, senderId: a.user.id, unreadCount: 2 },
+    ]);
+    phone.close();
+    laptop.close();
+  });
+
+  test("being added to and removed from a room; the new room is followed at once", async () => {
+    const a = await signup(api, "mem");
+    const b = await signup(api, "mem");
+    const room = await createRoom(api, a, "Later");
+    const probe = await createRoom(api, a, "Probe", [b.user.id]);
+    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    await c.subscribeWithReceipt(NOTIFY, "n");
+    expectStatus(await api.post(`/rooms/${room.id}/members`, { userId: b.user.id }, a.accessToken), 201);
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "member.joined");
+    await send(api, a, room.id, "welcome");
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message");
+    expectStatus(await api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), 204);
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "member.left");
+    await send(api, a, room.id, "after you left");
+    await send(api, a, room.id, "still after");
+    await send(api, a, probe.id, "probe");
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === probe.id);
+    expect(notices(c)).toEqual([
+      { type: "member.joined", roomId: room.id, userId: b.user.id },
+      { type: "message", roomId: room.id, seq: 2, senderId: a.user.id, unreadCount: 1 },
+      { type: "member.left", roomId: room.id, userId: b.user.id },
+      { type: "message", roomId: probe.id, seq: 1, senderId: a.user.id, unreadCount: 1 },
+    ]);
+    c.close();
+  });
+});
+
+describe("removal from a room", () => {
+  test("ends the removed member's live subscription right after member.left is delivered", async () => {
+    const a = await signup(api, "kick");
+    const b = await signup(api, "kick");
+    const room = await createRoom(api, a, "Kick", [b.user.id]);
+    const ca = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const cb = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    await ca.subscribeWithReceipt(roomDest(room.id), "s");
+    await cb.subscribeWithReceipt(roomDest(room.id), "s");
+    expectStatus(await api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), 204);
+    await send(api, a, room.id, "not for you");
+    await ca.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).message === "not for you");
+    await cb.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "member.left");
+    // One more event through the same process proves the earlier one had been delivered everywhere.
+    await send(api, a, room.id, "later");
+    await ca.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).message === "later");
+    const seen = cb.messages("s").filter((e) => e.type !== "presence");
+    expect(seen.map((e) => e.type)).toEqual(["member.left"]);
+    expect(seen[0]).toMatchObject({ userId: b.user.id });
+    // Re-subscribing is refused: B is no longer a member.
+    const again = await cb.subscribeWithReceipt(roomDest(room.id), "s2");
+    expect(header(again, "code")).toBe("ROOM_NOT_FOUND");
+    ca.close();
+    cb.close();
+  });
+});
+
+describe("revocation closes sockets", () => {
+  test("logout: that session's sockets get session.revoked, then ERROR SESSION_REVOKED, within a second", async () => {
+    const a = await signup(api, "out");
+    const other = await login(api, a.user.username, a.password);
+    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const keep = await StompTestClient.connect(server.wsUrl, other.accessToken);
+    await c.subscribeWithReceipt(NOTIFY, "n");
+    const started = Date.now();
+    expectStatus(await api.post("/auth/logout", {}, a.accessToken), 204);
+    const error = await c.waitFor((f) => f.command === "ERROR", 1000);
+    expect(header(error, "code")).toBe("SESSION_REVOKED");
+    await c.closed;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(notices(c)).toEqual([{ type: "session.revoked" }]);
+    const noticeIndex = c.frames.findIndex((f) => f.command === "MESSAGE");
+    expect(noticeIndex).toBeLessThan(c.frames.indexOf(error));
+    // The other session's socket is untouched.
+    expect((await keep.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
+    keep.close();
+  });
+
+  test("a password change closes the other sessions' sockets and keeps this one", async () => {
+    const a = await signup(api, "pwd");
+    const other = await login(api, a.user.username, a.password);
+    const mine = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const theirs = await StompTestClient.connect(server.wsUrl, other.accessToken);
+    expectStatus(
+      await api.post(
+        "/auth/password",
+        { currentPassword: a.password, newPassword: `new-${a.password}` },
+        a.accessToken,
+      ),
+      204,
+    );
+    const error = await theirs.waitFor((f) => f.command === "ERROR", 1000);
+    expect(header(error, "code")).toBe("SESSION_REVOKED");
+    expect((await mine.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
+    expect(mine.closeInfo).toBeNull();
+    mine.close();
+  });
+
+  test("deactivation by an administrator closes all the user's sockets", async () => {
+    const admin = await createAdmin(server, api);
+    const u = await signup(api, "deact");
+    const second = await login(api, u.user.username, u.password);
+    const one = await StompTestClient.connect(server.wsUrl, u.accessToken);
+    const two = await StompTestClient.connect(server.wsUrl, second.accessToken);
+    expectStatus(
+      await api.patch(`/admin/users/${u.user.id}`, { status: "deactivated" }, admin.accessToken),
+      200,
+    );
+    for (const c of [one, two]) {
+      expect(header(await c.waitFor((f) => f.command === "ERROR", 1000), "code")).toBe("SESSION_REVOKED");
+      await c.closed;
+    }
+  });
+});

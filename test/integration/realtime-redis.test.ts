@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { postgresAvailable, redisAvailable } from "../support/services.ts";
+import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
+import { type Client, client, createRoom, expectStatus, history, send, signup } from "./helpers.ts";
+
+const available = (await postgresAvailable()) && (await redisAvailable());
+
+/**
+ * Two server processes' worth of gateway in one test process: each has its own Bun server, hubs and Redis
+ * connections, and they share only PostgreSQL and Redis, as separate processes would.
+ */
+describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)", () => {
+  let one: TestServer;
+  let two: TestServer;
+  let api1: Client;
+  let api2: Client;
+
+  beforeAll(async () => {
+    one = await startTestServer({ store: "postgres", redis: true });
+    two = await startTestServer({
+      store: "postgres",
+      schema: one.schema ?? undefined,
+      redis: one.redisPrefix ?? true,
+    });
+    api1 = client(one.api);
+    api2 = client(two.api);
+  });
+  afterAll(async () => {
+    await two?.stop();
+    await one?.stop();
+  });
+
+  const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
+
+  test("a message sent on one server reaches subscribers on the other; the receipt follows the commit", async () => {
+    const a = await signup(api1, "rx");
+    const b = await signup(api1, "rx");
+    const room = await createRoom(api1, a, "Cross", [b.user.id]);
+    const ca = await StompTestClient.connect(one.wsUrl, a.accessToken);
+    const cb = await StompTestClient.connect(two.wsUrl, b.accessToken);
+    await cb.subscribeWithReceipt(roomDest(room.id), "s");
+    await cb.subscribeWithReceipt("/user/queue/notifications", "n");
+    const r = await ca.sendWithReceipt("/pub/message", { roomId: room.id, message: "across" }, [
+      ["client-msg-id", "x1"],
+    ]);
+    expect(header(r, "seq")).toBe("1");
+    expect((await history(api2, b, room.id)).messages.map((m) => m.id)).toEqual([header(r, "message-id")!]);
+    const got = await cb.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === "1");
+    expect(bodyJson(got)).toMatchObject({ type: "message", message: "across", senderId: a.user.id });
+    const note = await cb.waitFor((f) => header(f, "subscription") === "n");
+    expect(bodyJson(note)).toEqual({
+      type: "message",
+      roomId: room.id,
+      seq: 1,
+      senderId: a.user.id,
+      unreadCount: 1,
+    });
+    // The same client-msg-id on the other server: same message, no second event.
+    const ca2 = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    const again = await ca2.sendWithReceipt("/pub/message", { roomId: room.id, message: "across" }, [
+      ["client-msg-id", "x1"],
+    ]);
+    expect(header(again, "message-id")).toBe(header(r, "message-id"));
+    await send(api2, a, room.id, "sentinel");
+    await cb.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === "2");
+    expect(
+      cb
+        .framesOf("s")
+        .filter((f) => header(f, "seq") !== undefined)
+        .map((f) => header(f, "seq")),
+    ).toEqual(["1", "2"]);
+    for (const c of [ca, ca2, cb]) c.close();
+  });
+
+  test("resume on one server after messages committed through the other", async () => {
+    const a = await signup(api1, "rr");
+    const room = await createRoom(api1, a, "Resume");
+    for (let i = 1; i <= 12; i++) await send(api1, a, room.id, `m${i}`);
+    const c = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    await c.subscribeWithReceipt(roomDest(room.id), "s", [["since-seq", "4"]]);
+    await send(api1, a, room.id, "m13");
+    await c.waitFor((f) => header(f, "seq") === "13");
+    expect(
+      c
+        .framesOf("s")
+        .filter((f) => header(f, "seq") !== undefined)
+        .map((f) => Number(header(f, "seq"))),
+    ).toEqual(Array.from({ length: 9 }, (_, i) => i + 5));
+    c.close();
+  });
+
+  test("logout through one server closes the session's socket on the other within a second", async () => {
+    const a = await signup(api1, "rv");
+    const c = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    const started = Date.now();
+    expectStatus(await api1.post("/auth/logout", {}, a.accessToken), 204);
+    const error = await c.waitFor((f) => f.command === "ERROR", 1000);
+    expect(header(error, "code")).toBe("SESSION_REVOKED");
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  test("presence is shared: a subscriber on one server is online as seen from the other", async () => {
+    const a = await signup(api1, "rp");
+    const room = await createRoom(api1, a, "Presence");
+    const c = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    await c.subscribeWithReceipt(roomDest(room.id), "s");
+    const res = await api1.get(`/rooms/${room.id}/presence`, a.accessToken);
+    expect(res.body).toEqual({ online: [a.user.id] });
+    c.close();
+    await c.closed;
+    const deadline = Date.now() + 2000;
+    let now: unknown = null;
+    while (Date.now() < deadline) {
+      now = (await api1.get(`/rooms/${room.id}/presence`, a.accessToken)).body;
+      if (JSON.stringify(now) === JSON.stringify({ online: [] })) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(now).toEqual({ online: [] });
+  });
+});
