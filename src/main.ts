@@ -91,6 +91,7 @@ export interface OpenServicesOptions extends StartOptions {
   /** Where committed changes are announced; by default only logged (admin commands serve no clients). */
   readonly events?: (store: Store) => DomainEvents;
   readonly limiter?: RateLimiter;
+  readonly buckets?: TokenBucket;
 }
 
 /** Opens and migrates the store, then wires the services: shared by the server and the admin commands. */
@@ -120,6 +121,7 @@ export async function openServices(
       hasher:
         opts.hasher ?? argon2Hasher({ memoryCost: config.argon2MemoryKib, timeCost: config.argon2TimeCost }),
       limiter: opts.limiter ?? memoryRateLimiter(clock),
+      buckets: opts.buckets ?? memoryTokenBucket(clock),
       events,
     },
     { ...config, jwtSecret: await resolveJwtSecret(config.jwtSecret, config.dataDir) },
@@ -197,6 +199,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       clock,
       logger,
       limiter: shared.limiter,
+      buckets: shared.bucket,
       events: (store) => {
         names = new UserNames({ users: store.users, now: () => clock.now() });
         events = new BrokerEvents(shared.broker, names, logger);

@@ -61,6 +61,13 @@ export const CONFIG_OPTIONS = {
   wsHeartbeatMs: { env: "PARLEY_WS_HEARTBEAT_MS", schema: int(0, 3_600_000), default: "10000", doc: "Heart-beat interval the server offers and asks for (0 = none); a silent peer is dropped after 2x." },
   wsSendRatePerSecond: { env: "PARLEY_WS_SEND_RATE", schema: int(1, 100_000), default: "10", doc: "Messages per second per user (token bucket refill rate)." },
   wsSendBurst: { env: "PARLEY_WS_SEND_BURST", schema: int(1, 100_000), default: "30", doc: "Token bucket size: messages a user may send in a burst." },
+  roomSendRate: {
+    env: "PARLEY_ROOM_SEND_RATE",
+    schema: int(0, 1_000_000),
+    default: "100",
+    doc: "Messages per second one room accepts, from all senders together (token bucket refill; 0 = no cap). Excess sends get RATE_LIMITED.",
+  },
+  roomSendBurst: { env: "PARLEY_ROOM_SEND_BURST", schema: int(1, 1_000_000), default: "200", doc: "Room token bucket size: messages a room accepts in a burst." },
   wsReplayBacklog: { env: "PARLEY_WS_REPLAY_BACKLOG", schema: int(1, 1_000_000), default: "1000", doc: "Most events replayed on resume; a longer gap gets a reset event instead." },
   wsMaxBufferedBytes: { env: "PARLEY_WS_MAX_BUFFERED_BYTES", schema: int(16_384, 1_073_741_824), default: "1048576", doc: "Outgoing bytes buffered for one slow client before it is disconnected." },
   presenceTtlMs: { env: "PARLEY_PRESENCE_TTL_MS", schema: int(1000, 3_600_000), default: "30000", doc: "A connection not refreshed within this time stops counting as online (crashed process)." },

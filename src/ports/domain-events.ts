@@ -11,7 +11,21 @@ export type DomainEvent =
   /** Sessions ended (logout, password change, reuse detection, deactivation): close their sockets. */
   | { readonly kind: "sessions.revoked"; readonly userId: string; readonly sessionIds: readonly string[] | "all" }
   /** A room's details (name, topic) changed. */
-  | { readonly kind: "room.updated"; readonly roomId: string };
+  | { readonly kind: "room.updated"; readonly roomId: string }
+  /** A room was created with these members (no stream event: a new room's stream starts empty). */
+  | { readonly kind: "room.created"; readonly roomId: string; readonly memberIds: readonly string[] }
+  /**
+   * A member's read marker moved. `origin` names the connection that read (its own badge is already right),
+   * or "http" for a REST call.
+   */
+  | {
+      readonly kind: "read";
+      readonly userId: string;
+      readonly roomId: string;
+      readonly readSeq: number;
+      readonly unreadCount: number;
+      readonly origin: string;
+    };
 
 /** Called only after commit, synchronously, and must not throw: a failing sink is logged, never propagated. */
 export interface DomainEvents {

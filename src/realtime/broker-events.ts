@@ -34,6 +34,17 @@ export class BrokerEvents implements DomainEvents {
         case "sessions.revoked":
           this.#publishNotice(event.userId, { type: "sessions.revoked", sessionIds: event.sessionIds });
           return;
+        case "room.created":
+          // Seq 0: membership from the room's creation, before its stream has any event.
+          for (const userId of event.memberIds) {
+            void this.#publishNotice(userId, { type: "member.joined", roomId: event.roomId, seq: 0 });
+          }
+          return;
+        case "read": {
+          const { userId, roomId, readSeq, unreadCount, origin } = event;
+          void this.#publishNotice(userId, { type: "read", roomId, readSeq, unreadCount, origin });
+          return;
+        }
         case "room.updated":
           return;
       }

@@ -116,14 +116,8 @@ async function sendRead(
   const body = jsonObject(frame.body);
   const roomId = roomIdOf(body);
   const seq = seqOf(body.seq, "seq");
-  const { readSeq, unreadCount } = await ctx.services.rooms.markRead(principal, roomId, seq);
-  void ctx.events.publishNotice(principal.userId, {
-    type: "read",
-    roomId,
-    readSeq,
-    unreadCount,
-    origin: conn.id,
-  });
+  // The service announces the read (a `read` notice to the user's other connections, not this one).
+  const { readSeq, unreadCount } = await ctx.services.rooms.markRead(principal, roomId, seq, conn.id);
   if (receipt !== undefined) {
     conn.send(
       receiptFrame(receipt, [

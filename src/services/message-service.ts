@@ -6,6 +6,13 @@ import type { ServiceDeps } from "./deps.ts";
 import type { Principal } from "./principal.ts";
 import type { RoomService } from "./room-service.ts";
 
+export interface MessagePolicy {
+  readonly maxLength: number;
+  /** Messages per second one room accepts from all senders together (0 = no cap), with a burst allowance. */
+  readonly roomSendRate: number;
+  readonly roomSendBurst: number;
+}
+
 export interface SendResult {
   readonly message: Message;
   /** False when the (sender, clientMsgId) pair was already stored: the original is returned, nothing is re-sent. */
@@ -27,7 +34,7 @@ export class MessageService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly rooms: RoomService,
-    private readonly maxLength: number,
+    private readonly policy: MessagePolicy,
   ) {}
 
   async send(p: Principal, roomId: string, text: string, clientMsgId: string | null): Promise<SendResult> {
@@ -36,6 +43,7 @@ export class MessageService {
       throw new AppError("VALIDATION_FAILED", "clientMsgId must be 1–64 letters, digits, '.', '_', ':' or '-'.");
     }
     await this.rooms.requireMember(p, roomId);
+    await this.#takeRoomToken(roomId);
     const { store, ids, clock, events } = this.deps;
     try {
       const { message, event, created } = await store.messages.append({
@@ -125,13 +133,35 @@ export class MessageService {
     }
   }
 
+  /**
+   * The per-room cap: a room that is flooded (tens of thousands of members each sending now and then) accepts
+   * at most roomSendRate messages per second after its burst, on every process together, and tells each
+   * rejected sender so with RATE_LIMITED and a retry time — never dropping a send silently. It guards the
+   * store and every member's socket from a fan-out that could not be delivered anyway. A retry of an already
+   * stored clientMsgId that hits the cap is rejected too; retried after Retry-After it gets the original.
+   */
+  async #takeRoomToken(roomId: string): Promise<void> {
+    const { roomSendRate, roomSendBurst } = this.policy;
+    if (roomSendRate === 0) return;
+    const r = await this.deps.buckets.take(`room-send:${roomId}`, {
+      capacity: roomSendBurst,
+      refillPerSecond: roomSendRate,
+    });
+    if (!r.allowed) {
+      throw new AppError("RATE_LIMITED", "This room is receiving more messages than it accepts; retry shortly.", {
+        retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
+        details: { scope: "room", retryAfterMs: r.retryAfterMs },
+      });
+    }
+  }
+
   #checkText(text: string): void {
     if (text.trim().length === 0) throw new AppError("VALIDATION_FAILED", "A message must not be empty.");
     if (!isStorableText(text)) throw new AppError("VALIDATION_FAILED", "A message must be valid text without NUL characters.");
     const len = textLength(text);
-    if (len > this.maxLength) {
-      throw new AppError("MESSAGE_TOO_LONG", `A message may have at most ${this.maxLength} characters.`, {
-        details: { max: this.maxLength, length: len },
+    if (len > this.policy.maxLength) {
+      throw new AppError("MESSAGE_TOO_LONG", `A message may have at most ${this.policy.maxLength} characters.`, {
+        details: { max: this.policy.maxLength, length: len },
       });
     }
   }

@@ -29,7 +29,7 @@ export class RoomService {
       throw new AppError("VALIDATION_FAILED", `At most ${INITIAL_MEMBERS_MAX} initial members.`);
     }
     await this.#requireActiveUsers(others);
-    return store.rooms.create(
+    const room = await store.rooms.create(
       {
         id: ids.next(),
         kind: "group",
@@ -40,6 +40,8 @@ export class RoomService {
       },
       [{ userId: p.userId, role: "owner" }, ...others.map((userId) => ({ userId, role: "member" as const }))],
     );
+    this.deps.events.emit({ kind: "room.created", roomId: room.id, memberIds: [p.userId, ...others] });
+    return room;
   }
 
   /** The one DM between the caller and `userId`, created on first use. Concurrent first uses yield one room. */
@@ -58,6 +60,7 @@ export class RoomService {
           { userId, role: "member" },
         ],
       );
+      this.deps.events.emit({ kind: "room.created", roomId: room.id, memberIds: [p.userId, userId] });
       return { room, created: true };
     } catch (e) {
       if (!(e instanceof Conflict)) throw e;
@@ -114,13 +117,23 @@ export class RoomService {
     events.emit({ kind: "room.event", event });
   }
 
-  /** Moves the caller's read marker forward (never back); a seq past the end is clamped to the last event. */
-  async markRead(p: Principal, roomId: string, seq: number): Promise<{ readSeq: number; unreadCount: number }> {
+  /**
+   * Moves the caller's read marker forward (never back); a seq past the end is clamped to the last event.
+   * Announced so the caller's other connections update their badges; `origin` is the connection that read.
+   */
+  async markRead(
+    p: Principal,
+    roomId: string,
+    seq: number,
+    origin = "http",
+  ): Promise<{ readSeq: number; unreadCount: number }> {
     const { room } = await this.requireMember(p, roomId);
     const { store } = this.deps;
     try {
       const readSeq = await store.rooms.markRead(roomId, p.userId, Math.min(seq, room.lastSeq));
-      return { readSeq, unreadCount: await store.rooms.unreadCount(roomId, p.userId) };
+      const unreadCount = await store.rooms.unreadCount(roomId, p.userId);
+      this.deps.events.emit({ kind: "read", userId: p.userId, roomId, readSeq, unreadCount, origin });
+      return { readSeq, unreadCount };
     } catch (e) {
       if (e instanceof NotFound) throw new AppError("ROOM_NOT_FOUND");
       throw e;

@@ -33,6 +33,10 @@ export function createServices(deps: ServiceDeps, policy: ServicePolicy): Servic
     auth: new AuthService(deps, tokens, throttle, policy.refreshTokenTtlSeconds),
     users: new UserService(deps),
     rooms,
-    messages: new MessageService(deps, rooms, policy.messageMaxLength),
+    messages: new MessageService(deps, rooms, {
+      maxLength: policy.messageMaxLength,
+      roomSendRate: policy.roomSendRate,
+      roomSendBurst: policy.roomSendBurst,
+    }),
   };
 }

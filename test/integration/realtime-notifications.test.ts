@@ -52,6 +52,42 @@ describe("/user/queue/notifications", () => {
     c.close();
   });
 
+  test("a room created with me in it, and a new DM, are announced and then counted", async () => {
+    const a = await signup(api, "cr");
+    const b = await signup(api, "cr");
+    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    expect((await c.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
+    const room = await createRoom(api, a, "Created", [b.user.id]);
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === room.id);
+    const dm = await api.post("/dms", { userId: b.user.id }, a.accessToken);
+    expectStatus(dm, 201);
+    const dmId = (dm.body as { room: { id: string } }).room.id;
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === dmId);
+    // Badges for the new rooms work without reconnecting.
+    await send(api, a, room.id, "hello");
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message");
+    expect(notices(c)).toEqual([
+      { type: "member.joined", roomId: room.id, userId: b.user.id },
+      { type: "member.joined", roomId: dmId, userId: b.user.id },
+      { type: "message", roomId: room.id, seq: 1, senderId: a.user.id, unreadCount: 1 },
+    ]);
+    c.close();
+  });
+
+  test("reading over HTTP notifies my open connections", async () => {
+    const a = await signup(api, "hr");
+    const b = await signup(api, "hr");
+    const room = await createRoom(api, a, "HttpRead", [b.user.id]);
+    await send(api, a, room.id, "one");
+    await send(api, a, room.id, "two");
+    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    await c.subscribeWithReceipt(NOTIFY, "n");
+    expectStatus(await api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
+    await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "read");
+    expect(notices(c)).toEqual([{ type: "read", roomId: room.id, readSeq: 2, unreadCount: 0 }]);
+    c.close();
+  });
+
   test("reading on one connection notifies my other connections, not the one that read", async () => {
     const a = await signup(api, "rd");
     const b = await signup(api, "rd");

@@ -286,6 +286,8 @@ describe("read markers and unread counts", () => {
     const a = await signup(api, "order");
     const r1 = await createRoom(api, a, "first");
     const r2 = await createRoom(api, a, "second");
+    // Activity is ordered by millisecond timestamps: make sure the bump is strictly later than r2's creation.
+    await Bun.sleep(5);
     await send(api, a, r1.id, "bump");
     const order = (await summaries(a)).map((s) => s.room.id);
     expect(order).toEqual([r1.id, r2.id]);

@@ -99,6 +99,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     PARLEY_LOG_LEVEL: "warn",
     PARLEY_WS_SEND_RATE: "100000",
     PARLEY_WS_SEND_BURST: "100000",
+    PARLEY_ROOM_SEND_RATE: "0",
     PARLEY_WS_MAX_CONNECTIONS_PER_USER: "100",
     PARLEY_WS_HEARTBEAT_MS: "10000",
     ...opts.env,

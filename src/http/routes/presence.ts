@@ -1,22 +1,38 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import { AppError } from "../../domain/errors.ts";
-import { ID_PATTERN } from "../../domain/rules.ts";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { principalOf, requireAuth } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
+import { AUTH_ERRORS, BEARER_SECURITY, errorResponses, jsonContent } from "../schemas/common.ts";
+import { RoomIdParamSchema } from "../schemas/rooms.ts";
 
 /** Who is online in a room, across processes (the real-time gateway's presence tracking). */
 export interface RoomPresence {
   online(roomId: string): Promise<string[]>;
 }
 
-/**
- * `GET /api/v1/rooms/{roomId}/presence` → `{"online": [userIds]}` (ascending): users with a live subscription
- * to the room on any process. Members only; anyone else gets ROOM_NOT_FOUND, as for every room route.
- */
+const PresenceSchema = z
+  .object({ online: z.array(z.string()).openapi({ description: "User ids, ascending." }) })
+  .openapi("RoomPresence");
+
+const getPresence = createRoute({
+  method: "get",
+  path: "/api/v1/rooms/{roomId}/presence",
+  tags: ["rooms"],
+  security: BEARER_SECURITY,
+  summary: "Members online in the room",
+  description:
+    "Users with a live real-time subscription to the room on any process. Entries of a process that died expire after PARLEY_PRESENCE_TTL_MS.",
+  middleware: [requireAuth] as const,
+  request: { params: RoomIdParamSchema },
+  responses: {
+    200: jsonContent(PresenceSchema, "Who is online."),
+    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND"),
+  },
+});
+
+/** Members only; anyone else gets ROOM_NOT_FOUND, as for every room route. */
 export function registerPresenceRoutes(app: OpenAPIHono<AppEnv>, presence: RoomPresence): void {
-  app.get("/api/v1/rooms/:roomId/presence", requireAuth, async (c) => {
-    const roomId = c.req.param("roomId");
-    if (!ID_PATTERN.test(roomId)) throw new AppError("INVALID_ID");
+  app.openapi(getPresence, async (c) => {
+    const { roomId } = c.req.valid("param");
     await c.var.services.rooms.requireMember(principalOf(c), roomId);
     return c.json({ online: await presence.online(roomId) }, 200);
   });

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { header, StompTestClient } from "../support/stomp-client.ts";
+import { type Client, client, createRoom, expectError, fullHistory, send, signup } from "./helpers.ts";
+
+let server: TestServer;
+let api: Client;
+
+const ROOM_BURST = 4;
+
+beforeAll(async () => {
+  server = await startTestServer({
+    // One message a second per room after a burst of four; per-user limits are out of the way.
+    config: { roomSendRate: 1, roomSendBurst: ROOM_BURST, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
+  });
+  api = client(server.api);
+});
+afterAll(() => server.stop());
+
+describe("per-room send cap", () => {
+  test("counts every sender of the room together; the excess gets 429 RATE_LIMITED with Retry-After, nothing stored", async () => {
+    const [a, b] = await Promise.all([signup(api, "capa"), signup(api, "capb")]);
+    const room = await createRoom(api, a, "Capped", [b.user.id]);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api.post(`/rooms/${room.id}/messages`, { message: `m${i}` }, (i % 2 === 0 ? a : b).accessToken),
+      ),
+    );
+    const ok = results.filter((r) => r.status === 201);
+    const limited = results.filter((r) => r.status === 429);
+    expect(ok.length).toBeGreaterThanOrEqual(ROOM_BURST);
+    expect(ok.length).toBeLessThanOrEqual(ROOM_BURST + 1);
+    expect(ok.length + limited.length).toBe(10);
+    for (const r of limited) {
+      expectError(r, "RATE_LIMITED");
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    }
+    expect((await fullHistory(api, a, room.id)).length).toBe(ok.length);
+  });
+
+  test("another room is not affected by a flooded one", async () => {
+    const a = await signup(api, "capc");
+    const flooded = await createRoom(api, a, "Flooded");
+    const quiet = await createRoom(api, a, "Quiet");
+    await Promise.all(
+      Array.from({ length: ROOM_BURST + 2 }, (_, i) =>
+        api.post(`/rooms/${flooded.id}/messages`, { message: `f${i}` }, a.accessToken),
+      ),
+    );
+    const m = await send(api, a, quiet.id, "still fine");
+    expect(m.seq).toBe(1);
+  });
+
+  test("over STOMP the excess is an explicit RATE_LIMITED on /user/queue/errors and the connection stays open", async () => {
+    const a = await signup(api, "capd");
+    const room = await createRoom(api, a, "CappedWs");
+    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        c.sendWithReceipt("/pub/message", { roomId: room.id, message: `w${i}` }),
+      ),
+    );
+    const accepted = answers.filter((f) => f.command === "RECEIPT");
+    const limited = answers.filter((f) => header(f, "code") === "RATE_LIMITED");
+    expect(accepted.length).toBeGreaterThanOrEqual(ROOM_BURST);
+    expect(accepted.length + limited.length).toBe(8);
+    expect(limited.length).toBeGreaterThan(0);
+    expect((await fullHistory(api, a, room.id)).length).toBe(accepted.length);
+    expect(c.closeInfo).toBeNull();
+    c.close();
+  });
+});
