@@ -39,7 +39,14 @@ export interface TestServerOptions {
   readonly schema?: string;
 }
 
-export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+/**
+ * `PARLEY_TEST_STORE=postgres` runs every integration test that does not pick a store on PostgreSQL: the second
+ * pass of `npm test` (test/support/run-on-postgres.ts) proves the same HTTP and STOMP suite on both stores.
+ */
+const DEFAULT_STORE: "sqlite" | "postgres" = process.env.PARLEY_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const opts: TestServerOptions = { ...options, store: options.store ?? DEFAULT_STORE };
   const dataDir = await mkdtemp(join(tmpdir(), "parley-test-"));
   const ownSchema = opts.store === "postgres" && opts.schema === undefined;
   const schema =
