@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { FC_RUNS } from "../../../test/support/fc-runs.ts";
 import { STOMP_DECODE_ERROR_CODES } from "./decode-error.ts";
 import { type DecodeResult, StompDecoder } from "./decoder.ts";
 import { encodeFrame } from "./encoder.ts";
@@ -12,7 +13,7 @@ import {
 } from "./frame.ts";
 import { resolveStompLimits, type StompLimits } from "./limits.ts";
 
-const RUNS = { numRuns: Number(process.env.STOMP_FC_RUNS ?? 10_000) };
+const RUNS = FC_RUNS;
 /** Generous and proportional to the run count: a busy machine may be slow, but a hang still ends. */
 const TIMEOUT_MS = Math.max(60_000, RUNS.numRuns * 6);
 const ALL_COMMANDS: readonly StompCommand[] = [...CLIENT_COMMANDS, ...SERVER_COMMANDS];

@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { FC_RUNS } from "../../../test/support/fc-runs.ts";
 import { StompDecoder } from "./decoder.ts";
 import { encodeFrame } from "./encoder.ts";
 import type { StompHeader } from "./frame.ts";
 import { encodeMessageTemplate } from "./message-template.ts";
 
-const RUNS = { numRuns: Number(process.env.STOMP_FC_RUNS ?? 10_000) };
+const RUNS = FC_RUNS;
 /** Generous and proportional to the run count: a busy machine may be slow, but a hang still ends. */
 const TIMEOUT_MS = Math.max(60_000, RUNS.numRuns * 6);
 const wire = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
