@@ -45,6 +45,11 @@ export interface ClusterOptions {
   readonly nodes: number;
   /** All processes listen on one port with PARLEY_REUSE_PORT=true. */
   readonly reusePort?: boolean;
+  /**
+   * The Redis server for every process; the shared one by default. A server given here belongs to the caller,
+   * who discards it whole, so `stop()` leaves its keys alone (it may well be down by then).
+   */
+  readonly redisUrl?: string;
   /** Extra PARLEY_* variables for every process. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -52,11 +57,16 @@ export interface ClusterOptions {
 export interface Cluster {
   readonly nodes: readonly NodeProcess[];
   readonly schema: string;
+  /** The Redis server every process uses. */
+  readonly redisUrl: string;
   /** Prefix of every Redis key and channel this cluster uses. */
   readonly redisPrefix: string;
   /** Each process's output, labelled, for assertion messages. */
   logs(): string;
-  /** SIGTERM (then SIGKILL after a grace period) to every live process; drops the schema and the Redis keys. */
+  /**
+   * SIGTERM (then SIGKILL after a grace period) to every live process; drops the schema and, on the shared
+   * Redis, the cluster's keys.
+   */
   stop(): Promise<void>;
 }
 
@@ -83,6 +93,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const redisPrefix = `parley_mp_${suffix}:`;
   const dataDir = await mkdtemp(join(tmpdir(), "parley-mp-"));
   const sharedPort = opts.reusePort ? await freePort() : null;
+  const redisUrl = opts.redisUrl ?? REDIS_URL;
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? tmpdir(),
@@ -90,7 +101,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     PARLEY_DATABASE_URL: PG_URL,
     PARLEY_DATABASE_SCHEMA: schema,
     PARLEY_DATABASE_POOL_SIZE: "8",
-    PARLEY_REDIS_URL: REDIS_URL,
+    PARLEY_REDIS_URL: redisUrl,
     PARLEY_REDIS_PREFIX: redisPrefix,
     // Shared by every process: a token issued by one must be accepted by all.
     PARLEY_JWT_SECRET: `mp-secret-${suffix}-0123456789abcdefghij`,
@@ -110,13 +121,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const cluster: Cluster = {
     nodes,
     schema,
+    redisUrl,
     redisPrefix,
     logs: () => nodes.map((n) => `--- process ${n.name} (pid ${n.pid}) ---\n${n.output()}`).join("\n"),
     stop: async () => {
       await Promise.all(nodes.map(stopNode));
       await rm(dataDir, { recursive: true, force: true });
       await dropSchema(schema);
-      await deleteRedisKeys(redisPrefix);
+      if (opts.redisUrl === undefined) await deleteRedisKeys(redisPrefix);
     },
   };
   try {

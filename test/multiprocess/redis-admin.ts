@@ -1,6 +1,7 @@
 /**
- * Fault injection on the shared Redis: cutting the Parley processes' connections (safe: other users of the
- * server are untouched) and, only when explicitly allowed, restarting the server itself.
+ * Fault injection on a Redis server without restarting it: cutting the Parley processes' connections, which
+ * leaves every other user of the server untouched (so it is safe on the shared Redis). Restarting a server is
+ * done only to a test's own private one (private-redis.ts).
  */
 import { Redis } from "ioredis";
 import { REDIS_URL } from "../support/services.ts";
@@ -12,17 +13,9 @@ export interface RedisClientInfo {
   readonly name: string;
 }
 
-export function redisPort(): number {
-  return Number(new URL(REDIS_URL).port || 6379);
-}
-
-/** redis-cli arguments naming the server under test. */
-function cliTarget(): string[] {
-  return ["-h", new URL(REDIS_URL).hostname, "-p", String(redisPort())];
-}
-
-export async function adminConnection(): Promise<Redis> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectionName: "parley-mp-test-admin" });
+/** A connection for inspecting the server at `url` (the shared Redis unless told otherwise). */
+export async function adminConnection(url: string = REDIS_URL): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, connectionName: "parley-mp-test-admin" });
   await redis.connect();
   return redis;
 }
@@ -43,15 +36,16 @@ export async function clientList(redis: Redis): Promise<RedisClientInfo[]> {
 }
 
 /**
- * The Redis clients that are connections of the given processes. Matched by the client's source port, read from
- * /proc, so the result does not depend on which names the server gives its connections.
+ * The clients of `redis`'s server that are connections of the given processes. Matched by the client's source
+ * port, read from /proc, so the result does not depend on which names the server gives its connections.
  */
 export async function clientsOf(
   redis: Redis,
   pids: readonly number[],
 ): Promise<Map<number, RedisClientInfo[]>> {
+  const serverPort = redis.options.port ?? 6379;
   const byPort = new Map<number, number>();
-  for (const pid of pids) for (const port of outgoingPorts(pid, redisPort())) byPort.set(port, pid);
+  for (const pid of pids) for (const port of outgoingPorts(pid, serverPort)) byPort.set(port, pid);
   const out = new Map<number, RedisClientInfo[]>(pids.map((pid) => [pid, []]));
   for (const c of await clientList(redis)) {
     const port = Number(c.addr.slice(c.addr.lastIndexOf(":") + 1));
@@ -75,72 +69,4 @@ export async function killClientsOf(redis: Redis, pids: readonly number[]): Prom
     counts.set(pid, killed);
   }
   return counts;
-}
-
-/** Whether the opt-in for restarting the shared Redis server is set (it disturbs anyone else using it). */
-export function redisRestartAllowed(): boolean {
-  return process.env.PARLEY_TEST_RESTART_REDIS === "1";
-}
-
-/** Shuts the Redis server down without saving; resolves once it no longer answers. */
-export async function stopRedis(): Promise<void> {
-  await run(["redis-cli", ...cliTarget(), "shutdown", "nosave"], true);
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (!(await answersPing())) return;
-    await Bun.sleep(20);
-  }
-  throw new Error("Redis still answers 10 s after shutdown");
-}
-
-/** Starts a local Redis server (the CI machine's command line) on the port under test; resolves on PONG. */
-export async function startRedis(): Promise<void> {
-  const port = String(redisPort());
-  await run(
-    [
-      "redis-server",
-      "--daemonize",
-      "yes",
-      "--bind",
-      "127.0.0.1",
-      "-::1",
-      "--port",
-      port,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      "/var/lib/redis",
-      "--logfile",
-      "/var/log/redis/ci.log",
-    ],
-    false,
-  );
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (await answersPing()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error("Redis did not come back within 10 s");
-}
-
-export async function restartRedis(): Promise<void> {
-  await stopRedis();
-  await startRedis();
-}
-
-async function answersPing(): Promise<boolean> {
-  const probe = Bun.spawn(["redis-cli", ...cliTarget(), "ping"], { stdout: "pipe", stderr: "ignore" });
-  const out = await new Response(probe.stdout).text();
-  await probe.exited;
-  return out.trim() === "PONG";
-}
-
-async function run(cmd: string[], tolerateFailure: boolean): Promise<void> {
-  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe" });
-  const code = await proc.exited;
-  if (code !== 0 && !tolerateFailure) {
-    throw new Error(`${cmd.join(" ")} exited with ${code}: ${await new Response(proc.stderr).text()}`);
-  }
 }
