@@ -21,8 +21,13 @@ export interface Dialect {
   readonly opcode: number;
   /** Sent right after the upgrade (STOMP CONNECT); Socket.IO waits for the server's open packet instead. */
   hello(token: string | undefined): Uint8Array[];
-  /** Sent once the session is connected; the last one carries the acknowledgement id `READY_ACK`. */
-  join(rooms: readonly number[], roomIds: readonly string[]): Uint8Array[];
+  /**
+   * Sent once the session is connected; the last one carries the acknowledgement id `READY_ACK`. `sinceSeq[i]`
+   * (when ≥ 0) asks to resume room `rooms[i]` after that seq (STOMP `since-seq`; ignored by Socket.IO).
+   */
+  join(rooms: readonly number[], roomIds: readonly string[], sinceSeq?: ArrayLike<number>): Uint8Array[];
+  /** Whether MESSAGE frames carry the room's own gap-free `seq`, so a hole in it is a lost event. */
+  readonly roomSeq: boolean;
   /** The complete payload of one send to `room`; it contains the probe text once. */
   sendPayload(room: number, roomId: string, text: string): Uint8Array;
   scan(buf: Buffer, start: number, end: number, sink: ScanSink): void;
@@ -50,7 +55,8 @@ function stompDialect(kind: "parley" | "bare" | "rabbit"): Dialect {
       if (kind === "rabbit") headers.push(["login", "guest"], ["passcode", "guest"]);
       return [stomp("CONNECT", headers)];
     },
-    join(rooms, roomIds) {
+    roomSeq: kind === "parley",
+    join(rooms, roomIds, sinceSeq) {
       const frames: Uint8Array[] = [];
       if (kind === "parley")
         frames.push(
@@ -64,6 +70,8 @@ function stompDialect(kind: "parley" | "bare" | "rabbit"): Dialect {
           ["id", `r${room}`],
           ["destination", roomDestination(room, roomIds[room] ?? "")],
         ];
+        const since = sinceSeq?.[i] ?? -1;
+        if (since >= 0) headers.push(["since-seq", String(since)]);
         if (i === rooms.length - 1) headers.push(["receipt", READY_ACK]);
         frames.push(stomp("SUBSCRIBE", headers));
       });
@@ -99,6 +107,7 @@ const socketIoDialect: Dialect = {
   subprotocol: undefined,
   opcode: OP_TEXT,
   hello: () => [],
+  roomSeq: false,
   join(rooms) {
     return rooms.map((room, i) =>
       UTF8.encode(i === rooms.length - 1 ? `42${READY_ACK}["join",${room}]` : `42["join",${room}]`),

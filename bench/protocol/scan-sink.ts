@@ -6,6 +6,11 @@ export interface ScanSink {
    * the text carried none).
    */
   delivery(room: number, seq: number, sentAt: number): void;
+  /**
+   * A room `reset` event: the server could not replay the gap a resume asked for and says so (no seq, no probe).
+   * Optional: only sinks that resume need it.
+   */
+  reset?(room: number): void;
   /** An application-level rejection of something this connection sent; the connection stays open. */
   rejected(code: string): void;
   /** The session is established (STOMP CONNECTED, Socket.IO namespace connect). */

@@ -11,6 +11,7 @@ import type { ScanSink } from "./scan-sink.ts";
 const LF = 10;
 const CR = 13;
 const MARK = Buffer.from(MARKER_PREFIX);
+const RESET = Buffer.from('"type":"reset"');
 
 function headerText(buf: Buffer, from: number, headersEnd: number, name: string): string {
   const needle = `\n${name}:`;
@@ -50,6 +51,13 @@ function scanMessage(buf: Buffer, p: number, nul: number, sink: ScanSink): void 
   if (room < 0 || Number.isNaN(room)) return;
   const m = buf.indexOf(MARK, bodyStart);
   if (m < 0 || m >= nul) {
+    if (Number.isNaN(seq) && sink.reset) {
+      const r = buf.indexOf(RESET, bodyStart);
+      if (r >= 0 && r < nul) {
+        sink.reset(room);
+        return;
+      }
+    }
     sink.delivery(room, seq, Number.NaN);
     return;
   }

@@ -29,10 +29,10 @@ function runTable(runs: readonly RunResult[]): string {
 
 function stepTable(r: RunResult): string {
   let t =
-    "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | server cpu | gen cpu | verdict |\n" +
+    "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | server cpu | gen cpu (busiest second) | verdict |\n" +
     "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const s of r.steps) {
-    t += `| ${s.rate} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.serverCpu} | ${s.generatorCpu} | ${s.passed ? "pass" : "**stop**"} |\n`;
+    t += `| ${s.rate} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.serverCpu} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
   }
   return t;
 }

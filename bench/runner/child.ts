@@ -20,12 +20,13 @@ async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8
 }
 
 /**
- * Spawns `cmd` and resolves once stdout has a line matching `ready` (its first capture group is the port).
+ * Spawns `cmd` and resolves once stdout has a line matching `ready` (its first capture group is the port), or
+ * once `ready.probe(pid)` answers true.
  * Stderr is kept (last 4 KB) to explain a failure to start.
  */
 export async function spawnChild(
   cmd: string[],
-  ready: RegExp | { readonly port: number; readonly probe: () => Promise<boolean> },
+  ready: RegExp | { readonly port: number; readonly probe: (pid: number) => Promise<boolean> },
   opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<Child> {
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(cmd, {
@@ -47,7 +48,7 @@ export async function spawnChild(
     }, opts.timeoutMs ?? 20_000);
     if (!(ready instanceof RegExp)) {
       void (async () => {
-        while (proc.exitCode === null && !(await ready.probe())) await Bun.sleep(100);
+        while (proc.exitCode === null && !(await ready.probe(proc.pid))) await Bun.sleep(100);
         clearTimeout(timer);
         if (proc.exitCode === null) resolve(ready.port);
         else reject(new Error(`${cmd.join(" ")} exited before listening: ${stderr}`));

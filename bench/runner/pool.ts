@@ -34,6 +34,17 @@ export interface Totals {
   duplicates: number;
   expected: number;
   noProbe: number;
+  gaps: number;
+  resets: number;
+  resumed: number;
+}
+
+/** Where every subscription's stream ended, against the last seq any subscriber of the same room saw. */
+export interface SeqTail {
+  /** Subscriptions that received at least one seq-carrying event. */
+  readonly subscriptions: number;
+  /** Σ over those subscriptions of (highest seq seen in their room − their own last seq): events they never got. */
+  readonly behind: number;
 }
 
 const COUNTERS: (keyof Totals)[] = [
@@ -47,6 +58,9 @@ const COUNTERS: (keyof Totals)[] = [
   "duplicates",
   "expected",
   "noProbe",
+  "gaps",
+  "resets",
+  "resumed",
 ];
 
 export const LOCAL_ADDRESSES = [
@@ -64,6 +78,11 @@ export class WorkerPool {
   private readonly latest = new Map<number, WorkerTick>();
   /** Latency of deliveries reported since the last `takeLatency`. */
   private readonly pendingLatency = new Histogram();
+  /** Every resume's drop-to-resubscribed time since the pool started. */
+  readonly resumeLatency = new Histogram();
+  /** Wall-clock ms of the latest completed resume in any worker (0 if none). */
+  lastResumeAt = 0;
+  private readonly seqs = new Map<number, NonNullable<WorkerTick["roomSeqs"]>>();
   readonly failures: string[] = [];
   private readonly closedWaiters = new Map<number, () => void>();
 
@@ -133,6 +152,9 @@ export class WorkerPool {
     if (msg.t === "tick") {
       this.latest.set(msg.worker, msg);
       this.pendingLatency.addSparse(msg.latency);
+      this.resumeLatency.addSparse(msg.resumeLatency);
+      this.lastResumeAt = Math.max(this.lastResumeAt, msg.lastResumeAt);
+      if (msg.roomSeqs) this.seqs.set(msg.worker, msg.roomSeqs);
       for (const f of msg.failures) if (this.failures.length < 20) this.failures.push(f);
     } else if (msg.t === "closed") {
       this.closedWaiters.get(msg.worker)?.();
@@ -149,6 +171,37 @@ export class WorkerPool {
 
   setRate(perSender: number): void {
     this.broadcast({ t: "rate", perSender });
+  }
+
+  /** Starts a reconnect storm in every worker (see the worker's `storm`). */
+  storm(spreadMs: number): void {
+    this.broadcast({ t: "storm", spreadMs });
+  }
+
+  /** Asks every worker where its subscriptions' streams end and folds the answers; null if one did not answer. */
+  async seqTail(timeoutMs = 5000): Promise<SeqTail | null> {
+    this.seqs.clear();
+    this.broadcast({ t: "seqs" });
+    const until = Date.now() + timeoutMs;
+    while (this.seqs.size < this.procs.length && Date.now() < until) await Bun.sleep(50);
+    if (this.seqs.size < this.procs.length) return null;
+    const parts = [...this.seqs.values()];
+    const rooms = parts[0]?.max.length ?? 0;
+    let subscriptions = 0;
+    let behind = 0;
+    for (let r = 0; r < rooms; r++) {
+      let max = -1;
+      let subs = 0;
+      let sum = 0;
+      for (const p of parts) {
+        max = Math.max(max, p.max[r] ?? -1);
+        subs += p.subs[r] ?? 0;
+        sum += p.sum[r] ?? 0;
+      }
+      subscriptions += subs;
+      behind += subs * max - sum;
+    }
+    return { subscriptions, behind };
   }
 
   totals(): Totals {

@@ -1,14 +1,15 @@
 /**
  * One measured run against one target: open every connection, then apply each send rate for a step, sampling
  * once a second (deliveries, latency, server and generator CPU/RSS), stop at the first step that breaks the
- * criteria, drain, and count what was lost or duplicated. The first second of each step is warm-up and excluded
- * from the step's figures (it still appears in the time series).
+ * criteria, drain, and count what was lost or duplicated. The first second of each step (or `warmupSeconds`) is
+ * warm-up and excluded from the step's figures (it still appears in the time series).
  */
 import { Histogram } from "../metrics/histogram.ts";
 import { cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
 import type { Layout, Target } from "../targets/target.ts";
 import type { ConnSpec } from "../worker/messages.ts";
-import { LOCAL_ADDRESSES, type Totals, WorkerPool } from "./pool.ts";
+import { LOCAL_ADDRESSES, type SeqTail, type Totals, WorkerPool } from "./pool.ts";
+import { generatorSaturated } from "./saturation.ts";
 import type { Status } from "./status.ts";
 
 export interface Latency {
@@ -32,7 +33,9 @@ export interface StepResult {
   readonly serverCpu: number;
   readonly serverRssBytes: number;
   readonly generatorCpu: number;
-  /** The generator's cores were (nearly) fully used: the step's throughput is a lower bound. */
+  /** The busiest second of the step for the generator (cores). */
+  readonly generatorCpuMax: number;
+  /** The generator's cores were ≥ 95 % busy in some second of the step: its throughput is a lower bound. */
   readonly generatorSaturated: boolean;
   readonly passed: boolean;
 }
@@ -67,8 +70,21 @@ export interface RunResult {
   readonly latencyMs: Latency;
   readonly series: SeriesPoint[];
   readonly failures: string[];
+  /** Where each subscription's stream ended after the drain (room-seq dialects; null when not asked for). */
+  readonly seqTail: SeqTail | null;
+  /** Drop-to-resubscribed time of every resume (reconnect storms), or null when nothing resumed. */
+  readonly resumeMs: Latency | null;
+  /** Wall-clock ms of the last completed resume (0 if none). */
+  readonly lastResumeAt: number;
   readonly error?: string;
 }
+
+/** What a scenario may do at the end of each second of a step (e.g. start a reconnect storm). */
+export type OnSecond = (at: {
+  readonly rate: number;
+  readonly second: number;
+  readonly pool: WorkerPool;
+}) => void;
 
 export interface RunOptions {
   readonly target: Target;
@@ -86,6 +102,11 @@ export interface RunOptions {
   readonly minDelivered: number;
   readonly drainSeconds: number;
   readonly status: Status;
+  readonly onSecond?: OnSecond;
+  /** Seconds at the start of each step excluded from its figures (default 1; they stay in the time series). */
+  readonly warmupSeconds?: number;
+  /** Ask the workers where every subscription's stream ended, after the drain. */
+  readonly seqTail?: boolean;
 }
 
 function latencyOf(h: Histogram): Latency {
@@ -146,6 +167,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
     let prevGen = sampleMany(pool.pids);
     pool.takeLatency();
     const genLimit = Math.min(o.workers, o.generatorCores);
+    // Seconds at the start of each step left out of its figures (never the whole step).
+    const warmup = Math.min(Math.max(0, o.warmupSeconds ?? 1), o.stepSeconds - 1);
 
     if (opened.ready > 0) {
       for (const rate of o.rates) {
@@ -158,6 +181,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         let genCpu = 0;
         let rssPeak = 0;
         let measured = 0;
+        // Every second of the step, warm-up included: a saturated first second still delays what follows.
+        const genPerSecond: number[] = [];
         for (let s = 0; s < o.stepSeconds; s++) {
           await Bun.sleep(1000);
           const tot = pool.totals();
@@ -169,6 +194,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           const dt = (gen[0]?.at ?? performance.now()) - (prevGen[0]?.at ?? performance.now() - 1000);
           const perSec = 1000 / Math.max(1, dt);
           const dRecv = tot.received - prevTotals.received;
+          genPerSecond.push(gc);
           series.push({
             t: Math.round((performance.now() - t0) / 100) / 10,
             rate,
@@ -180,7 +206,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
             serverRssBytes: rss(server),
           });
           all.merge(lat);
-          if (s > 0 || o.stepSeconds === 1) {
+          if (s >= warmup) {
             stepHist.merge(lat);
             sentN += tot.sent - prevTotals.sent;
             recvN += dRecv;
@@ -193,13 +219,14 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           prevTotals = tot;
           prevServer = server;
           prevGen = gen;
+          o.onSecond?.({ rate, second: s, pool });
           const l = latencyOf(lat);
           status(
             `[${name}] rate ${rate}/s/sender  ${Math.round(dRecv * perSec).toLocaleString("en")} deliveries/s  ` +
               `p50 ${l.p50} ms  p99 ${l.p99} ms  server cpu ${sc.toFixed(2)}  gen cpu ${gc.toFixed(2)}`,
           );
         }
-        const n = Math.max(1, o.stepSeconds - (o.stepSeconds === 1 ? 0 : 1));
+        const n = Math.max(1, o.stepSeconds - warmup);
         const latency = latencyOf(stepHist);
         const delivered = expN > 0 ? recvN / expN : 1;
         const step: StepResult = {
@@ -212,7 +239,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           serverCpu: Math.round((serverCpu / n) * 100) / 100,
           serverRssBytes: rssPeak,
           generatorCpu: Math.round((genCpu / n) * 100) / 100,
-          generatorSaturated: genCpu / n >= 0.9 * genLimit,
+          generatorCpuMax: Math.round(Math.max(0, ...genPerSecond) * 100) / 100,
+          generatorSaturated: generatorSaturated(genPerSecond, genLimit),
           // A step that should have sent but delivered nothing measured nothing: it cannot pass.
           passed: latency.p99 <= o.maxP99Ms && delivered >= o.minDelivered && (rate === 0 || expN > 0),
         };
@@ -235,6 +263,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
       }
     }
     all.merge(pool.takeLatency());
+    const seqTail = o.seqTail && opened.ready > 0 ? await pool.seqTail() : null;
     const totals = pool.totals();
     const peak =
       steps.filter((s) => s.passed).sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0] ?? null;
@@ -260,6 +289,9 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
       latencyMs: latencyOf(all),
       series,
       failures: pool.failures,
+      seqTail,
+      resumeMs: pool.resumeLatency.count > 0 ? latencyOf(pool.resumeLatency) : null,
+      lastResumeAt: pool.lastResumeAt,
     };
   } finally {
     await pool.close();

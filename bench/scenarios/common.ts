@@ -1,8 +1,10 @@
 /** Pieces shared by the load scenarios: room layouts, starting targets, and running a list of them in turn. */
 import { type RunOptions, type RunResult, runLoad } from "../runner/run-load.ts";
 import { startParley } from "../targets/parley.ts";
+import { DEFAULT_PG_URL, DEFAULT_REDIS_URL, startParleyCluster } from "../targets/parley-cluster.ts";
 import { startBarePeer, startRabbitPeer, startSocketIoPeer } from "../targets/peers.ts";
 import type { Layout, Target, TargetName } from "../targets/target.ts";
+import { num } from "./options.ts";
 import type { BenchOptions } from "./scenario.ts";
 
 /** `rooms` rooms of `size` connections each, every connection in exactly one room. */
@@ -34,13 +36,27 @@ export async function startTarget(
 ): Promise<Target> {
   const cpus = o.placement.serverCpus;
   switch (name) {
-    case "parley":
+    case "parley": {
+      // --processes N (N > 1: PostgreSQL + Redis on one shared port) or --store postgres (one process).
+      const processes = Math.max(1, Math.floor(num(o, "processes", 1)));
+      if (processes > 1 || o.values.store === "postgres") {
+        const pg = o.values["database-url"];
+        const redis = o.values["redis-url"];
+        return startParleyCluster({
+          processes,
+          cpus,
+          pgUrl: typeof pg === "string" ? pg : DEFAULT_PG_URL,
+          redisUrl: typeof redis === "string" ? redis : DEFAULT_REDIS_URL,
+          env: parleyEnv,
+        });
+      }
       return startParley(layout, {
         cpus,
         env: parleyEnv,
         fresh: o.values.fresh === true,
         ephemeral: o.values.ephemeral === true,
       });
+    }
     case "bare":
       return startBarePeer(cpus);
     case "socketio":

@@ -126,7 +126,7 @@ export const fanoutScenario: Scenario = {
         : {},
       notes: [
         ...notes,
-        "Deliveries/s and latency of a step exclude its first second (warm-up). A step marked ≥ ran with the generator's cores ≥ 90 % busy: its throughput is a lower bound.",
+        "Deliveries/s and latency of a step exclude its first second (warm-up). A step marked ≥ had the generator's cores ≥ 95 % busy in at least one second: its throughput is a lower bound.",
         "Lost deliveries after a breaking step are expected: the servers drop slow consumers at their buffer limits.",
       ],
     };

@@ -30,7 +30,7 @@ export interface ParleyOptions {
   readonly ephemeral?: boolean;
 }
 
-interface Fixture {
+export interface Fixture {
   readonly key: string;
   readonly createdAt: number;
   /** The data directory (SQLite file) these users and rooms live in. */
@@ -50,12 +50,14 @@ export function benchEnv(dataDir: string, port: number): Record<string, string> 
     PARLEY_ARGON2_TIME_COST: "1",
     PARLEY_WS_SEND_RATE: "100000",
     PARLEY_WS_SEND_BURST: "100000",
+    // No per-room cap unless a scenario measures one (afreeca-one-room): fan-out ramps past the default.
+    PARLEY_ROOM_SEND_RATE: "0",
     PARLEY_LOGIN_IP_MAX_FAILURES: "100000",
     PARLEY_LOG_LEVEL: "warn",
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const l = Bun.listen({ hostname: "0.0.0.0", port: 0, socket: { data() {} } });
   const port = l.port;
   l.stop(true);
@@ -93,7 +95,8 @@ async function pooled<T>(count: number, concurrency: number, fn: (i: number) => 
   return out;
 }
 
-async function createFixture(
+/** Users (one per connection, each with a token) and rooms with their members, created over the REST API. */
+export async function createFixture(
   api: string,
   layout: Layout,
   key: string,
@@ -122,9 +125,13 @@ async function createFixture(
       { name: `bench-${r}`, memberIds: ids.slice(0, INITIAL_MEMBERS) },
       creator.token,
     );
-    for (const id of ids.slice(INITIAL_MEMBERS)) {
-      await postJson(`${api}/rooms/${res.room.id}/members`, { userId: id }, creator.token);
-    }
+    // Large rooms (one room of thousands) get the rest of their members a few requests at a time.
+    const rest = ids.slice(INITIAL_MEMBERS);
+    let added = 0;
+    await pooled(rest.length, 8, async (k) => {
+      await postJson(`${api}/rooms/${res.room.id}/members`, { userId: rest[k]! }, creator.token);
+      if (++added % 1000 === 0) status(`fixture: room ${r}: ${added + INITIAL_MEMBERS + 1} members`);
+    });
     return res.room.id;
   });
   status(`fixture: ${n} users, ${layout.rooms} rooms created`);

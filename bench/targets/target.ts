@@ -24,6 +24,11 @@ export interface Target {
   /** How the server side was placed on cores, for the report. */
   readonly placement: string;
   prepare(layout: Layout, status: (line: string) => void): Promise<Prepared>;
+  /**
+   * Stops the server processes and starts them again with `env` added (same port, same data): for scenarios
+   * that change a server setting between steps. Absent where the data would not survive a restart.
+   */
+  restart?(env: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 

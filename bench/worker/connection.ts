@@ -32,6 +32,15 @@ export interface Counters {
   duplicates: number;
   expected: number;
   noProbe: number;
+  /** Seqs missing inside one subscription's stream (a hole between two events it received), for room-seq dialects. */
+  gaps: number;
+  /** `reset` events: a resume the server could not replay. */
+  resets: number;
+  /** Connections that dropped and came back with every room resubscribed (since-seq), and the time that took. */
+  resumed: number;
+  readonly resumeLatency: Histogram;
+  /** Wall-clock ms of the latest completed resume. */
+  lastResumeAt: number;
   readonly latency: Histogram;
   failures: string[];
 }
@@ -42,8 +51,10 @@ export interface ConnContext {
   readonly counters: Counters;
   /** Receive time (µs) of the chunk being processed: one clock read per chunk, not per delivery. */
   now: number;
-  /** Called once when the connection is ready or has failed, to pace opening. */
+  /** Called once per attempt when the connection is ready or has failed, to pace opening. */
   settled(conn: GenConnection): void;
+  /** Queues a new TCP connection for `conn` (after a deliberate drop), paced like the first opening. */
+  reconnect(conn: GenConnection): void;
 }
 
 const HEADER_END = Buffer.from("\r\n\r\n");
@@ -55,13 +66,19 @@ export class GenConnection implements ScanSink {
   isReady = false;
   isSettled = false;
   private isFailed = false;
-  private readonly reader: WsReader;
-  private readonly lastSeq: Float64Array;
+  private reader: WsReader;
+  /** Last room seq received per subscribed room (-1 before the first): the `since-seq` of a resume. */
+  readonly lastSeq: Float64Array;
+  /** Set by `drop()` until the resubscription's receipt arrives. */
+  private resuming = false;
+  /** Set by `drop()` until the dropped socket's close arrives, which starts the reconnect. */
+  private dropping = false;
+  private droppedAt = 0;
   private pending: Uint8Array[] | null = null;
   private sendFrame: MaskedFrame | null = null;
   private sendTimeAt = 0;
   private sendSeq = 0;
-  readonly openedAt = Date.now();
+  openedAt = Date.now();
 
   constructor(
     readonly spec: ConnSpec,
@@ -69,12 +86,42 @@ export class GenConnection implements ScanSink {
     private readonly ctx: ConnContext,
   ) {
     this.lastSeq = new Float64Array(spec.rooms.length).fill(-1);
-    this.reader = new WsReader((opcode, buf, start, end) => {
+    this.reader = this.newReader();
+  }
+
+  private newReader(): WsReader {
+    const ctx = this.ctx;
+    return new WsReader((opcode, buf, start, end) => {
       if (opcode === OP_TEXT || opcode === 0x2) ctx.dialect.scan(buf, start, end, this);
       else if (opcode === OP_PING) this.write(maskedFrame(OP_PONG, buf.subarray(start, end)));
       else if (opcode === OP_CLOSE)
         this.failed(`websocket close ${end - start >= 2 ? buf.readUInt16BE(start) : ""}`);
     });
+  }
+
+  /**
+   * Drops the connection on purpose (client close) and reconnects at once through the worker's pacing; once
+   * connected it resubscribes every room with `since-seq` = the last seq it received there.
+   */
+  drop(): void {
+    if (!this.isReady || !this.socket || this.resuming) return;
+    this.resuming = true;
+    this.dropping = true;
+    this.isReady = false;
+    this.droppedAt = performance.timeOrigin + performance.now();
+    this.socket.end();
+  }
+
+  private restart(): void {
+    this.socket = null;
+    this.upgraded = false;
+    this.head = null;
+    this.pending = null;
+    this.reader = this.newReader();
+    this.isSettled = false;
+    this.isFailed = false;
+    this.openedAt = Date.now();
+    this.ctx.reconnect(this);
   }
 
   get sending(): boolean {
@@ -128,7 +175,14 @@ export class GenConnection implements ScanSink {
     this.pending = null;
   }
 
-  onClose(reason: string): void {
+  onClose(socket: Socket<GenConnection>, reason: string): void {
+    // A late close or error of a socket this connection already replaced (or already handled) changes nothing.
+    if (socket !== this.socket) return;
+    if (this.dropping) {
+      this.dropping = false;
+      this.restart();
+      return;
+    }
     if (this.isReady) this.ctx.counters.closed++;
     else this.failed(reason);
     this.isReady = false;
@@ -188,8 +242,29 @@ export class GenConnection implements ScanSink {
   private becomeReady(): void {
     if (this.isReady) return;
     this.isReady = true;
-    this.ctx.counters.ready++;
+    const c = this.ctx.counters;
+    if (this.resuming) {
+      this.resuming = false;
+      const now = performance.timeOrigin + performance.now();
+      c.resumed++;
+      c.resumeLatency.record((now - this.droppedAt) * 1000);
+      c.lastResumeAt = Math.max(c.lastResumeAt, now);
+    } else c.ready++;
     this.settle();
+  }
+
+  /** Follows a room's seq: counts holes and repeats; returns false for a repeat. */
+  private follow(room: number, seq: number): boolean {
+    const rooms = this.spec.rooms;
+    for (let i = 0; i < rooms.length; i++) {
+      if (rooms[i] !== room) continue;
+      const last = this.lastSeq[i]!;
+      if (seq <= last) return false;
+      if (last >= 0 && seq > last + 1 && this.ctx.dialect.roomSeq) this.ctx.counters.gaps += seq - last - 1;
+      this.lastSeq[i] = seq;
+      return true;
+    }
+    return true;
   }
 
   // ScanSink
@@ -200,18 +275,20 @@ export class GenConnection implements ScanSink {
     // deliveries of a probe and must not offset a lost one.
     if (Number.isNaN(sentAt)) {
       c.noProbe++;
+      // Stored events without a probe (membership) still move the room's seq, or the next probe looks like a hole.
+      if (!Number.isNaN(seq)) this.follow(room, seq);
       return;
     }
     c.received++;
     c.latency.record(this.ctx.now - sentAt);
-    const rooms = this.spec.rooms;
-    for (let i = 0; i < rooms.length; i++) {
-      if (rooms[i] === room) {
-        if (seq <= this.lastSeq[i]!) c.duplicates++;
-        else this.lastSeq[i] = seq;
-        return;
-      }
-    }
+    if (!this.follow(room, seq)) c.duplicates++;
+  }
+
+  reset(room: number): void {
+    this.ctx.counters.resets++;
+    // The client would refetch history here; the next event starts a new baseline rather than a counted hole.
+    const i = this.spec.rooms.indexOf(room);
+    if (i >= 0) this.lastSeq[i] = -1;
   }
 
   rejected(_code: string): void {
@@ -225,7 +302,8 @@ export class GenConnection implements ScanSink {
       this.becomeReady();
       return;
     }
-    for (const f of this.ctx.dialect.join(this.spec.rooms, this.ctx.plan.roomIds)) this.sendMessage(f);
+    const since = this.resuming ? this.lastSeq : undefined;
+    for (const f of this.ctx.dialect.join(this.spec.rooms, this.ctx.plan.roomIds, since)) this.sendMessage(f);
   }
 
   acknowledged(id: string): void {
@@ -259,10 +337,10 @@ export const connectionHandler: SocketHandler<GenConnection> = {
     socket.data.onDrain();
   },
   close(socket) {
-    socket.data.onClose("closed by server");
+    socket.data.onClose(socket, "closed by server");
   },
   error(socket, error) {
-    socket.data.onClose(`socket error: ${error.message}`);
+    socket.data.onClose(socket, `socket error: ${error.message}`);
   },
   connectError(socket, error) {
     socket.data.failed(`connect failed: ${error.message}`);

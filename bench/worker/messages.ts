@@ -32,6 +32,10 @@ export type ToWorker =
   | { readonly t: "open" }
   /** Messages per second per sending connection; 0 stops sending. */
   | { readonly t: "rate"; readonly perSender: number }
+  /** Every ready connection drops within `spreadMs` and reconnects, resuming with since-seq. */
+  | { readonly t: "storm"; readonly spreadMs: number }
+  /** Asks for a tick that carries `roomSeqs` (after a drain). */
+  | { readonly t: "seqs" }
   | { readonly t: "close" };
 
 export interface WorkerTick {
@@ -48,6 +52,18 @@ export interface WorkerTick {
   readonly duplicates: number;
   readonly expected: number;
   readonly noProbe: number;
+  readonly gaps: number;
+  readonly resets: number;
+  readonly resumed: number;
+  /** Wall-clock ms of the latest completed resume (0 if none). */
+  readonly lastResumeAt: number;
+  /** Drop-to-resubscribed times of resumes since the previous tick. */
+  readonly resumeLatency: { readonly pairs: number[]; readonly max: number };
+  /**
+   * Per room index, over this worker's subscriptions that received anything: how many, the sum of their last
+   * seqs and the highest. Only in ticks asked for with "seqs" and in the last one.
+   */
+  readonly roomSeqs: { readonly subs: number[]; readonly sum: number[]; readonly max: number[] } | null;
   /** Latency histogram of deliveries since the previous tick. */
   readonly latency: { readonly pairs: number[]; readonly max: number };
   readonly failures: readonly string[];

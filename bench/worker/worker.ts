@@ -22,6 +22,8 @@ class Worker {
   private readonly ctx: ConnContext;
   private nextToOpen = 0;
   private inFlight = 0;
+  /** Dropped connections waiting for an opening slot. */
+  private readonly reopen: GenConnection[] = [];
   private rate = 0;
   private rateSince = 0;
   /** Sends per sender since the rate was last set. */
@@ -40,6 +42,11 @@ class Worker {
       duplicates: 0,
       expected: 0,
       noProbe: 0,
+      gaps: 0,
+      resets: 0,
+      resumed: 0,
+      resumeLatency: new Histogram(),
+      lastResumeAt: 0,
       latency: new Histogram(),
       failures: [],
     };
@@ -50,6 +57,10 @@ class Worker {
       now: 0,
       settled: () => {
         this.inFlight--;
+        this.openMore();
+      },
+      reconnect: (conn) => {
+        this.reopen.push(conn);
         this.openMore();
       },
     };
@@ -70,10 +81,13 @@ class Worker {
 
   private openMore(): void {
     const { plan } = this;
-    while (this.inFlight < plan.openConcurrency && this.nextToOpen < this.conns.length) {
-      const conn = this.conns[this.nextToOpen]!;
-      const localAddress = plan.localAddresses[this.nextToOpen % Math.max(1, plan.localAddresses.length)];
-      this.nextToOpen++;
+    while (
+      this.inFlight < plan.openConcurrency &&
+      (this.reopen.length > 0 || this.nextToOpen < this.conns.length)
+    ) {
+      const conn = this.reopen.shift() ?? this.conns[this.nextToOpen++]!;
+      // A connection keeps its source address across reconnects.
+      const localAddress = plan.localAddresses[conn.index % Math.max(1, plan.localAddresses.length)];
       this.inFlight++;
       const options: Bun.TCPSocketConnectOptions<GenConnection> & { localAddress?: string } = {
         hostname: plan.host,
@@ -84,6 +98,35 @@ class Worker {
       };
       Bun.connect(options).catch((e: unknown) => conn.failed(`connect failed: ${String(e)}`));
     }
+  }
+
+  /**
+   * A reconnect storm: every ready connection drops at a uniformly random moment within `spreadMs` and reconnects
+   * at once, resuming its rooms with since-seq (traffic keeps going meanwhile).
+   */
+  storm(spreadMs: number): void {
+    for (const c of this.conns) {
+      if (!c.isReady) continue;
+      setTimeout(() => c.drop(), Math.random() * spreadMs);
+    }
+  }
+
+  /** Per room index: subscriptions that received something, the sum of their last seqs, and the highest one. */
+  private roomSeqs(): { subs: number[]; sum: number[]; max: number[] } {
+    const n = this.plan.roomIds.length;
+    const subs = new Array<number>(n).fill(0);
+    const sum = new Array<number>(n).fill(0);
+    const max = new Array<number>(n).fill(-1);
+    for (const c of this.conns) {
+      c.spec.rooms.forEach((room, i) => {
+        const seq = c.lastSeq[i]!;
+        if (seq < 0) return;
+        subs[room]!++;
+        sum[room]! += seq;
+        if (seq > max[room]!) max[room] = seq;
+      });
+    }
+    return { subs, sum, max };
   }
 
   private expireStuck(): void {
@@ -126,7 +169,7 @@ class Worker {
     }
   }
 
-  tick(): void {
+  tick(final = false): void {
     const c = this.counters;
     send({
       t: "tick",
@@ -141,15 +184,22 @@ class Worker {
       duplicates: c.duplicates,
       expected: c.expected,
       noProbe: c.noProbe,
+      gaps: c.gaps,
+      resets: c.resets,
+      resumed: c.resumed,
+      lastResumeAt: c.lastResumeAt,
+      resumeLatency: c.resumeLatency.toSparse(),
+      roomSeqs: final ? this.roomSeqs() : null,
       latency: c.latency.toSparse(),
       failures: c.failures,
     });
     c.latency.reset();
+    c.resumeLatency.reset();
     c.failures = [];
   }
 
   async close(): Promise<void> {
-    this.tick();
+    this.tick(true);
     for (const t of this.timers) clearInterval(t);
     for (const c of this.conns) c.close();
     await Bun.sleep(200);
@@ -170,6 +220,12 @@ process.on("message", (raw: unknown) => {
       break;
     case "rate":
       worker?.setRate(msg.perSender);
+      break;
+    case "storm":
+      worker?.storm(msg.spreadMs);
+      break;
+    case "seqs":
+      worker?.tick(true);
       break;
     case "close":
       void worker?.close().then(() => process.exit(0));

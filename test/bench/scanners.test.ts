@@ -44,6 +44,23 @@ describe("stomp scanner", () => {
     expect(events).toEqual(["d 7 42 1700000000123456", "d 12 42 1700000000123456"]);
   });
 
+  test("a reset event (no seq, no probe) goes to the sink's reset, other probe-less events stay deliveries", () => {
+    const reset = encodeFrame(
+      "MESSAGE",
+      [["subscription", "r4"]],
+      JSON.stringify({ type: "reset", roomId: "abc", latestSeq: 9 }),
+    );
+    const presence = encodeFrame(
+      "MESSAGE",
+      [["subscription", "r4"]],
+      JSON.stringify({ type: "presence", roomId: "abc", userId: "u", status: "online" }),
+    );
+    const bytes = Buffer.concat([Buffer.from(reset), Buffer.from(presence)]);
+    const { events, sink } = recorder();
+    scanStomp(bytes, 0, bytes.length, { ...sink, reset: (room) => events.push(`reset ${room}`) });
+    expect(events).toEqual(["reset 4", "d 4 NaN NaN"]);
+  });
+
   test("falls back to the sender seq in the probe when there is no seq header", () => {
     const bytes = Buffer.from(
       encodeFrame(
