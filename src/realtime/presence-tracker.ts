@@ -9,15 +9,22 @@ export interface PresenceTrackerDeps {
   readonly ttlMs: number;
   readonly logger: Logger;
   readonly publishEphemeral: (roomId: string, json: string) => Promise<void>;
+  /** Window over which a room's presence changes are coalesced into one event (default 500 ms). */
+  readonly batchMs?: number;
 }
+
+/** The most user ids one presence event lists per status; beyond it the event says `truncated`. */
+export const PRESENCE_LIST_MAX = 100;
 
 /**
  * Who is online where, as seen from this process: a user is online in a room while they have a live
  * subscription to it here (counted locally), and the Presence port merges the processes. Entries are
  * refreshed every ttl/3 by one timer, so a killed process's users expire on their own after the TTL.
  *
- * `presence` room events are best effort: "online" when a user's first local subscription to a room appears,
- * "offline" when the last one goes and no other process still reports them.
+ * `presence` room events are best effort: a user turns "online" when their first local subscription to a room
+ * appears, "offline" when the last one goes and no other process still reports them. Changes are coalesced per
+ * room over `batchMs` (last state of each user wins), because a mass connect announcing every user to every
+ * member would cost members² deliveries.
  */
 export class PresenceTracker {
   /** room → user → live subscriptions on this process. */
@@ -27,6 +34,9 @@ export class PresenceTracker {
   /** Per (room, user): join and leave calls are issued in order. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #timer: ReturnType<typeof setInterval>;
+  /** room → user → the status to announce at the next flush. */
+  readonly #pending = new Map<string, Map<string, "online" | "offline">>();
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly deps: PresenceTrackerDeps) {
     this.#timer = setInterval(() => this.#refresh(), Math.max(250, Math.floor(deps.ttlMs / 3)));
@@ -83,6 +93,8 @@ export class PresenceTracker {
   /** Stops refreshing and removes this process's entries, so its users go offline now rather than at expiry. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#pending.clear();
     const leaves: Promise<void>[] = [];
     for (const [roomId, users] of this.#byRoom) {
       for (const userId of users.keys())
@@ -104,9 +116,37 @@ export class PresenceTracker {
     });
   }
 
-  #announce(roomId: string, userId: string, status: WirePresenceEvent["status"]): Promise<void> {
-    const event: WirePresenceEvent = { type: "presence", roomId, userId, status };
-    return this.deps.publishEphemeral(roomId, JSON.stringify(event));
+  #announce(roomId: string, userId: string, status: "online" | "offline"): Promise<void> {
+    let users = this.#pending.get(roomId);
+    if (users === undefined) {
+      users = new Map();
+      this.#pending.set(roomId, users);
+    }
+    users.set(userId, status);
+    if (this.#flushTimer === null) {
+      this.#flushTimer = setTimeout(() => this.#flush(), this.deps.batchMs ?? 500);
+      this.#flushTimer.unref?.();
+    }
+    return Promise.resolve();
+  }
+
+  /** One event per room with pending changes; publishes run concurrently and failures are only logged. */
+  #flush(): void {
+    this.#flushTimer = null;
+    for (const [roomId, users] of this.#pending) {
+      const online: string[] = [];
+      const offline: string[] = [];
+      for (const [userId, status] of users) (status === "online" ? online : offline).push(userId);
+      const event: WirePresenceEvent = {
+        type: "presence",
+        roomId,
+        online: online.slice(0, PRESENCE_LIST_MAX),
+        offline: offline.slice(0, PRESENCE_LIST_MAX),
+        truncated: online.length > PRESENCE_LIST_MAX || offline.length > PRESENCE_LIST_MAX,
+      };
+      void this.deps.publishEphemeral(roomId, JSON.stringify(event));
+    }
+    this.#pending.clear();
   }
 
   #refresh(): void {

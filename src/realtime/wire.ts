@@ -40,11 +40,17 @@ export interface WireTypingEvent {
   readonly expiresInMs: number;
 }
 
+/**
+ * Presence changes of one room, coalesced per process over a short window: one event per room per window, not
+ * one per user, so N members connecting at once cost N deliveries per window instead of N². Each list holds at
+ * most PRESENCE_LIST_MAX ids; `truncated` says more changed (clients that care refetch the REST presence list).
+ */
 export interface WirePresenceEvent {
   readonly type: "presence";
   readonly roomId: string;
-  readonly userId: string;
-  readonly status: "online" | "offline";
+  readonly online: readonly string[];
+  readonly offline: readonly string[];
+  readonly truncated: boolean;
 }
 
 export interface WireResetEvent {

@@ -21,7 +21,7 @@ async function online(token: string, roomId: string): Promise<string[]> {
 }
 
 describe("presence", () => {
-  test("online while subscribed to the room; presence events on the first subscription and the last one ending", async () => {
+  test("online while subscribed to the room; coalesced presence events on the first subscription and the last one ending", async () => {
     const a = await signup(api, "pr");
     const b = await signup(api, "pr");
     const room = await createRoom(api, a, "Presence", [b.user.id]);
@@ -32,19 +32,31 @@ describe("presence", () => {
     await cb.subscribeWithReceipt(roomDest(room.id), "s");
     // A second subscription of the same user changes nothing.
     await cb.subscribeWithReceipt(roomDest(room.id), "s2");
-    await ca.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).userId === b.user.id);
+    const listed = (status: "online" | "offline") => (f: { command: string }) =>
+      f.command === "MESSAGE" &&
+      ((bodyJson(f as never)[status] as string[] | undefined) ?? []).includes(b.user.id);
+    await ca.waitFor(listed("online"));
     expect((await online(a.accessToken, room.id)).sort()).toEqual([a.user.id, b.user.id].sort());
 
     cb.send("UNSUBSCRIBE", [["id", "s"]]);
     await cb.subscribeWithReceipt("/user/queue/notifications", "n");
     expect((await online(a.accessToken, room.id)).sort()).toEqual([a.user.id, b.user.id].sort());
     cb.close();
-    await ca.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).status === "offline");
+    await ca.waitFor(listed("offline"));
     expect(await online(b.accessToken, room.id)).toEqual([a.user.id]);
-    const aboutB = ca.messages("s").filter((e) => e.type === "presence" && e.userId === b.user.id);
+    const aboutB = ca
+      .messages("s")
+      .filter((e) => e.type === "presence")
+      .map((e) => ({
+        ...e,
+        online: (e.online as string[]).filter((id) => id === b.user.id),
+        offline: (e.offline as string[]).filter((id) => id === b.user.id),
+      }))
+      .filter((e) => e.online.length + e.offline.length > 0);
+    // B's two subscriptions count once: exactly one "online" and, after the last one ends, one "offline".
     expect(aboutB).toEqual([
-      { type: "presence", roomId: room.id, userId: b.user.id, status: "online" },
-      { type: "presence", roomId: room.id, userId: b.user.id, status: "offline" },
+      { type: "presence", roomId: room.id, online: [b.user.id], offline: [], truncated: false },
+      { type: "presence", roomId: room.id, online: [], offline: [b.user.id], truncated: false },
     ]);
     const frame = ca.framesOf("s").find((f) => bodyJson(f).type === "presence")!;
     expect(header(frame, "seq")).toBeUndefined();
@@ -99,5 +111,40 @@ describe("typing", () => {
       "ROOM_NOT_FOUND",
     );
     c.close();
+  });
+});
+
+describe("presence at scale", () => {
+  test("a mass connect is announced in a few coalesced events, not one per user", async () => {
+    const owner = await signup(api, "pm");
+    const others = await Promise.all(Array.from({ length: 12 }, () => signup(api, "pm")));
+    const room = await createRoom(
+      api,
+      owner,
+      "Mass",
+      others.map((o) => o.user.id),
+    );
+    const watcher = await StompTestClient.connect(server.wsUrl, owner.accessToken);
+    await watcher.subscribeWithReceipt(roomDest(room.id), "s");
+    const clients = await Promise.all(
+      others.map((o) => StompTestClient.connect(server.wsUrl, o.accessToken)),
+    );
+    await Promise.all(clients.map((c) => c.subscribeWithReceipt(roomDest(room.id), "s")));
+    const everyone = others.map((o) => o.user.id).sort();
+    const seen = () =>
+      watcher
+        .messages("s")
+        .filter((e) => e.type === "presence")
+        .flatMap((e) => e.online as string[])
+        .filter((id) => id !== owner.user.id);
+    const deadline = Date.now() + 5000;
+    while (seen().length < everyone.length && Date.now() < deadline) await Bun.sleep(50);
+    expect([...new Set(seen())].sort()).toEqual(everyone);
+    expect(seen()).toHaveLength(everyone.length);
+    // 12 users who subscribed within one window: far fewer events than users.
+    const events = watcher.messages("s").filter((e) => e.type === "presence").length;
+    expect(events).toBeLessThanOrEqual(3);
+    for (const c of clients) c.close();
+    watcher.close();
   });
 });
