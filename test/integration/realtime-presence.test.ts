@@ -47,12 +47,14 @@ describe("presence", () => {
     const aboutB = ca
       .messages("s")
       .filter((e) => e.type === "presence")
-      .map((e) => ({
-        ...e,
-        online: (e.online as string[]).filter((id) => id === b.user.id),
-        offline: (e.offline as string[]).filter((id) => id === b.user.id),
-      }))
-      .filter((e) => e.online.length + e.offline.length > 0);
+      .map(
+        (e): Record<string, unknown> => ({
+          ...e,
+          online: (e.online as string[]).filter((id) => id === b.user.id),
+          offline: (e.offline as string[]).filter((id) => id === b.user.id),
+        }),
+      )
+      .filter((e) => (e.online as string[]).length + (e.offline as string[]).length > 0);
     // B's two subscriptions count once: exactly one "online" and, after the last one ends, one "offline".
     expect(aboutB).toEqual([
       { type: "presence", roomId: room.id, online: [b.user.id], offline: [], truncated: false },

@@ -3,6 +3,28 @@ import type { Database, Statement } from "bun:sqlite";
 /** Named parameters, written `$name` in SQL and `{ name }` here (the database is opened in strict mode). */
 export type Params = Readonly<Record<string, string | number | null>>;
 
+interface Grouped {
+  readonly fn: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: unknown };
+
+/**
+ * Most calls one grouped transaction commits; more wait for the next one. It bounds how long a single commit
+ * keeps the event loop (bun:sqlite is synchronous) while still sharing one fsync among many writers.
+ */
+const GROUP_MAX = 256;
+
+/** How many grouped transactions committed and how many calls they carried (for profiling and tests). */
+export interface GroupCommitStats {
+  readonly transactions: number;
+  readonly calls: number;
+}
+
 /**
  * One bun:sqlite connection with its prepared statements and write transactions. Statements are prepared on
  * first use and kept for the life of the connection (bun's own `query()` cache holds only 20 statements, fewer
@@ -12,6 +34,11 @@ export class SqliteConnection {
   readonly db: Database;
   readonly #statements = new Map<string, Statement<unknown, [Params]>>();
   readonly #transaction: { immediate: (fn: () => unknown) => unknown };
+  #group: Grouped[] = [];
+  #groupScheduled = false;
+  #groupTransactions = 0;
+  #groupCalls = 0;
+  #closed = false;
 
   constructor(db: Database) {
     this.db = db;
@@ -49,7 +76,82 @@ export class SqliteConnection {
     return this.#transaction.immediate(fn) as T;
   }
 
+  /**
+   * Group commit: like `tx`, but `fn` joins the other calls made before the event loop's next turn in ONE
+   * immediate transaction, each in its own savepoint, so they share one commit (and with synchronous=FULL, one
+   * fsync). Guarantees, per call, exactly those of `tx`:
+   * - the promise resolves only after the shared transaction has committed (durably), with `fn`'s result;
+   * - `fn` throwing rolls back its own savepoint only and rejects its own promise; the others still commit;
+   * - if the shared transaction cannot commit (or SQLite aborts it), every call of the group rejects and none
+   *   of their changes persist;
+   * - calls run, and so are committed, in the order they were made; later ones see earlier ones' writes.
+   */
+  txGrouped<T>(fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error("database is closed"));
+    return new Promise<T>((resolve, reject) => {
+      this.#group.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#groupScheduled) return;
+      this.#groupScheduled = true;
+      // The next turn, not a microtask: writers woken by the same batch of socket reads all join this group.
+      setImmediate(() => this.#commitGroups(false));
+    });
+  }
+
+  get groupCommitStats(): GroupCommitStats {
+    return { transactions: this.#groupTransactions, calls: this.#groupCalls };
+  }
+
+  /** Commits one group, or every queued call when `all`; what is left waits for the next turn. */
+  #commitGroups(all: boolean): void {
+    this.#groupScheduled = false;
+    do {
+      const group = this.#group.slice(0, GROUP_MAX);
+      this.#group = this.#group.slice(group.length);
+      if (group.length > 0) this.#commitGroup(group);
+    } while (all && this.#group.length > 0);
+    if (this.#group.length > 0 && !this.#groupScheduled) {
+      this.#groupScheduled = true;
+      setImmediate(() => this.#commitGroups(false));
+    }
+  }
+
+  #commitGroup(group: readonly Grouped[]): void {
+    if (this.#closed) {
+      for (const g of group) g.reject(new Error("database is closed"));
+      return;
+    }
+    const outcomes: Outcome[] = [];
+    try {
+      this.tx(() => {
+        for (const g of group) {
+          try {
+            outcomes.push({ ok: true, value: this.tx(g.fn) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+            // Some errors (I/O, full disk) make SQLite roll the whole transaction back: the earlier calls'
+            // changes are gone too, so the group must fail as a whole rather than commit what is left.
+            if (!this.db.inTransaction) throw error;
+          }
+        }
+      });
+    } catch (error) {
+      for (const g of group) g.reject(error);
+      return;
+    }
+    this.#groupTransactions++;
+    this.#groupCalls += group.length;
+    group.forEach((g, i) => {
+      const o = outcomes[i];
+      if (o === undefined) g.reject(new Error("grouped call has no outcome"));
+      else if (o.ok) g.resolve(o.value);
+      else g.reject(o.error);
+    });
+  }
+
+  /** Commits what is queued for a group commit, then closes; later calls reject. */
   close(): void {
+    this.#commitGroups(true);
+    this.#closed = true;
     for (const stmt of this.#statements.values()) stmt.finalize();
     this.#statements.clear();
     this.db.close();

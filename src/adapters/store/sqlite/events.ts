@@ -33,8 +33,8 @@ export interface NewEvent {
   readonly member?: { readonly userId: string; readonly role: MemberRole };
 }
 
-/** Inserts the event and returns it as a subscriber will see it (with the message in its current state). */
-export function insertEvent(conn: SqliteConnection, e: NewEvent): RoomEvent {
+/** Inserts the event row only, for a caller that already knows the event it describes. */
+export function writeEvent(conn: SqliteConnection, e: NewEvent): void {
   conn.run(
     `INSERT INTO events (room_id, seq, type, at, actor_id, message_id, member_user_id, member_role)
      VALUES ($roomId, $seq, $type, $at, $actorId, $messageId, $memberUserId, $memberRole)`,
@@ -49,6 +49,11 @@ export function insertEvent(conn: SqliteConnection, e: NewEvent): RoomEvent {
       memberRole: e.member?.role ?? null,
     },
   );
+}
+
+/** Inserts the event and returns it as a subscriber will see it (with the message in its current state). */
+export function insertEvent(conn: SqliteConnection, e: NewEvent): RoomEvent {
+  writeEvent(conn, e);
   const row = conn.get<EventRow>(`${SELECT_EVENTS} WHERE e.room_id = $roomId AND e.seq = $seq`, {
     roomId: e.roomId,
     seq: e.seq,

@@ -2,30 +2,36 @@ import { Conflict, NotFound } from "../../../domain/errors.ts";
 import type { Message, RoomEvent, SearchHit } from "../../../domain/message.ts";
 import type { MessageRepository, NewMessage } from "../../../ports/store.ts";
 import type { SqliteConnection } from "./connection.ts";
-import { allocateSeq, insertEvent, SELECT_EVENTS } from "./events.ts";
+import { allocateSeq, insertEvent, SELECT_EVENTS, writeEvent } from "./events.ts";
 import { type EventRow, type MessageRow, messageColumns, toPresentMessage, toRoomEvent } from "./rows.ts";
 import { toFtsQuery } from "./search-query.ts";
 import { isConstraintError } from "./sqlite-errors.ts";
 
 const SELECT_MESSAGE = `SELECT ${messageColumns("m")} FROM messages m`;
 
-/** Messages and their events. Every change bumps the room's seq and writes its event in the same transaction. */
+/**
+ * Messages and their events. Every change bumps the room's seq and writes its event in the same transaction.
+ * Changes are group-committed (SqliteConnection.txGrouped): concurrent sends share one commit and one fsync, and
+ * each still resolves only after that commit, with its own savepoint making it all-or-nothing.
+ */
 export class SqliteMessageRepository implements MessageRepository {
   constructor(private readonly conn: SqliteConnection) {}
 
   /**
    * The idempotency lookup and the insert run under one write lock, so racing retries (on this or any other
-   * connection to the file) serialise: the first inserts, the others find its row. UNIQUE(sender_id,
-   * client_msg_id) backs this up.
+   * connection to the file) serialise: the first inserts, the others find its row — also inside one group,
+   * where a later call sees an earlier one's row. UNIQUE(sender_id, client_msg_id) backs this up.
    */
   async append(
     msg: NewMessage,
   ): Promise<{ readonly message: Message; readonly event: RoomEvent | null; readonly created: boolean }> {
-    return this.conn.tx(() => {
-      if (this.conn.get("SELECT 1 FROM rooms WHERE id = $roomId", { roomId: msg.roomId }) === null) {
-        throw new NotFound("room");
-      }
+    return this.conn.txGrouped(() => {
       if (msg.clientMsgId !== null) {
+        // The room is checked first so that a missing room reads as NotFound rather than as a clash with the
+        // pair stored elsewhere; without a clientMsgId, allocateSeq's own check suffices.
+        if (this.conn.get("SELECT 1 FROM rooms WHERE id = $roomId", { roomId: msg.roomId }) === null) {
+          throw new NotFound("room");
+        }
         const existing = this.conn.get<MessageRow>(
           `${SELECT_MESSAGE} WHERE m.sender_id = $senderId AND m.client_msg_id = $clientMsgId`,
           { senderId: msg.senderId, clientMsgId: msg.clientMsgId },
@@ -54,7 +60,7 @@ export class SqliteMessageRepository implements MessageRepository {
         if (isConstraintError(e, "SQLITE_CONSTRAINT_FOREIGNKEY")) throw new NotFound("user");
         throw e;
       }
-      const event = insertEvent(this.conn, {
+      writeEvent(this.conn, {
         roomId: msg.roomId,
         seq,
         type: "message",
@@ -62,8 +68,28 @@ export class SqliteMessageRepository implements MessageRepository {
         actorId: msg.senderId,
         messageId: msg.id,
       });
-      if (event.message === null) throw new Error("message vanished inside its own transaction");
-      return { message: event.message, event, created: true };
+      // Exactly the rows just written (a new message is neither edited nor deleted), so no read-back is needed.
+      const message: Message = {
+        id: msg.id,
+        roomId: msg.roomId,
+        seq,
+        senderId: msg.senderId,
+        body: msg.body,
+        clientMsgId: msg.clientMsgId,
+        createdAt: msg.createdAt,
+        editedAt: null,
+        deletedAt: null,
+      };
+      const event: RoomEvent = {
+        roomId: msg.roomId,
+        seq,
+        type: "message",
+        at: msg.createdAt,
+        actorId: msg.senderId,
+        message,
+        member: null,
+      };
+      return { message, event, created: true };
     });
   }
 
@@ -79,7 +105,7 @@ export class SqliteMessageRepository implements MessageRepository {
     actorId: string,
     at: number,
   ): Promise<RoomEvent> {
-    return this.conn.tx(() => {
+    return this.conn.txGrouped(() => {
       const row = this.#find(roomId, messageId);
       if (row === null || row.m_deleted_at !== null) throw new NotFound("message");
       this.conn.run("UPDATE messages SET body = $body, edited_at = $at WHERE id = $messageId", {
@@ -98,7 +124,7 @@ export class SqliteMessageRepository implements MessageRepository {
     actorId: string,
     at: number,
   ): Promise<RoomEvent | null> {
-    return this.conn.tx(() => {
+    return this.conn.txGrouped(() => {
       const row = this.#find(roomId, messageId);
       if (row === null) throw new NotFound("message");
       if (row.m_deleted_at !== null) return null;

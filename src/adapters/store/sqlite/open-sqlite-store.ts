@@ -25,7 +25,8 @@ function isInMemory(path: string): boolean {
  * (immediate transactions, waiting up to busyTimeoutMs), reads run concurrently under WAL.
  *
  * Durability: synchronous=FULL makes every commit reach the disk before the call resolves, which is what
- * "committed before acknowledged" requires; WAL's usual NORMAL may lose the last commits on power loss.
+ * "committed before acknowledged" requires; WAL's usual NORMAL may lose the last commits on power loss. Message
+ * writes are group-committed (SqliteConnection.txGrouped) so that concurrent sends share that fsync.
  */
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
   if (!isInMemory(opts.path)) mkdirSync(dirname(opts.path), { recursive: true });

@@ -1,0 +1,191 @@
+import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NotFound } from "../../../domain/errors.ts";
+import { SqliteConnection } from "./connection.ts";
+import { SqliteMessageRepository } from "./messages.ts";
+import { applyMigrations } from "./migrations.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function openFile(): { path: string; conn: SqliteConnection } {
+  const dir = mkdtempSync(join(tmpdir(), "parley-group-"));
+  dirs.push(dir);
+  const path = join(dir, "t.db");
+  const db = new Database(path, { create: true, readwrite: true, strict: true });
+  db.run("PRAGMA journal_mode = WAL");
+  db.run("PRAGMA synchronous = FULL");
+  db.run("PRAGMA foreign_keys = ON");
+  return { path, conn: new SqliteConnection(db) };
+}
+
+function countRows(path: string, table: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.query(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe("SqliteConnection.txGrouped", () => {
+  test("calls made in one turn share one transaction and resolve with their own results, in order", async () => {
+    const { conn } = openFile();
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES ($x)", { x: i }) + i),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => 1 + i));
+    expect(conn.groupCommitStats).toEqual({ transactions: 1, calls: 20 });
+    expect(conn.all<{ x: number }>("SELECT x FROM t ORDER BY rowid").map((r) => r.x)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    conn.close();
+  });
+
+  test("a call resolves only after the commit is visible to another connection", async () => {
+    const { path, conn } = openFile();
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    const pending = conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES (1)"));
+    // Queued, not yet run: nothing is visible from outside.
+    expect(countRows(path, "t")).toBe(0);
+    await pending;
+    expect(countRows(path, "t")).toBe(1);
+    conn.close();
+  });
+
+  test("a failing call rolls back only its own savepoint; the rest of the group commits", async () => {
+    const { path, conn } = openFile();
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    const ok1 = conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES (1)"));
+    const bad = conn.txGrouped(() => {
+      conn.run("INSERT INTO t (x) VALUES (2)");
+      throw new NotFound("room");
+    });
+    const ok3 = conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES (3)"));
+    await expect(bad).rejects.toBeInstanceOf(NotFound);
+    expect(await ok1).toBe(1);
+    expect(await ok3).toBe(1);
+    const db = new Database(path, { readonly: true });
+    expect(db.query("SELECT x FROM t ORDER BY x").all()).toEqual([{ x: 1 }, { x: 3 }]);
+    db.close();
+    conn.close();
+  });
+
+  test("when the shared commit fails, every call of the group rejects and nothing persists", async () => {
+    const { path, conn } = openFile();
+    conn.run("CREATE TABLE p (id INTEGER PRIMARY KEY)");
+    // A deferred foreign key is checked at COMMIT: one bad row makes the whole commit fail.
+    conn.run(
+      "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+    );
+    const good = conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (1, NULL)"));
+    const orphan = conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (2, 99)"));
+    const results = await Promise.allSettled([good, orphan]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(countRows(path, "c")).toBe(0);
+    // The connection is usable afterwards.
+    expect(await conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (3, NULL)"))).toBe(1);
+    expect(countRows(path, "c")).toBe(1);
+    conn.close();
+  });
+
+  test("a large burst is split into bounded transactions, all committed in order", async () => {
+    const { conn } = openFile();
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY AUTOINCREMENT, v INTEGER)");
+    await Promise.all(
+      Array.from({ length: 600 }, (_, i) =>
+        conn.txGrouped(() => conn.run("INSERT INTO t (v) VALUES ($v)", { v: i })),
+      ),
+    );
+    const stats = conn.groupCommitStats;
+    expect(stats.calls).toBe(600);
+    expect(stats.transactions).toBeGreaterThanOrEqual(3);
+    expect(conn.all<{ v: number }>("SELECT v FROM t ORDER BY x").map((r) => r.v)).toEqual(
+      Array.from({ length: 600 }, (_, i) => i),
+    );
+    conn.close();
+  });
+
+  test("close commits what is queued; later calls reject", async () => {
+    const { path, conn } = openFile();
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    const queued = conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES (1)"));
+    conn.close();
+    expect(await queued).toBe(1);
+    expect(countRows(path, "t")).toBe(1);
+    await expect(conn.txGrouped(() => 1)).rejects.toThrow();
+  });
+});
+
+describe("group-committed appends", () => {
+  function openMessages(): { conn: SqliteConnection; messages: SqliteMessageRepository } {
+    const { conn } = openFile();
+    applyMigrations(conn);
+    conn.run(
+      `INSERT INTO users (id, username, email, display_name, password_hash, role, status, created_at)
+       VALUES ('u1', 'ann', 'ann@example.com', 'Ann', 'h', 'user', 'active', 1)`,
+    );
+    for (const id of ["r1", "r2"]) {
+      conn.run(
+        `INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, last_seq)
+         VALUES ($id, 'group', $id, '', 'u1', 1, 0)`,
+        { id },
+      );
+    }
+    return { conn, messages: new SqliteMessageRepository(conn) };
+  }
+
+  const msg = (id: string, roomId: string, clientMsgId: string | null = null) => ({
+    id,
+    roomId,
+    senderId: "u1",
+    body: `body ${id}`,
+    clientMsgId,
+    createdAt: 2,
+  });
+
+  test("concurrent appends get gap-free seqs per room in call order, in one commit", async () => {
+    const { conn, messages } = openMessages();
+    const calls = Array.from({ length: 30 }, (_, i) =>
+      messages.append(msg(`m${i}`, i % 2 === 0 ? "r1" : "r2")),
+    );
+    const results = await Promise.all(calls);
+    expect(conn.groupCommitStats.transactions).toBe(1);
+    const seqs = (roomId: string) =>
+      results.filter((r) => r.message.roomId === roomId).map((r) => r.message.seq);
+    expect(seqs("r1")).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(seqs("r2")).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(results.every((r) => r.created && r.event?.seq === r.message.seq)).toBe(true);
+    // The returned events are built without reading them back: they must equal what the store replays.
+    const stored = await messages.listEvents("r1", 0, 100);
+    const returned: unknown[] = results.filter((r) => r.message.roomId === "r1").map((r) => r.event);
+    expect(stored as unknown[]).toEqual(returned);
+    expect(stored.map((e) => e.message)).toEqual(
+      results.filter((r) => r.message.roomId === "r1").map((r) => r.message),
+    );
+    conn.close();
+  });
+
+  test("a retry in the same group returns the original; a missing room consumes no seq", async () => {
+    const { conn, messages } = openMessages();
+    const first = messages.append(msg("a", "r1", "k1"));
+    const missing = messages.append(msg("b", "nope"));
+    const retry = messages.append(msg("c", "r1", "k1"));
+    const next = messages.append(msg("d", "r1"));
+    await expect(missing).rejects.toBeInstanceOf(NotFound);
+    const [f, r, n] = await Promise.all([first, retry, next]);
+    expect(f.created).toBe(true);
+    expect(r).toEqual({ message: f.message, event: null, created: false });
+    expect(n.message.seq).toBe(2);
+    expect((await messages.listEvents("r1", 0, 10)).map((e) => e.seq)).toEqual([1, 2]);
+    conn.close();
+  });
+});
