@@ -9,6 +9,7 @@ import pino, { type Logger } from "pino";
 import packageJson from "../package.json" with { type: "json" };
 import { memoryBroker } from "./adapters/broker/memory-broker.ts";
 import { redisBroker } from "./adapters/broker/redis-broker.ts";
+import { redisClusterBroker } from "./adapters/broker/redis-cluster-broker.ts";
 import { systemClock } from "./adapters/clock/system-clock.ts";
 import { ulidIds } from "./adapters/ids/ulid-ids.ts";
 import { argon2Hasher } from "./adapters/password/argon2-hasher.ts";
@@ -150,13 +151,21 @@ async function openSharedState(config: Config, clock: Clock, logger: Logger): Pr
       close: () => broker.close(),
     };
   }
-  const broker = await redisBroker({
-    url: config.redisUrl,
-    prefix: config.redisPrefix,
-    sharded: config.redisSharded,
-    connectionName: `parley-${process.pid}`,
-    onError,
-  });
+  const broker =
+    config.redisClusterNodes.length > 0
+      ? await redisClusterBroker({
+          nodes: config.redisClusterNodes,
+          prefix: config.redisPrefix,
+          connectionName: `parley-${process.pid}`,
+          onError,
+        })
+      : await redisBroker({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+          sharded: config.redisSharded,
+          connectionName: `parley-${process.pid}`,
+          onError,
+        });
   const client = new Redis(config.redisUrl, {
     lazyConnect: true,
     connectionName: `parley-${process.pid}:state`,

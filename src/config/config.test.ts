@@ -13,7 +13,11 @@ describe("loadConfig", () => {
   });
 
   test("values are parsed and coerced", () => {
-    const c = loadConfig({ PARLEY_PORT: "9000", PARLEY_TRUST_PROXY: "yes", PARLEY_DATABASE_URL: "postgres://u@h/db" });
+    const c = loadConfig({
+      PARLEY_PORT: "9000",
+      PARLEY_TRUST_PROXY: "yes",
+      PARLEY_DATABASE_URL: "postgres://u@h/db",
+    });
     expect(c.port).toBe(9000);
     expect(c.trustProxy).toBe(true);
     expect(c.databaseUrl).toBe("postgres://u@h/db");
@@ -37,7 +41,8 @@ describe("loadConfig", () => {
   });
 
   test("every default is itself valid", () => {
-    for (const opt of Object.values(CONFIG_OPTIONS)) expect(opt.schema.safeParse(opt.default).success).toBe(true);
+    for (const opt of Object.values(CONFIG_OPTIONS))
+      expect(opt.schema.safeParse(opt.default).success).toBe(true);
   });
 });
 
@@ -55,14 +60,33 @@ describe("README", () => {
 describe("multi-process settings", () => {
   test("reusePort without Redis is refused with a reason", () => {
     expect(() => loadConfig({ PARLEY_REUSE_PORT: "true" })).toThrow(/PARLEY_REDIS_URL/);
-    expect(loadConfig({ PARLEY_REUSE_PORT: "true", PARLEY_REDIS_URL: "redis://127.0.0.1:6379" }).reusePort).toBe(true);
+    expect(
+      loadConfig({ PARLEY_REUSE_PORT: "true", PARLEY_REDIS_URL: "redis://127.0.0.1:6379" }).reusePort,
+    ).toBe(true);
   });
 
   test("allowed origins are a trimmed list", () => {
-    expect(loadConfig({ PARLEY_WS_ALLOWED_ORIGINS: " https://a.example , https://b.example," }).wsAllowedOrigins).toEqual([
-      "https://a.example",
-      "https://b.example",
-    ]);
+    expect(
+      loadConfig({ PARLEY_WS_ALLOWED_ORIGINS: " https://a.example , https://b.example," }).wsAllowedOrigins,
+    ).toEqual(["https://a.example", "https://b.example"]);
     expect(loadConfig({}).wsAllowedOrigins).toEqual([]);
+  });
+});
+
+describe("Redis Cluster", () => {
+  test("nodes are parsed; a bad node or a missing PARLEY_REDIS_URL is refused with a reason", () => {
+    const c = loadConfig({
+      PARLEY_REDIS_URL: "redis://127.0.0.1:6379",
+      PARLEY_REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-b:7001",
+    });
+    expect(c.redisClusterNodes).toEqual([
+      { host: "10.0.0.1", port: 7000 },
+      { host: "redis-b", port: 7001 },
+    ]);
+    expect(() => loadConfig({ PARLEY_REDIS_URL: "redis://x:1", PARLEY_REDIS_CLUSTER_NODES: "nope" })).toThrow(
+      /PARLEY_REDIS_CLUSTER_NODES/,
+    );
+    expect(() => loadConfig({ PARLEY_REDIS_CLUSTER_NODES: "h:7000" })).toThrow(/PARLEY_REDIS_URL/);
+    expect(loadConfig({}).redisClusterNodes).toEqual([]);
   });
 });
