@@ -243,6 +243,12 @@ export const CONFIG_OPTIONS = {
     default: "1048576",
     doc: "Outgoing bytes buffered for one slow client before it is disconnected.",
   },
+  wsCoalesceMs: {
+    env: "PARLEY_WS_COALESCE_MS",
+    schema: int(0, 1000),
+    default: "0",
+    doc: "How long a room's events may wait to share one WebSocket message per subscriber topic (0 = publish each event at once; Bun already writes one loop iteration's messages to a socket in one send).",
+  },
   presenceTtlMs: {
     env: "PARLEY_PRESENCE_TTL_MS",
     schema: int(1000, 3_600_000),

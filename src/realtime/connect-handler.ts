@@ -60,8 +60,8 @@ export async function handleConnect(ctx: GatewayContext, conn: Connection, frame
   }
   if (conn.isClosed) return;
   const beats = negotiateHeartBeats(clientBeats, ctx.config.wsHeartbeatMs);
+  // Frames decoded from now on are unescaped for the negotiated version.
   conn.version = version;
-  conn.decoder.version = version;
   conn.inMs = beats.inMs;
   conn.outMs = beats.outMs;
   const now = ctx.clock.now();

@@ -1,9 +1,15 @@
 import type { Connection } from "./connection.ts";
 
-/** The open connections of this process, by id and by user (for per-user limits, revocation and removal). */
+/**
+ * The open connections of this process, by id and by user (for per-user limits, revocation and removal).
+ *
+ * A user's entry is the connection itself while they have one here, an array only from the second: most users
+ * hold one connection, and a Set per user would cost every idle socket a hash table. An array stays short
+ * (at most wsMaxConnectionsPerUser).
+ */
 export class ConnectionRegistry {
   readonly #byId = new Map<string, Connection>();
-  readonly #byUser = new Map<string, Set<Connection>>();
+  readonly #byUser = new Map<string, Connection | Connection[]>();
 
   get size(): number {
     return this.#byId.size;
@@ -24,31 +30,42 @@ export class ConnectionRegistry {
 
   /** Counts the connection against its (authenticated) user. */
   bindUser(conn: Connection, userId: string): void {
-    let set = this.#byUser.get(userId);
-    if (set === undefined) {
-      set = new Set();
-      this.#byUser.set(userId, set);
-    }
-    set.add(conn);
+    const entry = this.#byUser.get(userId);
+    if (entry === undefined) this.#byUser.set(userId, conn);
+    else if (Array.isArray(entry)) {
+      if (!entry.includes(conn)) entry.push(conn);
+    } else if (entry !== conn) this.#byUser.set(userId, [entry, conn]);
   }
 
-  ofUser(userId: string): ReadonlySet<Connection> {
-    return this.#byUser.get(userId) ?? EMPTY;
+  /** The user's connections, as a snapshot: the caller may close or unbind them while it iterates. */
+  ofUser(userId: string): readonly Connection[] {
+    const entry = this.#byUser.get(userId);
+    if (entry === undefined) return NONE;
+    return Array.isArray(entry) ? [...entry] : [entry];
   }
 
   countOfUser(userId: string): number {
-    return this.#byUser.get(userId)?.size ?? 0;
+    const entry = this.#byUser.get(userId);
+    if (entry === undefined) return 0;
+    return Array.isArray(entry) ? entry.length : 1;
   }
 
   remove(conn: Connection): void {
     this.#byId.delete(conn.id);
     const userId = conn.userId;
     if (userId === null) return;
-    const set = this.#byUser.get(userId);
-    if (set === undefined) return;
-    set.delete(conn);
-    if (set.size === 0) this.#byUser.delete(userId);
+    const entry = this.#byUser.get(userId);
+    if (entry === undefined) return;
+    if (!Array.isArray(entry)) {
+      if (entry === conn) this.#byUser.delete(userId);
+      return;
+    }
+    const at = entry.indexOf(conn);
+    if (at < 0) return;
+    entry.splice(at, 1);
+    const only = entry.length === 1 ? entry[0] : undefined;
+    if (only !== undefined) this.#byUser.set(userId, only);
   }
 }
 
-const EMPTY: ReadonlySet<Connection> = new Set();
+const NONE: readonly Connection[] = Object.freeze([]);

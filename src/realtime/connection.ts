@@ -38,10 +38,68 @@ export const DEFAULT_ERRORS_SUBSCRIPTION = "errors";
 const PAUSE_AT = 64;
 const RESUME_AT = 16;
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
- * The state of one WebSocket connection, kept in `ws.data`. Small on purpose: an idle connection holds this
- * object, its decoder (empty between frames) and its subscription map; heart-beats and limits are checked by
- * one process-wide sweep rather than a timer per connection.
+ * A connection's subscriptions by id, with the part of the Map interface the handlers use. A plain array,
+ * allocated on the first SUBSCRIBE: a connection has a handful of subscriptions (at most wsMaxSubscriptions), and
+ * an array of two costs a fraction of a Map's hash table, which matters when it is held by every idle socket.
+ * Iteration is in insertion order, like a Map's; `values()` iterates a snapshot, so a caller may end
+ * subscriptions while it iterates.
+ */
+export class Subscriptions {
+  #list: Subscription[] | null = null;
+
+  get size(): number {
+    return this.#list?.length ?? 0;
+  }
+
+  get(id: string): Subscription | undefined {
+    const list = this.#list;
+    if (list === null) return undefined;
+    for (const sub of list) if (sub.id === id) return sub;
+    return undefined;
+  }
+
+  has(id: string): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** Adds the subscription, or replaces the one with the same id in its place. */
+  set(id: string, sub: Subscription): this {
+    const list = this.#list;
+    if (list === null) {
+      this.#list = [sub];
+      return this;
+    }
+    const at = list.findIndex((s) => s.id === id);
+    if (at >= 0) list[at] = sub;
+    else list.push(sub);
+    return this;
+  }
+
+  delete(id: string): boolean {
+    const list = this.#list;
+    if (list === null) return false;
+    const at = list.findIndex((s) => s.id === id);
+    if (at < 0) return false;
+    if (list.length === 1) this.#list = null;
+    else list.splice(at, 1);
+    return true;
+  }
+
+  values(): IterableIterator<Subscription> {
+    return (this.#list === null ? NO_SUBSCRIPTIONS : [...this.#list]).values();
+  }
+}
+
+const NO_SUBSCRIPTIONS: readonly Subscription[] = Object.freeze([]);
+
+/**
+ * The state of one WebSocket connection, kept in `ws.data`. Small on purpose, because every idle socket holds
+ * one: no timer (heart-beats, silent peers, slow consumers and handshake timeouts are checked by one
+ * process-wide sweep), no decoder between frames (the gateway lends a spare one and a connection keeps a decoder
+ * only while a frame of it is incomplete), no Map, and no promise chain while no frame is being handled.
  *
  * Frames of one connection are handled one at a time, in arrival order, so a client's messages are stored in
  * the order it sent them and every RECEIPT follows the effects of the frames before it.
@@ -50,22 +108,25 @@ export class Connection {
   ws: ServerWebSocket<Connection> | null = null;
   phase: "handshake" | "open" | "closed" = "handshake";
   principal: Principal | null = null;
+  /** The negotiated version; frames after CONNECTED are decoded with its escaping. */
   version: StompVersion = "1.2";
+  /** The decoder holding an incomplete frame of this connection (or the dead one that failed it); else null. */
+  decoder: StompDecoder | null = null;
   /** Negotiated heart-beats (0 = off). */
   inMs = 0;
   outMs = 0;
   lastReceivedAt: number;
   lastHeartbeatAt: number;
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptions = new Subscriptions();
   errorsSubscriptionId = DEFAULT_ERRORS_SUBSCRIPTION;
   /** Holds a reference on its user's broker channel (released when it closes). */
   holdsUserChannel = false;
-  #tail: Promise<void> = Promise.resolve();
+  /** The last queued task while any is queued; null when idle. */
+  #tail: Promise<void> | null = null;
   #queued = 0;
 
   constructor(
     readonly id: string,
-    readonly decoder: StompDecoder,
     readonly openedAt: number,
     private readonly maxBufferedBytes: number,
   ) {
@@ -124,17 +185,19 @@ export class Connection {
   enqueue(task: () => Promise<void>, onError: (err: unknown) => void): void {
     this.#queued++;
     if (this.#queued === PAUSE_AT) this.ws?.pause();
-    this.#tail = this.#tail
+    const tail: Promise<void> = (this.#tail ?? SETTLED)
       .then(() => (this.phase === "closed" ? undefined : task()))
       .catch(onError)
       .finally(() => {
         this.#queued--;
+        if (this.#queued === 0 && this.#tail === tail) this.#tail = null;
         if (this.#queued === RESUME_AT && this.phase !== "closed") this.ws?.resume();
       });
+    this.#tail = tail;
   }
 
   /** Resolves when every queued frame has been handled. */
   idle(): Promise<void> {
-    return this.#tail;
+    return this.#tail ?? SETTLED;
   }
 }

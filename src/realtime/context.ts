@@ -27,6 +27,7 @@ export type GatewayConfig = Pick<
   | "wsSendRatePerSecond"
   | "wsSendBurst"
   | "wsReplayBacklog"
+  | "wsCoalesceMs"
   | "wsMaxBufferedBytes"
   | "presenceTtlMs"
 >;

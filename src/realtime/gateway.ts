@@ -25,7 +25,8 @@ import {
   handleSubscribe,
   handleUnsubscribe,
 } from "./subscribe-handler.ts";
-import { StompDecoder } from "./stomp/decoder.ts";
+import { type DecodeResult, StompDecoder } from "./stomp/decoder.ts";
+import { resolveStompLimits, type StompLimits } from "./stomp/limits.ts";
 import type { StompDecodeError } from "./stomp/decode-error.ts";
 import { header, type StompFrame } from "./stomp/frame.ts";
 import { UserChannels } from "./user-channels.ts";
@@ -69,12 +70,22 @@ export class Gateway {
   readonly #opts: GatewayOptions;
   readonly #sweepMs: number;
   readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #decoderLimits: StompLimits;
+  /** Decodes for every connection that holds no incomplete frame; never left holding bytes of one. */
+  #spare: StompDecoder;
   #server: Server<Connection> | null = null;
   #closed = false;
 
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
     const { config, logger, broker, services } = opts;
+    this.#decoderLimits = resolveStompLimits({
+      maxFrameBytes: config.wsMaxFrameBytes,
+      maxBodyBytes: config.wsMaxFrameBytes,
+      maxHeaders: config.wsMaxHeaders,
+      maxHeaderLineBytes: config.wsMaxHeaderLineBytes,
+    });
+    this.#spare = this.#newDecoder();
     const publisher = { publish: (topic: string, data: string) => void this.#server?.publish(topic, data) };
     const nextMessageId = () => opts.ids.next();
     this.#hubs = new HubRegistry({
@@ -86,6 +97,7 @@ export class Gateway {
       logger,
       ephemeralId: nextMessageId,
       onMemberLeft: (roomId, userId) => this.#onMemberLeft(roomId, userId),
+      coalesceMs: config.wsCoalesceMs,
     });
     const notifications = new Notifications({
       hubs: this.#hubs,
@@ -173,17 +185,7 @@ export class Gateway {
       );
     }
     const protocol = chooseSubprotocol(req.headers.get("sec-websocket-protocol"));
-    const decoder = new StompDecoder(
-      {
-        maxFrameBytes: config.wsMaxFrameBytes,
-        maxBodyBytes: config.wsMaxFrameBytes,
-        maxHeaders: config.wsMaxHeaders,
-        maxHeaderLineBytes: config.wsMaxHeaderLineBytes,
-      },
-      "1.2",
-      "client",
-    );
-    const conn = new Connection(this.#opts.ids.next(), decoder, clock.now(), config.wsMaxBufferedBytes);
+    const conn = new Connection(this.#opts.ids.next(), clock.now(), config.wsMaxBufferedBytes);
     const upgraded = server.upgrade(req, {
       data: conn,
       ...(protocol === null ? {} : { headers: { "Sec-WebSocket-Protocol": protocol } }),
@@ -212,7 +214,7 @@ export class Gateway {
     const conn = ws.data;
     if (conn.phase === "closed") return;
     conn.lastReceivedAt = this.#opts.clock.now();
-    const result = conn.decoder.push(data);
+    const result = this.#decode(conn, data);
     for (const frame of result.frames) {
       conn.enqueue(
         () => this.#dispatch(conn, frame),
@@ -226,6 +228,27 @@ export class Gateway {
         () => {},
       );
     }
+  }
+
+  /**
+   * Decodes with the connection's own decoder while it holds part of a frame, else with the spare one. A decoder
+   * left holding part of a frame (or dead) becomes the connection's, and a new spare is made; one that is back at
+   * a frame boundary is dropped, so an idle connection holds no decoder.
+   */
+  #decode(conn: Connection, data: string | Buffer): DecodeResult {
+    const decoder = conn.decoder ?? this.#spare;
+    decoder.version = conn.version;
+    const result = decoder.push(data);
+    if (decoder.atFrameBoundary) conn.decoder = null;
+    else if (conn.decoder !== decoder) {
+      conn.decoder = decoder;
+      this.#spare = this.#newDecoder();
+    }
+    return result;
+  }
+
+  #newDecoder(): StompDecoder {
+    return new StompDecoder(this.#decoderLimits, "1.2", "client");
   }
 
   #onClose(ws: ServerWebSocket<Connection>): void {

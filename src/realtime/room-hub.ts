@@ -1,8 +1,10 @@
 import type { Logger } from "pino";
 import type { MessageRepository } from "../ports/store.ts";
 import { roomDestination, roomTopic } from "./channels.ts";
+import type { Flushable, FlushScheduler } from "./frame-batcher.ts";
 import { roomEventTemplate } from "./frames.ts";
 import { type HubEvent, hubEventFromStore } from "./hub-event.ts";
+import { TextMessageTemplate } from "./text-frames.ts";
 import type { UserNames } from "./user-names.ts";
 
 /** Where delivered frames go: Bun's server-wide topic publish (one native call fans out to every socket). */
@@ -18,6 +20,11 @@ export interface RoomHubDeps {
   readonly ephemeralId: () => string;
   /** Called right after a member.left event has been delivered locally. */
   readonly onMemberLeft: (roomId: string, userId: string) => void;
+  /**
+   * Defers publishing to the end of the turn (or window) so that several events of the room share one WebSocket
+   * message per subscription id. Without it every event is published as it is accepted.
+   */
+  readonly flushes?: FlushScheduler;
 }
 
 export type HubListener = (event: HubEvent) => void;
@@ -35,21 +42,36 @@ const PENDING_MAX = 10_000;
 const RETRY_MS = 500;
 /** Retries without progress after which held events beyond a gap are given up. */
 const MAX_STALLS = 10;
+/**
+ * A batch whose bodies reach this many characters is published at once rather than at the end of the turn,
+ * which bounds both the size of one coalesced WebSocket message (about this plus one frame) and the memory held.
+ */
+export const BATCH_MAX_CHARS = 64 * 1024;
 
 /**
  * One room's stream on this process. Guarantees: stored events reach local subscribers exactly once each and
  * in seq order; `lastSeq` is the last seq delivered locally and moves in the same synchronous step as the
  * delivery, which is what makes a gap-free resume possible (resume.ts).
  *
- * A live event with seq == lastSeq+1 is delivered at once; seq <= lastSeq is a duplicate and dropped; a larger
- * seq means events were lost or reordered in transit, so the missing ones are read from the store and
- * delivered first while live ones wait. Ephemeral events (no seq) are delivered as they come.
+ * A live event whose seq follows the last accepted one is accepted at once; one at or below it is a duplicate
+ * and dropped; a larger seq means events were lost or reordered in transit, so the missing ones are read from
+ * the store and accepted first while live ones wait. Ephemeral events (no seq) are accepted as they come.
  *
  * Delivery is one serialisation per event and one topic publish per distinct STOMP subscription id among the
- * local subscribers, never a loop over sockets.
+ * local subscribers, never a loop over sockets. With a FlushScheduler, accepted events wait in a batch until its
+ * flush (end of the turn or window) and go out as one WebSocket message per subscription id, frames back to back
+ * in seq order; a batch is published at once when it reaches BATCH_MAX_CHARS or ends with a member.left (whose
+ * subscriptions are cancelled right after it, so nothing later may share its message). Without one, every event
+ * is published as it is accepted; Bun still writes everything published to a socket within one loop iteration
+ * in one send.
+ *
+ * "Delivered" means published to the topics: `lastSeq`, `whenDelivered` and the listeners move only when the
+ * batch holding the event is published. A socket subscribed to a topic while a batch is pending therefore gets
+ * the whole batch, which holds exactly the seqs above `lastSeq` accepted so far — what resume.ts expects of a
+ * subscription that goes live at `lastSeq`.
  */
-export class RoomHub {
-  /** The last seq delivered locally. */
+export class RoomHub implements Flushable {
+  /** The last seq published to the local topics. */
   lastSeq = 0;
   /** Distinct subscription ids of the local live subscribers, with how many sockets use each. */
   readonly subscriptionIds = new Map<string, number>();
@@ -64,6 +86,11 @@ export class RoomHub {
   /** Consecutive catch-ups that made no progress while a held event stayed beyond a gap. */
   #stalls = 0;
   #waiters: Waiter[] = [];
+  /** The last seq accepted for delivery: equal to lastSeq, or the last seq of the pending batch. */
+  #acceptedSeq = 0;
+  /** Accepted events not yet published, in seq order. */
+  #batch: HubEvent[] = [];
+  #batchChars = 0;
 
   constructor(
     readonly roomId: string,
@@ -75,6 +102,7 @@ export class RoomHub {
   /** Sets the starting point once the broker subscription is active: events up to `lastSeq` are not delivered. */
   start(lastSeq: number): void {
     this.lastSeq = lastSeq;
+    this.#acceptedSeq = lastSeq;
     this.#started = true;
     this.#resolveWaiters();
     const pending = this.#pending;
@@ -94,8 +122,8 @@ export class RoomHub {
       this.#hold(event);
       return;
     }
-    if (event.seq <= this.lastSeq) return;
-    if (event.seq === this.lastSeq + 1) {
+    if (event.seq <= this.#acceptedSeq) return;
+    if (event.seq === this.#acceptedSeq + 1) {
       this.#deliver(event);
       return;
     }
@@ -103,7 +131,7 @@ export class RoomHub {
     void this.#fill();
   }
 
-  /** The broker may have lost events: read the store from lastSeq to its end. */
+  /** The broker may have lost events: read the store from the last accepted seq to its end. */
   resync(): void {
     if (this.#closed || !this.#started) return;
     if (this.#filling) this.#refill = true;
@@ -137,6 +165,8 @@ export class RoomHub {
   close(): void {
     this.#closed = true;
     this.#pending = [];
+    this.#batch = [];
+    this.#batchChars = 0;
     this.listeners.clear();
     for (const w of this.#waiters) w.done();
     this.#waiters = [];
@@ -147,24 +177,54 @@ export class RoomHub {
     else this.#refill = true;
   }
 
+  /** Accepts the next event in order: published now, or into the batch that the scheduled flush publishes. */
   #deliver(event: HubEvent): void {
-    if (event.seq !== null) this.lastSeq = event.seq;
+    if (event.seq !== null) this.#acceptedSeq = event.seq;
+    this.#batch.push(event);
+    this.#batchChars += event.json.length;
+    const flushes = this.deps.flushes;
+    if (flushes === undefined || event.type === "member.left" || this.#batchChars >= BATCH_MAX_CHARS) {
+      this.flush();
+    } else if (this.#batch.length === 1) {
+      flushes.schedule(this);
+    }
+  }
+
+  /**
+   * Publishes the pending batch: one message per subscription id subscribed now, then moves lastSeq, runs the
+   * listeners and resolves the waiters, so whatever they send (a RECEIPT, a notification) follows the frames.
+   */
+  flush(): void {
+    const events = this.#batch;
+    if (events.length === 0 || this.#closed) return;
+    this.#batch = [];
+    this.#batchChars = 0;
     if (this.subscriptionIds.size > 0) {
-      const template = roomEventTemplate(event, this.#destination, this.deps.ephemeralId);
+      const templates = events.map((e) => roomEventTemplate(e, this.#destination, this.deps.ephemeralId));
       for (const id of this.subscriptionIds.keys()) {
-        this.deps.publisher.publish(roomTopic(this.roomId, id), template.forSubscription(id));
+        this.deps.publisher.publish(
+          roomTopic(this.roomId, id),
+          TextMessageTemplate.joinForSubscription(templates, id),
+        );
       }
     }
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.deps.logger.error({ err, roomId: this.roomId }, "room event listener failed");
+    let sequenced = false;
+    for (const event of events) {
+      if (event.seq !== null) {
+        this.lastSeq = event.seq;
+        sequenced = true;
       }
+      for (const listener of this.listeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          this.deps.logger.error({ err, roomId: this.roomId }, "room event listener failed");
+        }
+      }
+      if (event.type === "member.left" && event.userId !== null)
+        this.deps.onMemberLeft(this.roomId, event.userId);
     }
-    if (event.type === "member.left" && event.userId !== null)
-      this.deps.onMemberLeft(this.roomId, event.userId);
-    if (event.seq !== null) this.#resolveWaiters();
+    if (sequenced) this.#resolveWaiters();
   }
 
   #resolveWaiters(): void {
@@ -185,26 +245,26 @@ export class RoomHub {
     try {
       for (;;) {
         this.#refill = false;
-        const before = this.lastSeq;
+        const before = this.#acceptedSeq;
         let batch: number;
         do {
-          const events = await this.deps.messages.listEvents(this.roomId, this.lastSeq, FILL_BATCH);
+          const events = await this.deps.messages.listEvents(this.roomId, this.#acceptedSeq, FILL_BATCH);
           if (this.#closed) return;
           batch = events.length;
           for (const e of events) {
-            if (e.seq !== this.lastSeq + 1) continue;
+            if (e.seq !== this.#acceptedSeq + 1) continue;
             const senderId = e.message?.senderId;
             const name = senderId === undefined ? "" : await this.deps.names.get(senderId);
             if (this.#closed) return;
-            if (e.seq === this.lastSeq + 1) this.#deliver(hubEventFromStore(e, name));
+            if (e.seq === this.#acceptedSeq + 1) this.#deliver(hubEventFromStore(e, name));
           }
         } while (batch === FILL_BATCH);
         const held = this.#pending.sort(bySeq);
         this.#pending = [];
         let gap = false;
         for (const e of held) {
-          if (e.seq === null || e.seq <= this.lastSeq) continue;
-          if (e.seq === this.lastSeq + 1) this.#deliver(e);
+          if (e.seq === null || e.seq <= this.#acceptedSeq) continue;
+          if (e.seq === this.#acceptedSeq + 1) this.#deliver(e);
           else {
             gap = true;
             this.#pending.push(e);
@@ -214,7 +274,7 @@ export class RoomHub {
           this.#stalls = 0;
           return;
         }
-        if (this.lastSeq === before && !this.#refill) {
+        if (this.#acceptedSeq === before && !this.#refill) {
           // The store has not caught up with what the broker announced: try again soon. An event the store never
           // confirms is dropped after a while; if it is real, the next read recovers it anyway.
           if (++this.#stalls >= MAX_STALLS) {

@@ -31,4 +31,15 @@ export class TextMessageTemplate {
   forSubscription(subscriptionId: string): string {
     return `MESSAGE\nsubscription:${escapeHeaderText(subscriptionId)}${this.#rest}`;
   }
+
+  /**
+   * Several templates stamped for one subscription id, back to back in one string, in the given order: STOMP
+   * allows several frames in one WebSocket message, so a batch costs one publish per subscription id.
+   */
+  static joinForSubscription(templates: readonly TextMessageTemplate[], subscriptionId: string): string {
+    const head = `MESSAGE\nsubscription:${escapeHeaderText(subscriptionId)}`;
+    let text = "";
+    for (const t of templates) text += head + t.#rest;
+    return text;
+  }
 }

@@ -53,15 +53,16 @@ const STOP = Number.MAX_SAFE_INTEGER;
 const EMPTY_BODY = new Uint8Array(0);
 const NO_FRAMES: readonly StompFrame[] = Object.freeze([]);
 
-function commandTable(accept: AcceptedCommands): ReadonlyMap<string, StompCommand> {
-  const list: readonly StompCommand[] =
-    accept === "client"
-      ? CLIENT_COMMANDS
-      : accept === "server"
-        ? SERVER_COMMANDS
-        : [...CLIENT_COMMANDS, ...SERVER_COMMANDS];
+function commandTable(list: readonly StompCommand[]): ReadonlyMap<string, StompCommand> {
   return new Map(list.map((c) => [c, c]));
 }
+
+/** Built once and never changed: a decoder only points at its table, so it costs no map of its own. */
+const COMMAND_TABLES: Readonly<Record<AcceptedCommands, ReadonlyMap<string, StompCommand>>> = Object.freeze({
+  client: commandTable(CLIENT_COMMANDS),
+  server: commandTable(SERVER_COMMANDS),
+  any: commandTable([...CLIENT_COMMANDS, ...SERVER_COMMANDS]),
+});
 
 function copyOf(src: Uint8Array, from: number, to: number): Uint8Array {
   const out = new Uint8Array(to - from);
@@ -118,7 +119,7 @@ export class StompDecoder {
   ) {
     this.limits = resolveStompLimits(limits);
     this.version = version;
-    this.commands = commandTable(accept);
+    this.commands = COMMAND_TABLES[accept];
   }
 
   /** Bytes the decoder holds for the frame in progress (0 between frames and once dead); never above maxFrameBytes. */
@@ -126,6 +127,14 @@ export class StompDecoder {
     if (this.phase === BETWEEN) return this.pendingCr ? 1 : 0;
     if (this.phase === DEAD) return 0;
     return this.frameBytes;
+  }
+
+  /**
+   * Healthy and between frames, holding no byte of a next one: nothing would be lost if the next chunk went to
+   * another decoder of the same version. Lets a server keep one spare decoder for its idle connections.
+   */
+  get atFrameBoundary(): boolean {
+    return this.phase === BETWEEN && !this.pendingCr;
   }
 
   /** The fault that killed this decoder, or null while it is healthy. */
