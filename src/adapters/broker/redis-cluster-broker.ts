@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import type { Broker, BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
-import { LocalSubscribers } from "./local-subscribers.ts";
+import { LocalSubscribers, subscribeThrough } from "./local-subscribers.ts";
 import { ClusterNodeConnections, type ClusterNodeHooks } from "./redis-cluster-node.ts";
 import { clusterSlot } from "./redis-cluster-slot.ts";
 import { type ClusterNodeAddress, SlotMap } from "./redis-cluster-topology.ts";
@@ -322,23 +322,14 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
       }
     },
 
-    async subscribe(channel: string, handler: BrokerHandler): Promise<BrokerSubscription> {
-      if (closed) throw closedError();
-      const { entry } = local.add(channel, handler);
-      try {
-        await sync(wireOf(channel));
-      } catch (error) {
-        if (local.remove(entry).last) void sync(wireOf(channel)).catch(noop);
-        throw error;
-      }
-      if (closed) throw closedError();
-      return {
+    subscribe(channel: string, handler: BrokerHandler): Promise<BrokerSubscription> {
+      return subscribeThrough(
+        local,
         channel,
-        async unsubscribe(): Promise<void> {
-          if (!local.remove(entry).last) return;
-          await sync(wireOf(channel));
-        },
-      };
+        handler,
+        () => sync(wireOf(channel)),
+        () => closed,
+      );
     },
 
     onResync(listener: () => void): () => void {
