@@ -136,9 +136,12 @@ export class HubRegistry {
     if (entry.refs > 0) return;
     if (this.#entries.get(roomId) === entry) this.#entries.delete(roomId);
     entry.hub.close();
-    entry.ready.then(
-      () => entry.subscription?.unsubscribe(),
-      () => {},
-    );
+    entry.ready
+      .then(
+        () => entry.subscription?.unsubscribe(),
+        () => {},
+      )
+      // A broker closing under a pending unsubscribe rejects it; the subscription is gone either way.
+      .catch((err: unknown) => this.deps.logger.debug({ err, roomId }, "room channel unsubscribe failed"));
   }
 }
