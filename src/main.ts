@@ -19,6 +19,7 @@ import { memoryRateLimiter } from "./adapters/rate-limit/memory-rate-limiter.ts"
 import { memoryTokenBucket } from "./adapters/rate-limit/memory-token-bucket.ts";
 import { redisRateLimiter } from "./adapters/rate-limit/redis-rate-limiter.ts";
 import { redisTokenBucket } from "./adapters/rate-limit/redis-token-bucket.ts";
+import { quitRedis } from "./adapters/redis/quit-redis.ts";
 import { openPostgresStore } from "./adapters/store/postgres/open-postgres-store.ts";
 import { openSqliteStore } from "./adapters/store/sqlite/open-sqlite-store.ts";
 import type { Config } from "./config/config.ts";
@@ -186,11 +187,7 @@ async function openSharedState(config: Config, clock: Clock, logger: Logger): Pr
     bucket: redisTokenBucket({ client, prefix }, clock),
     async close() {
       await broker.close();
-      try {
-        await client.quit();
-      } catch {
-        client.disconnect();
-      }
+      await quitRedis(client);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Broker, BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
+import { quitRedis } from "../redis/quit-redis.ts";
 import { LocalSubscribers, subscribeThrough } from "./local-subscribers.ts";
 
 export interface RedisBrokerOptions {
@@ -248,21 +249,9 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
       closed = true;
       clearInterval(watchdog);
       local.clear();
-      await Promise.all([pub, sub].map(quit));
+      await Promise.all([pub, sub].map(quitRedis));
     },
   };
-}
-
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === "ready") {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // Fall through to a hard disconnect.
-    }
-  }
-  redis.disconnect();
 }
 
 function noop(): void {}

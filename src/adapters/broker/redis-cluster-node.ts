@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { BrokerErrorHook } from "../../ports/broker.ts";
+import { quitRedis } from "../redis/quit-redis.ts";
 import type { ClusterNodeAddress } from "./redis-cluster-topology.ts";
 
 /** What a master's connections report to the broker that owns them. */
@@ -140,7 +141,7 @@ export class ClusterNodeConnections {
 
   /** Closes both connections, politely if they are up. */
   async quit(): Promise<void> {
-    await Promise.all([quit(this.pub), quit(this.sub)]);
+    await Promise.all([quitRedis(this.pub), quitRedis(this.sub)]);
   }
 
   disconnect(): void {
@@ -162,16 +163,4 @@ function abortSignal(): Abort {
   // Nobody may be waiting when it fires; that is not an unhandled rejection.
   promise.catch(() => {});
   return { promise, reject };
-}
-
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === "ready") {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // Fall through to a hard disconnect.
-    }
-  }
-  redis.disconnect();
 }
