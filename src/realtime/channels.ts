@@ -4,6 +4,8 @@
  */
 export const roomChannel = (roomId: string): string => `room:${roomId}`;
 export const userChannel = (userId: string): string => `user:${userId}`;
+/** The user id a `userChannel` name was made from. */
+export const userOfChannel = (channel: string): string => channel.slice("user:".length);
 
 /** One topic per (room, STOMP subscription id): a frame stamped with that id is published once to it. */
 export const roomTopic = (roomId: string, subscriptionId: string): string => `r:${roomId}:${subscriptionId}`;

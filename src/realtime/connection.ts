@@ -6,11 +6,16 @@ import type { HubLease } from "./hub-registry.ts";
 import type { StompDecoder } from "./stomp/decoder.ts";
 import type { StompVersion } from "./stomp/frame.ts";
 
+/**
+ * A SUBSCRIBE to a room. Its topic (`roomTopic(roomId, id)`) is derived where it is needed rather than kept: the
+ * socket is subscribed and unsubscribed once each, and a string per idle subscription is memory for nothing. Once
+ * the hub is leased, `id` and `roomId` are the hub's copies of the same strings (one per room and subscription id
+ * rather than one per connection).
+ */
 export interface RoomSubscription {
   readonly kind: "room";
-  readonly id: string;
-  readonly roomId: string;
-  readonly topic: string;
+  id: string;
+  roomId: string;
   lease: HubLease | null;
   /** Subscribed to the topic (after any replay). */
   live: boolean;
@@ -18,10 +23,10 @@ export interface RoomSubscription {
   cancelled: boolean;
 }
 
+/** A SUBSCRIBE to /user/queue/notifications; its topic is `userTopic(userId, id)`. */
 export interface NotificationsSubscription {
   readonly kind: "notifications";
   readonly id: string;
-  readonly topic: string;
 }
 
 export interface ErrorsSubscription {
@@ -41,22 +46,25 @@ const RESUME_AT = 16;
 const SETTLED: Promise<void> = Promise.resolve();
 
 /**
- * A connection's subscriptions by id, with the part of the Map interface the handlers use. A plain array,
- * allocated on the first SUBSCRIBE: a connection has a handful of subscriptions (at most wsMaxSubscriptions), and
- * an array of two costs a fraction of a Map's hash table, which matters when it is held by every idle socket.
- * Iteration is in insertion order, like a Map's; `values()` iterates a snapshot, so a caller may end
- * subscriptions while it iterates.
+ * A connection's subscriptions by id, with the part of the Map interface the handlers use: nothing before the
+ * first SUBSCRIBE, the subscription itself while there is one (what an idle client nearly always has), a plain
+ * array only from the second. A connection has a handful of subscriptions (at most wsMaxSubscriptions), and even
+ * an array of one costs a cell and its storage, which matters when every idle socket holds it. Iteration is in
+ * insertion order, like a Map's; `values()` iterates a snapshot, so a caller may end subscriptions while it
+ * iterates.
  */
 export class Subscriptions {
-  #list: Subscription[] | null = null;
+  #list: Subscription | Subscription[] | null = null;
 
   get size(): number {
-    return this.#list?.length ?? 0;
+    const list = this.#list;
+    return list === null ? 0 : Array.isArray(list) ? list.length : 1;
   }
 
   get(id: string): Subscription | undefined {
     const list = this.#list;
     if (list === null) return undefined;
+    if (!Array.isArray(list)) return list.id === id ? list : undefined;
     for (const sub of list) if (sub.id === id) return sub;
     return undefined;
   }
@@ -68,28 +76,34 @@ export class Subscriptions {
   /** Adds the subscription, or replaces the one with the same id in its place. */
   set(id: string, sub: Subscription): this {
     const list = this.#list;
-    if (list === null) {
-      this.#list = [sub];
-      return this;
+    if (list === null) this.#list = sub;
+    else if (!Array.isArray(list)) this.#list = list.id === id ? sub : [list, sub];
+    else {
+      const at = list.findIndex((s) => s.id === id);
+      if (at >= 0) list[at] = sub;
+      else list.push(sub);
     }
-    const at = list.findIndex((s) => s.id === id);
-    if (at >= 0) list[at] = sub;
-    else list.push(sub);
     return this;
   }
 
   delete(id: string): boolean {
     const list = this.#list;
     if (list === null) return false;
+    if (!Array.isArray(list)) {
+      if (list.id !== id) return false;
+      this.#list = null;
+      return true;
+    }
     const at = list.findIndex((s) => s.id === id);
     if (at < 0) return false;
-    if (list.length === 1) this.#list = null;
-    else list.splice(at, 1);
+    list.splice(at, 1);
+    if (list.length === 1) this.#list = list[0] ?? null;
     return true;
   }
 
   values(): IterableIterator<Subscription> {
-    return (this.#list === null ? NO_SUBSCRIPTIONS : [...this.#list]).values();
+    const list = this.#list;
+    return (list === null ? NO_SUBSCRIPTIONS : Array.isArray(list) ? [...list] : [list]).values();
   }
 }
 

@@ -39,6 +39,29 @@ interface Entry {
 }
 
 /**
+ * A lease is one object, with no closure of its own: every room subscription of every connection holds one while
+ * it lasts. `drop` is one function per registry, shared by all its leases.
+ */
+class Lease implements HubLease {
+  #released = false;
+
+  constructor(
+    private readonly entry: Entry,
+    private readonly drop: (entry: Entry) => void,
+  ) {}
+
+  get hub(): RoomHub {
+    return this.entry.hub;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.drop(this.entry);
+  }
+}
+
+/**
  * The room hubs of this process, one per room with local interest (subscribers or notification listeners),
  * each with one broker subscription shared by all of them. On a broker resync every active hub re-reads the
  * store from its lastSeq. With a coalescing window all hubs share one FlushScheduler (one timer per window).
@@ -47,6 +70,7 @@ export class HubRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #stopResync: () => void;
   readonly #flushes: FlushScheduler | undefined;
+  readonly #dropLease = (entry: Entry): void => this.#drop(entry.hub.roomId, entry);
   #closed = false;
 
   constructor(private readonly deps: HubRegistryDeps) {
@@ -90,15 +114,7 @@ export class HubRegistry {
       this.#drop(roomId, held);
       throw err;
     }
-    let released = false;
-    return {
-      hub: held.hub,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#drop(roomId, held);
-      },
-    };
+    return new Lease(held, this.#dropLease);
   }
 
   async close(): Promise<void> {

@@ -29,8 +29,11 @@ export const PRESENCE_LIST_MAX = 100;
 export class PresenceTracker {
   /** room → user → live subscriptions on this process. */
   readonly #byRoom = new Map<string, Map<string, number>>();
-  /** user → rooms they are present in from this process (what one refresh call covers). */
-  readonly #byUser = new Map<string, Set<string>>();
+  /**
+   * user → rooms they are present in from this process (what one refresh call covers): the room id alone while
+   * there is one, a Set only from the second, because a Set per user would cost every idle user a hash table.
+   */
+  readonly #byUser = new Map<string, string | Set<string>>();
   /** Per (room, user): join and leave calls are issued in order. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #timer: ReturnType<typeof setInterval>;
@@ -52,12 +55,10 @@ export class PresenceTracker {
     const n = (users.get(userId) ?? 0) + 1;
     users.set(userId, n);
     if (n > 1) return;
-    let rooms = this.#byUser.get(userId);
-    if (rooms === undefined) {
-      rooms = new Set();
-      this.#byUser.set(userId, rooms);
-    }
-    rooms.add(roomId);
+    const rooms = this.#byUser.get(userId);
+    if (rooms === undefined) this.#byUser.set(userId, roomId);
+    else if (typeof rooms !== "string") rooms.add(roomId);
+    else if (rooms !== roomId) this.#byUser.set(userId, new Set([rooms, roomId]));
     this.#inOrder(roomId, userId, async () => {
       await this.deps.presence.join(roomId, userId, this.deps.processId, this.deps.ttlMs);
       await this.#announce(roomId, userId, "online");
@@ -75,8 +76,9 @@ export class PresenceTracker {
     users.delete(userId);
     if (users.size === 0) this.#byRoom.delete(roomId);
     const rooms = this.#byUser.get(userId);
-    rooms?.delete(roomId);
-    if (rooms?.size === 0) this.#byUser.delete(userId);
+    if (rooms === roomId) this.#byUser.delete(userId);
+    else if (rooms !== undefined && typeof rooms !== "string" && rooms.delete(roomId) && rooms.size === 1)
+      for (const only of rooms) this.#byUser.set(userId, only);
     this.#inOrder(roomId, userId, async () => {
       await this.deps.presence.leave(roomId, userId, this.deps.processId);
       if (this.#byRoom.get(roomId)?.has(userId)) return;
@@ -152,7 +154,12 @@ export class PresenceTracker {
   #refresh(): void {
     for (const [userId, rooms] of this.#byUser) {
       this.deps.presence
-        .refresh([...rooms], userId, this.deps.processId, this.deps.ttlMs)
+        .refresh(
+          typeof rooms === "string" ? [rooms] : [...rooms],
+          userId,
+          this.deps.processId,
+          this.deps.ttlMs,
+        )
         .catch((err: unknown) => this.deps.logger.warn({ err }, "presence refresh failed"));
     }
   }

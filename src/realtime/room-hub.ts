@@ -78,6 +78,8 @@ export class RoomHub implements Flushable {
   readonly listeners = new Set<HubListener>();
 
   readonly #destination: string;
+  /** See internSubscriptionId. */
+  #commonId = "";
   #started = false;
   #filling = false;
   #refill = false;
@@ -136,6 +138,18 @@ export class RoomHub implements Flushable {
     if (this.#closed || !this.#started) return;
     if (this.#filling) this.#refill = true;
     else void this.#fill();
+  }
+
+  /**
+   * The hub's copy of a subscription id equal to `subscriptionId`, if it has one at hand (the id of the last
+   * subscription set up here), else `subscriptionId` itself, which becomes that copy. Clients mostly use the same
+   * id for the same kind of subscription ("sub-0"), so each idle subscription need not keep its own string; one
+   * slot keeps the cost bounded whatever ids clients choose.
+   */
+  internSubscriptionId(subscriptionId: string): string {
+    if (this.#commonId === subscriptionId) return this.#commonId;
+    this.#commonId = subscriptionId;
+    return subscriptionId;
   }
 
   addSubscriber(subscriptionId: string): void {

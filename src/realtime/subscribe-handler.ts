@@ -96,7 +96,6 @@ async function subscribeRoom(
     kind: "room",
     id,
     roomId,
-    topic: roomTopic(roomId, id),
     lease: null,
     live: false,
     cancelled: false,
@@ -110,11 +109,14 @@ async function subscribeRoom(
     throw err;
   }
   const hub = sub.lease.hub;
+  // The hub's strings from now on: the subscription outlives this frame, the frame's copies need not.
+  sub.roomId = hub.roomId;
+  sub.id = hub.internSubscriptionId(id);
   const goLive = (): void => {
-    hub.addSubscriber(id);
-    ws.subscribe(sub.topic);
+    hub.addSubscriber(sub.id);
+    ws.subscribe(roomTopic(sub.roomId, sub.id));
     sub.live = true;
-    ctx.presence.add(roomId, principal.userId);
+    ctx.presence.add(sub.roomId, principal.userId);
   };
   let live = false;
   if (sub.cancelled || !conn.isOpen) live = false;
@@ -144,7 +146,7 @@ async function subscribeNotifications(ctx: GatewayContext, conn: Connection, id:
   const userId = conn.userId;
   if (userId === null || conn.ws === null) return;
   const topic = userTopic(userId, id);
-  conn.subscriptions.set(id, { kind: "notifications", id, topic });
+  conn.subscriptions.set(id, { kind: "notifications", id });
   conn.ws.subscribe(topic);
   try {
     await ctx.notifications.subscribe(userId, id);
@@ -161,7 +163,7 @@ export function endRoomSubscription(ctx: GatewayContext, conn: Connection, sub: 
   if (conn.subscriptions.get(sub.id) === sub) conn.subscriptions.delete(sub.id);
   if (sub.live) {
     sub.live = false;
-    if (conn.phase !== "closed") conn.ws?.unsubscribe(sub.topic);
+    if (conn.phase !== "closed") conn.ws?.unsubscribe(roomTopic(sub.roomId, sub.id));
     sub.lease?.hub.removeSubscriber(sub.id);
     if (conn.userId !== null) ctx.presence.remove(sub.roomId, conn.userId);
   }
@@ -190,7 +192,8 @@ export function endSubscription(ctx: GatewayContext, conn: Connection, sub: Subs
       return;
     case "notifications":
       conn.subscriptions.delete(sub.id);
-      if (conn.phase !== "closed") conn.ws?.unsubscribe(sub.topic);
+      if (conn.phase !== "closed" && conn.userId !== null)
+        conn.ws?.unsubscribe(userTopic(conn.userId, sub.id));
       if (conn.userId !== null) ctx.notifications.unsubscribe(conn.userId, sub.id);
       return;
     case "errors":

@@ -1,11 +1,24 @@
 import type { BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
 
-/** One local subscriber; `active` turns false exactly once, when it is removed. */
-export interface LocalEntry {
-  readonly channel: string;
-  readonly handler: BrokerHandler;
-  active: boolean;
+/**
+ * One local subscriber; `active` turns false exactly once, when it is removed. A class rather than a literal so an
+ * adapter may extend it into its own subscription object (one object per subscriber instead of two).
+ */
+export class LocalEntry {
+  active = true;
+
+  constructor(
+    readonly channel: string,
+    readonly handler: BrokerHandler,
+  ) {}
 }
+
+/**
+ * A channel's local subscribers: the entry itself while it has one, a Set only from the second. Most channels of
+ * a busy process (one per connected user) have exactly one local subscriber, and a Set per channel would cost
+ * each of them a hash table (about 250 bytes) for nothing.
+ */
+type Subscribers = LocalEntry | Set<LocalEntry>;
 
 /**
  * The per-process side of a broker, shared by its adapters: which local handlers listen on which channel
@@ -13,34 +26,42 @@ export interface LocalEntry {
  * with failures isolated per handler.
  */
 export class LocalSubscribers {
-  readonly #channels = new Map<string, Set<LocalEntry>>();
+  readonly #channels = new Map<string, Subscribers>();
   readonly #resyncListeners = new Set<() => void>();
 
   constructor(private readonly onError: BrokerErrorHook) {}
 
-  /** Registers a handler; `first` says whether the channel had no local subscriber before. */
-  add(channel: string, handler: BrokerHandler): { entry: LocalEntry; first: boolean } {
-    let set = this.#channels.get(channel);
-    const first = set === undefined;
-    if (set === undefined) {
-      set = new Set();
-      this.#channels.set(channel, set);
-    }
-    const entry: LocalEntry = { channel, handler, active: true };
-    set.add(entry);
-    return { entry, first };
+  /**
+   * Registers a handler, as a new entry or as `entry` (an unregistered one the caller made, e.g. a subclass that
+   * doubles as its subscription object); `first` says whether the channel had no local subscriber before.
+   */
+  add(
+    channel: string,
+    handler: BrokerHandler,
+    entry = new LocalEntry(channel, handler),
+  ): { entry: LocalEntry; first: boolean } {
+    const current = this.#channels.get(channel);
+    if (current === undefined) this.#channels.set(channel, entry);
+    else if (current instanceof LocalEntry) this.#channels.set(channel, new Set([current, entry]));
+    else current.add(entry);
+    return { entry, first: current === undefined };
   }
 
   /** Unregisters a handler (no-op if already removed); `last` says whether the channel has none left. */
   remove(entry: LocalEntry): { last: boolean } {
     if (!entry.active) return { last: false };
     entry.active = false;
-    const set = this.#channels.get(entry.channel);
-    if (set === undefined) return { last: false };
-    set.delete(entry);
-    if (set.size > 0) return { last: false };
-    this.#channels.delete(entry.channel);
-    return { last: true };
+    const current = this.#channels.get(entry.channel);
+    if (current === undefined) return { last: false };
+    if (current instanceof LocalEntry) {
+      if (current !== entry) return { last: false };
+      this.#channels.delete(entry.channel);
+      return { last: true };
+    }
+    current.delete(entry);
+    // Back to one: the entry alone again. A delivery iterating the old Set still skips what was deleted from it.
+    if (current.size === 1) for (const only of current) this.#channels.set(entry.channel, only);
+    return { last: false };
   }
 
   has(channel: string): boolean {
@@ -52,18 +73,24 @@ export class LocalSubscribers {
   }
 
   /**
-   * Calls every handler of the channel that is registered at this moment. A handler removed during the loop
-   * (by another handler) is skipped, because a Set iterator does not visit deleted entries.
+   * Calls every handler of the channel that is registered at this moment and still registered when its turn
+   * comes: a handler removed during the loop (by another handler) is skipped.
    */
   deliver(channel: string, payload: Uint8Array): void {
-    const set = this.#channels.get(channel);
-    if (set === undefined) return;
-    for (const entry of set) {
-      try {
-        entry.handler(payload, channel);
-      } catch (error) {
-        this.onError(error);
-      }
+    const current = this.#channels.get(channel);
+    if (current === undefined) return;
+    if (current instanceof LocalEntry) {
+      this.#call(current, payload, channel);
+      return;
+    }
+    for (const entry of [...current]) if (entry.active) this.#call(entry, payload, channel);
+  }
+
+  #call(entry: LocalEntry, payload: Uint8Array, channel: string): void {
+    try {
+      entry.handler(payload, channel);
+    } catch (error) {
+      this.onError(error);
     }
   }
 
@@ -88,8 +115,9 @@ export class LocalSubscribers {
 
   /** Drops every handler and listener: nothing is delivered afterwards. */
   clear(): void {
-    for (const set of this.#channels.values()) {
-      for (const entry of set) entry.active = false;
+    for (const current of this.#channels.values()) {
+      if (current instanceof LocalEntry) current.active = false;
+      else for (const entry of current) entry.active = false;
     }
     this.#channels.clear();
     this.#resyncListeners.clear();

@@ -1,5 +1,5 @@
 import type { Broker, BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
-import { LocalSubscribers } from "./local-subscribers.ts";
+import { LocalEntry, LocalSubscribers } from "./local-subscribers.ts";
 
 interface HubNode {
   deliver(channel: string, payload: Uint8Array): void;
@@ -79,6 +79,24 @@ export interface MemoryBrokerOptions {
 
 const encoder = new TextEncoder();
 
+/**
+ * A subscription of the in-process broker is its own local entry: one object per subscriber, with `unsubscribe`
+ * on the prototype rather than a closure per subscription.
+ */
+class MemorySubscription extends LocalEntry implements BrokerSubscription {
+  constructor(
+    private readonly local: LocalSubscribers,
+    channel: string,
+    handler: BrokerHandler,
+  ) {
+    super(channel, handler);
+  }
+
+  async unsubscribe(): Promise<void> {
+    this.local.remove(this);
+  }
+}
+
 /** The in-process Broker: no network, no loss, resync only when the hub announces one. */
 export function memoryBroker(opts: MemoryBrokerOptions = {}): Broker {
   const hub = opts.hub ?? new MemoryHub();
@@ -101,13 +119,9 @@ export function memoryBroker(opts: MemoryBrokerOptions = {}): Broker {
 
     async subscribe(channel: string, handler: BrokerHandler): Promise<BrokerSubscription> {
       if (closed) throw closedError();
-      const { entry } = local.add(channel, handler);
-      return {
-        channel,
-        async unsubscribe(): Promise<void> {
-          local.remove(entry);
-        },
-      };
+      const subscription = new MemorySubscription(local, channel, handler);
+      local.add(channel, handler, subscription);
+      return subscription;
     },
 
     onResync(listener: () => void): () => void {

@@ -4,8 +4,21 @@ import type { Presence } from "../../ports/presence.ts";
 /** How often (in clock time) every room is swept of expired entries, so memory tracks live connections. */
 const SWEEP_INTERVAL_MS = 60_000;
 
-/** room → user → connection → expiry (ms since the epoch; present while expiry > now). */
-type Rooms = Map<string, Map<string, Map<string, number>>>;
+/** One connection's entry: present while `expiresAt` (ms since the epoch) > now. */
+interface Single {
+  readonly connId: string;
+  expiresAt: number;
+}
+
+/**
+ * A user's connections in one room: the single entry while they have one, a Map (connection → expiry) only from
+ * the second. A user is nearly always present in a room through one process, and a Map per (room, user) would
+ * cost each of them a hash table (about 250 bytes) where this costs a two-field object.
+ */
+type Conns = Single | Map<string, number>;
+
+/** room → user → connections. */
+type Rooms = Map<string, Map<string, Conns>>;
 
 export interface MemoryPresence extends Presence {
   /** Connection entries currently held, expired ones not yet swept included (for tests of the bound). */
@@ -23,12 +36,16 @@ export function memoryPresence(clock: Clock): MemoryPresence {
     for (const room of [...rooms.keys()]) purgeRoom(room, now);
   }
 
-  function purgeRoom(room: string, now: number): Map<string, Map<string, number>> | undefined {
+  function purgeRoom(room: string, now: number): Map<string, Conns> | undefined {
     const users = rooms.get(room);
     if (users === undefined) return undefined;
     for (const [userId, conns] of users) {
+      if (!(conns instanceof Map)) {
+        if (conns.expiresAt <= now) users.delete(userId);
+        continue;
+      }
       for (const [connId, expiresAt] of conns) if (expiresAt <= now) conns.delete(connId);
-      if (conns.size === 0) users.delete(userId);
+      settle(users, userId, conns);
     }
     if (users.size > 0) return users;
     rooms.delete(room);
@@ -41,12 +58,25 @@ export function memoryPresence(clock: Clock): MemoryPresence {
       users = new Map();
       rooms.set(room, users);
     }
-    let conns = users.get(userId);
-    if (conns === undefined) {
-      conns = new Map();
-      users.set(userId, conns);
-    }
-    conns.set(connId, expiresAt);
+    const conns = users.get(userId);
+    if (conns === undefined) users.set(userId, { connId, expiresAt });
+    else if (conns instanceof Map) conns.set(connId, expiresAt);
+    else if (conns.connId === connId) conns.expiresAt = expiresAt;
+    else
+      users.set(
+        userId,
+        new Map([
+          [conns.connId, conns.expiresAt],
+          [connId, expiresAt],
+        ]),
+      );
+  }
+
+  /** After deletions from a user's Map: no entry left drops the user, one left goes back to a single entry. */
+  function settle(users: Map<string, Conns>, userId: string, conns: Map<string, number>): void {
+    if (conns.size === 0) users.delete(userId);
+    else if (conns.size === 1)
+      for (const [connId, expiresAt] of conns) users.set(userId, { connId, expiresAt });
   }
 
   function liveUsers(room: string): string[] {
@@ -59,7 +89,8 @@ export function memoryPresence(clock: Clock): MemoryPresence {
   return {
     get size() {
       let n = 0;
-      for (const users of rooms.values()) for (const conns of users.values()) n += conns.size;
+      for (const users of rooms.values())
+        for (const conns of users.values()) n += conns instanceof Map ? conns.size : 1;
       return n;
     },
 
@@ -81,8 +112,12 @@ export function memoryPresence(clock: Clock): MemoryPresence {
       const users = rooms.get(room);
       const conns = users?.get(userId);
       if (users === undefined || conns === undefined) return;
-      conns.delete(connId);
-      if (conns.size === 0) users.delete(userId);
+      if (!(conns instanceof Map)) {
+        if (conns.connId === connId) users.delete(userId);
+      } else {
+        conns.delete(connId);
+        settle(users, userId, conns);
+      }
       if (users.size === 0) rooms.delete(room);
     },
 

@@ -1,0 +1,51 @@
+import { describe, expect, test } from "bun:test";
+import { type Subscription, Subscriptions } from "./connection.ts";
+
+const errors = (id: string): Subscription => ({ kind: "errors", id });
+
+describe("Subscriptions (none, one, then an array)", () => {
+  test("behaves like a Map through none → one → two → one → none", () => {
+    const subs = new Subscriptions();
+    expect(subs.size).toBe(0);
+    expect(subs.get("a")).toBeUndefined();
+    const a = errors("a");
+    const b = errors("b");
+    subs.set("a", a);
+    expect(subs.size).toBe(1);
+    expect(subs.get("a")).toBe(a);
+    expect(subs.has("b")).toBe(false);
+    subs.set("b", b);
+    expect([...subs.values()]).toEqual([a, b]);
+    expect(subs.delete("a")).toBe(true);
+    expect(subs.delete("a")).toBe(false);
+    expect(subs.size).toBe(1);
+    expect(subs.get("b")).toBe(b);
+    expect(subs.delete("b")).toBe(true);
+    expect(subs.size).toBe(0);
+    expect([...subs.values()]).toEqual([]);
+  });
+
+  test("set with a known id replaces in place, for one subscription and for several", () => {
+    const subs = new Subscriptions();
+    const a2 = errors("a");
+    subs.set("a", errors("a")).set("a", a2);
+    expect(subs.size).toBe(1);
+    expect(subs.get("a")).toBe(a2);
+    const b = errors("b");
+    const a3 = errors("a");
+    subs.set("b", b).set("a", a3);
+    expect([...subs.values()]).toEqual([a3, b]);
+  });
+
+  test("values() is a snapshot: deleting while iterating visits every subscription once", () => {
+    const subs = new Subscriptions();
+    for (const id of ["a", "b", "c"]) subs.set(id, errors(id));
+    const seen: string[] = [];
+    for (const sub of subs.values()) {
+      seen.push(sub.id);
+      subs.delete(sub.id);
+    }
+    expect(seen).toEqual(["a", "b", "c"]);
+    expect(subs.size).toBe(0);
+  });
+});
