@@ -52,7 +52,11 @@ export interface UserRepository {
    * Users ordered by id ascending, starting after the `after` id. `query` filters by case-insensitive prefix of
    * username or display name. `limit` is applied by the store.
    */
-  list(opts: { readonly after?: string; readonly limit: number; readonly query?: string }): Promise<UserRecord[]>;
+  list(opts: {
+    readonly after?: string;
+    readonly limit: number;
+    readonly query?: string;
+  }): Promise<UserRecord[]>;
   /** Throws NotFound("user"). */
   update(id: string, patch: UserPatch): Promise<UserRecord>;
   /** Number of users with the given role (used to protect the last administrator). */
@@ -85,7 +89,10 @@ export interface SessionRepository {
    * concurrent calls with the same token at most one returns "rotated"; the others see "reused" and the session
    * ends revoked.
    */
-  rotate(tokenHash: string, next: { readonly nextHash: string; readonly now: number; readonly expiresAt: number }): Promise<RotateResult>;
+  rotate(
+    tokenHash: string,
+    next: { readonly nextHash: string; readonly now: number; readonly expiresAt: number },
+  ): Promise<RotateResult>;
   /** The user's sessions that are neither revoked nor expired at `now`, most recently used first. */
   listLive(userId: string, now: number): Promise<Session[]>;
   /** Revokes one session if it belongs to `userId` and is not yet revoked; returns whether it did. */
@@ -124,7 +131,10 @@ export interface RoomRepository {
    * Creates the room with its initial members (no events: a new room's stream starts empty, lastSeq 0).
    * Throws Conflict("dm") if a DM with the same dmKey exists.
    */
-  create(room: NewRoom, members: ReadonlyArray<{ readonly userId: string; readonly role: MemberRole }>): Promise<Room>;
+  create(
+    room: NewRoom,
+    members: ReadonlyArray<{ readonly userId: string; readonly role: MemberRole }>,
+  ): Promise<Room>;
   findById(id: string): Promise<Room | null>;
   findDm(dmKey: string): Promise<Room | null>;
   /** Throws NotFound("room"). */
@@ -132,13 +142,27 @@ export interface RoomRepository {
   /** Rooms the user is a member of, most recent activity (last message, else creation) first. */
   listForUser(userId: string): Promise<RoomSummary[]>;
   getMember(roomId: string, userId: string): Promise<Member | null>;
+  /**
+   * The room and the user's membership of it, read together in one statement (one consistent snapshot, one
+   * round trip: every send checks it). Null when the room does not exist; `member` null when the user is not in it.
+   */
+  findMembership(
+    roomId: string,
+    userId: string,
+  ): Promise<{ readonly room: Room; readonly member: Member | null } | null>;
   /** Members with their public profiles, ordered by join time. */
   listMembers(roomId: string): Promise<MemberView[]>;
   /**
    * Adds a member and appends a "member.joined" event with the room's next seq, in one transaction.
    * Returns null (and appends nothing) if already a member. Throws NotFound("room") / NotFound("user").
    */
-  addMember(roomId: string, userId: string, role: MemberRole, actorId: string, at: number): Promise<RoomEvent | null>;
+  addMember(
+    roomId: string,
+    userId: string,
+    role: MemberRole,
+    actorId: string,
+    at: number,
+  ): Promise<RoomEvent | null>;
   /**
    * Removes a member and appends a "member.left" event, in one transaction. Returns null if not a member.
    * Their read marker is dropped with the membership.
@@ -169,7 +193,9 @@ export interface MessageRepository {
    * message with created=false and changes nothing — also when many identical calls race, on any number of
    * processes. Throws Conflict("clientMsgId") if the pair is stored in another room, NotFound("room").
    */
-  append(msg: NewMessage): Promise<{ readonly message: Message; readonly event: RoomEvent | null; readonly created: boolean }>;
+  append(
+    msg: NewMessage,
+  ): Promise<{ readonly message: Message; readonly event: RoomEvent | null; readonly created: boolean }>;
   findById(roomId: string, messageId: string): Promise<Message | null>;
   /**
    * Replaces the body, sets editedAt, and appends a "message.edited" event, in one transaction.

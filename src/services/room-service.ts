@@ -22,7 +22,10 @@ export const INITIAL_MEMBERS_MAX = 100;
 export class RoomService {
   constructor(private readonly deps: ServiceDeps) {}
 
-  async create(p: Principal, input: { name: string; topic?: string; memberIds?: readonly string[] }): Promise<Room> {
+  async create(
+    p: Principal,
+    input: { name: string; topic?: string; memberIds?: readonly string[] },
+  ): Promise<Room> {
     const { store, ids, clock } = this.deps;
     const others = [...new Set(input.memberIds ?? [])].filter((id) => id !== p.userId);
     if (others.length > INITIAL_MEMBERS_MAX) {
@@ -46,7 +49,8 @@ export class RoomService {
 
   /** The one DM between the caller and `userId`, created on first use. Concurrent first uses yield one room. */
   async getOrCreateDm(p: Principal, userId: string): Promise<{ room: Room; created: boolean }> {
-    if (userId === p.userId) throw new AppError("INVALID_OPERATION", "A direct conversation needs another user.");
+    if (userId === p.userId)
+      throw new AppError("INVALID_OPERATION", "A direct conversation needs another user.");
     await this.#requireActiveUsers([userId]);
     const { store, ids, clock } = this.deps;
     const key = dmKey(p.userId, userId);
@@ -54,7 +58,15 @@ export class RoomService {
     if (existing) return { room: existing, created: false };
     try {
       const room = await store.rooms.create(
-        { id: ids.next(), kind: "dm", name: "", topic: "", ownerId: null, createdAt: clock.now(), dmKey: key },
+        {
+          id: ids.next(),
+          kind: "dm",
+          name: "",
+          topic: "",
+          ownerId: null,
+          createdAt: clock.now(),
+          dmKey: key,
+        },
         [
           { userId: p.userId, role: "member" },
           { userId, role: "member" },
@@ -81,17 +93,28 @@ export class RoomService {
 
   async update(p: Principal, roomId: string, patch: { name?: string; topic?: string }): Promise<Room> {
     const { room } = await this.#requireManager(p, roomId);
-    if (room.kind !== "group") throw new AppError("INVALID_OPERATION", "Only group rooms have a name and topic.");
-    const updated = await this.deps.store.rooms.update(roomId, { name: patch.name?.trim(), topic: patch.topic?.trim() });
+    if (room.kind !== "group")
+      throw new AppError("INVALID_OPERATION", "Only group rooms have a name and topic.");
+    const updated = await this.deps.store.rooms.update(roomId, {
+      name: patch.name?.trim(),
+      topic: patch.topic?.trim(),
+    });
     this.deps.events.emit({ kind: "room.updated", roomId });
     return updated;
   }
 
   async addMember(p: Principal, roomId: string, userId: string): Promise<RoomEvent> {
     const { room } = await this.#requireManager(p, roomId);
-    if (room.kind === "dm") throw new AppError("INVALID_OPERATION", "A direct conversation has exactly two members.");
+    if (room.kind === "dm")
+      throw new AppError("INVALID_OPERATION", "A direct conversation has exactly two members.");
     await this.#requireActiveUsers([userId]);
-    const event = await this.deps.store.rooms.addMember(roomId, userId, "member", p.userId, this.deps.clock.now());
+    const event = await this.deps.store.rooms.addMember(
+      roomId,
+      userId,
+      "member",
+      p.userId,
+      this.deps.clock.now(),
+    );
     if (!event) throw new AppError("ALREADY_MEMBER");
     this.deps.events.emit({ kind: "room.event", event });
     return event;
@@ -104,12 +127,16 @@ export class RoomService {
   async removeMember(p: Principal, roomId: string, userId: string): Promise<void> {
     const leaving = userId === p.userId;
     const { room } = leaving ? await this.requireMember(p, roomId) : await this.#requireManager(p, roomId);
-    if (room.kind === "dm") throw new AppError("INVALID_OPERATION", "Members of a direct conversation cannot be removed.");
+    if (room.kind === "dm")
+      throw new AppError("INVALID_OPERATION", "Members of a direct conversation cannot be removed.");
     const { store, clock, events } = this.deps;
     if (room.ownerId === userId) {
       const members = await store.rooms.listMembers(roomId);
       if (members.length > 1) {
-        throw new AppError("INVALID_OPERATION", "The owner cannot leave or be removed while the room has other members.");
+        throw new AppError(
+          "INVALID_OPERATION",
+          "The owner cannot leave or be removed while the room has other members.",
+        );
       }
     }
     const event = await store.rooms.removeMember(roomId, userId, p.userId, clock.now());
@@ -142,10 +169,9 @@ export class RoomService {
 
   /** The room and the caller's membership, or ROOM_NOT_FOUND whether the room is missing or merely not theirs. */
   async requireMember(p: Principal, roomId: string): Promise<{ room: Room; member: Member }> {
-    const { store } = this.deps;
-    const [room, member] = await Promise.all([store.rooms.findById(roomId), store.rooms.getMember(roomId, p.userId)]);
-    if (!room || !member) throw new AppError("ROOM_NOT_FOUND");
-    return { room, member };
+    const found = await this.deps.store.rooms.findMembership(roomId, p.userId);
+    if (!found?.member) throw new AppError("ROOM_NOT_FOUND");
+    return { room: found.room, member: found.member };
   }
 
   /**
@@ -153,9 +179,9 @@ export class RoomService {
    * does not exist, and a plain member is told FORBIDDEN (they can already see the room).
    */
   async #requireManager(p: Principal, roomId: string): Promise<{ room: Room }> {
-    const { store } = this.deps;
-    const [room, member] = await Promise.all([store.rooms.findById(roomId), store.rooms.getMember(roomId, p.userId)]);
-    if (!room) throw new AppError("ROOM_NOT_FOUND");
+    const found = await this.deps.store.rooms.findMembership(roomId, p.userId);
+    if (!found) throw new AppError("ROOM_NOT_FOUND");
+    const { room, member } = found;
     if (roleAtLeast(p.role, "admin")) return { room };
     if (!member) throw new AppError("ROOM_NOT_FOUND");
     if (member.role !== "owner") throw new AppError("FORBIDDEN", "Only the room's owner can do this.");
@@ -165,6 +191,7 @@ export class RoomService {
   async #requireActiveUsers(ids: readonly string[]): Promise<void> {
     const users = await Promise.all(ids.map((id) => this.deps.store.users.findById(id)));
     const missing = ids.filter((_, i) => users[i]?.status !== "active");
-    if (missing.length > 0) throw new AppError("USER_NOT_FOUND", "No such active user.", { details: { userIds: missing } });
+    if (missing.length > 0)
+      throw new AppError("USER_NOT_FOUND", "No such active user.", { details: { userIds: missing } });
   }
 }

@@ -44,6 +44,34 @@ export function roomsContract(fx: StoreFixture): void {
       expect(await store().messages.listEvents(r.id, 0, 100)).toEqual([]);
     });
 
+    test("findMembership reads the room with the user's membership; null member for an outsider, null for no room", async () => {
+      const a = await user();
+      const b = await user();
+      const outsider = await user();
+      const r = await store().rooms.create(
+        { id: ids.next(), kind: "group", name: "Both", topic: "", ownerId: a.id, createdAt: T0 + 3 },
+        [
+          { userId: a.id, role: "owner" },
+          { userId: b.id, role: "member" },
+        ],
+      );
+      expect(await store().rooms.findMembership(r.id, a.id)).toEqual({
+        room: r,
+        member: { roomId: r.id, userId: a.id, role: "owner", joinedAt: T0 + 3 },
+      });
+      expect(await store().rooms.findMembership(r.id, b.id)).toEqual({
+        room: r,
+        member: { roomId: r.id, userId: b.id, role: "member", joinedAt: T0 + 3 },
+      });
+      expect(await store().rooms.findMembership(r.id, outsider.id)).toEqual({ room: r, member: null });
+      expect(await store().rooms.findMembership(ids.next(), a.id)).toBeNull();
+      // A member who left is an outsider again; the room's lastSeq moves with its stream.
+      await store().rooms.removeMember(r.id, b.id, a.id, T0 + 4);
+      const after = await store().rooms.findMembership(r.id, b.id);
+      expect(after?.member).toBeNull();
+      expect(after?.room.lastSeq).toBe(1);
+    });
+
     test("a DM is found by its key; a second DM for the same pair is Conflict('dm')", async () => {
       const a = await user();
       const b = await user();

@@ -32,6 +32,12 @@ interface SummaryRow extends RoomRow {
   readonly m_deleted_at: number | null;
 }
 
+/** The member columns of findMembership's LEFT JOIN: null when the user is not in the room. */
+interface MembershipRow {
+  readonly mb_role: MemberRole | null;
+  readonly mb_joined_at: number | null;
+}
+
 type MemberViewRow = MemberRow &
   Pick<UserRow, "username" | "display_name" | "status"> & { readonly user_role: UserRow["role"] };
 
@@ -117,6 +123,24 @@ export function postgresRooms(sql: Db): RoomRepository {
       const rows = await sql<MemberRow[]>`
         SELECT room_id, user_id, role, joined_at FROM members WHERE room_id = ${roomId} AND user_id = ${userId}`;
       return rows[0] ? toMember(rows[0]) : null;
+    },
+
+    async findMembership(
+      roomId: string,
+      userId: string,
+    ): Promise<{ room: Room; member: Member | null } | null> {
+      const rows = await sql<(RoomRow & MembershipRow)[]>`
+        SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq,
+               mb.role AS mb_role, mb.joined_at AS mb_joined_at
+          FROM rooms r LEFT JOIN members mb ON mb.room_id = r.id AND mb.user_id = ${userId}
+         WHERE r.id = ${roomId}`;
+      const row = rows[0];
+      if (!row) return null;
+      const member =
+        row.mb_role === null || row.mb_joined_at === null
+          ? null
+          : toMember({ room_id: row.id, user_id: userId, role: row.mb_role, joined_at: row.mb_joined_at });
+      return { room: toRoom(row), member };
     },
 
     async listMembers(roomId: string): Promise<MemberView[]> {

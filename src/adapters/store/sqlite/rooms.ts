@@ -26,6 +26,12 @@ const UNREAD_COUNT = `(SELECT count(*) FROM messages x
 
 const SELECT_ROOM = `SELECT ${roomColumns("r")} FROM rooms r`;
 
+/** The member columns of findMembership's LEFT JOIN: null when the user is not in the room. */
+interface MembershipRow {
+  mb_role: string | null;
+  mb_joined_at: number | null;
+}
+
 interface SummaryRow extends RoomRow, MessageRow {
   my_role: string;
   read_seq: number;
@@ -118,6 +124,24 @@ export class SqliteRoomRepository implements RoomRepository {
   async getMember(roomId: string, userId: string): Promise<Member | null> {
     const row = this.#member(roomId, userId);
     return row === null ? null : toMember(row);
+  }
+
+  async findMembership(
+    roomId: string,
+    userId: string,
+  ): Promise<{ room: Room; member: Member | null } | null> {
+    const row = this.conn.get<RoomRow & MembershipRow>(
+      `SELECT ${roomColumns("r")}, mb.role AS mb_role, mb.joined_at AS mb_joined_at
+         FROM rooms r LEFT JOIN members mb ON mb.room_id = r.id AND mb.user_id = $userId
+        WHERE r.id = $roomId`,
+      { roomId, userId },
+    );
+    if (row === null) return null;
+    const member =
+      row.mb_role === null || row.mb_joined_at === null
+        ? null
+        : toMember({ room_id: row.r_id, user_id: userId, role: row.mb_role, joined_at: row.mb_joined_at });
+    return { room: toRoom(row), member };
   }
 
   async listMembers(roomId: string): Promise<MemberView[]> {
