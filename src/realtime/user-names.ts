@@ -29,7 +29,7 @@ export class UserNames {
 
   constructor(opts: UserNamesOptions) {
     this.#users = opts.users;
-    this.#capacity = opts.capacity ?? 10_000;
+    this.#capacity = opts.capacity ?? 100_000;
     this.#ttlMs = opts.ttlMs ?? 60_000;
     this.#now = opts.now;
   }
