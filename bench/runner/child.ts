@@ -3,6 +3,7 @@
  * is always stopped by its own pid (SIGTERM, then SIGKILL after a grace period).
  */
 import type { Subprocess } from "bun";
+import { onInterrupt } from "./interrupt.ts";
 
 export interface Child {
   readonly pid: number;
@@ -73,17 +74,16 @@ export async function spawnChild(
       }
     })();
   });
-  return {
-    pid: proc.pid,
-    port,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill("SIGTERM");
-      const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
-      if (!killed) {
-        proc.kill("SIGKILL");
-        await proc.exited;
-      }
-    },
+  const stop = async (): Promise<void> => {
+    unregister();
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill("SIGTERM");
+    const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!killed) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
   };
+  const unregister = onInterrupt(stop);
+  return { pid: proc.pid, port, stop };
 }

@@ -8,6 +8,7 @@ import { Histogram } from "../metrics/histogram.ts";
 import type { DialectKind } from "../protocol/dialect.ts";
 import type { ConnSpec, FromWorker, ToWorker, WorkerTick } from "../worker/messages.ts";
 import { pin } from "./cpus.ts";
+import { onInterrupt } from "./interrupt.ts";
 
 export interface PoolOptions {
   readonly workers: number;
@@ -116,6 +117,10 @@ export class WorkerPool {
         },
       });
       procs.push(proc);
+      const unregister = onInterrupt(() => {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      });
+      void proc.exited.then(unregister);
       await pin(proc.pid, opts.cpus);
     }
     pool = new WorkerPool(procs);

@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { type Child, spawnChild } from "../runner/child.ts";
 import { pin } from "../runner/cpus.ts";
+import { onInterrupt } from "../runner/interrupt.ts";
 import { benchEnv, createFixture, freePort } from "./parley.ts";
 import type { Layout, Prepared, Target } from "./target.ts";
 
@@ -117,11 +118,13 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
   };
 
   const cleanup = async () => {
+    unregister();
     await stopAll();
     rmSync(dataRoot, { recursive: true, force: true });
     await dropSchema(o.pgUrl, schema).catch(() => {});
     if (shared) await deleteKeys(o.redisUrl, prefix).catch(() => {});
   };
+  const unregister = onInterrupt(cleanup);
   try {
     await startAll({});
   } catch (e) {
