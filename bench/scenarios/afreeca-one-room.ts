@@ -16,9 +16,17 @@ import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 const DEFAULT_CAPS = [5, 10, 20, 50, 100, 200];
 const P99_GOAL_MS = 1000;
 
-/** Server settings for one cap: the bucket holds one second's worth, so the cap applies from the first second. */
-function capEnv(cap: number): Record<string, string> {
-  return { PARLEY_ROOM_SEND_RATE: String(cap), PARLEY_ROOM_SEND_BURST: String(Math.max(1, cap)) };
+/**
+ * Server settings for one cap: the bucket holds one second's worth, so the cap applies from the first second.
+ * `coalesceMs` > 0 also lets each room hub put the events of that window in one WebSocket message per subscriber
+ * (PARLEY_WS_COALESCE_MS): in a room this large the per-socket write, not the message, is the unit of cost.
+ */
+function capEnv(cap: number, coalesceMs: number): Record<string, string> {
+  return {
+    PARLEY_ROOM_SEND_RATE: String(cap),
+    PARLEY_ROOM_SEND_BURST: String(Math.max(1, cap)),
+    PARLEY_WS_COALESCE_MS: String(coalesceMs),
+  };
 }
 
 export const afreecaOneRoomScenario: Scenario = {
@@ -31,6 +39,7 @@ export const afreecaOneRoomScenario: Scenario = {
     seconds: "30",
     warmup: "10 (seconds after connecting left out of each cap's figures)",
     processes: "4",
+    "coalesce-ms": "0 (PARLEY_WS_COALESCE_MS for every process; 0 = each event its own WebSocket message)",
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -40,6 +49,7 @@ export const afreecaOneRoomScenario: Scenario = {
     const seconds = num(o, "seconds", 30);
     const warmup = num(o, "warmup", 10);
     const processes = num(o, "processes", 4);
+    const coalesceMs = num(o, "coalesce-ms", 0);
     const layout = roomsOf(1, users);
     const workers = workerCount(o, users);
     const opts: BenchOptions = { ...o, values: { ...o.values, processes: String(processes) } };
@@ -49,10 +59,12 @@ export const afreecaOneRoomScenario: Scenario = {
     let target: Target | null = null;
     try {
       for (const cap of caps) {
-        if (target === null) target = await startTarget("parley", opts, layout, capEnv(cap));
-        else if (target.restart) await target.restart(capEnv(cap));
+        if (target === null) target = await startTarget("parley", opts, layout, capEnv(cap, coalesceMs));
+        else if (target.restart) await target.restart(capEnv(cap, coalesceMs));
         else throw new Error("the target cannot restart with another cap");
-        o.status(`[cap ${cap}/s] ${processes} processes with PARLEY_ROOM_SEND_RATE=${cap}`);
+        o.status(
+          `[cap ${cap}/s] ${processes} processes with PARLEY_ROOM_SEND_RATE=${cap} PARLEY_WS_COALESCE_MS=${coalesceMs}`,
+        );
         const run = await runLoad({
           target,
           layout,
@@ -115,8 +127,8 @@ export const afreecaOneRoomScenario: Scenario = {
       }),
     ];
     return {
-      title: `Afreeca one room: ${users.toLocaleString("en")} users in one room, one message each per ${interval} s, ${processes} Parley processes`,
-      options: { users, interval, caps, seconds, warmup, processes, workers },
+      title: `Afreeca one room: ${users.toLocaleString("en")} users in one room, one message each per ${interval} s, ${processes} Parley processes${coalesceMs > 0 ? `, frames coalesced per ${coalesceMs} ms` : ""}`,
+      options: { users, interval, caps, seconds, warmup, processes, workers, coalesceMs },
       runs,
       checks,
       measurements: {
@@ -130,8 +142,8 @@ export const afreecaOneRoomScenario: Scenario = {
       },
       notes: [
         ...notes,
-        "Each cap is a restart of every process with PARLEY_ROOM_SEND_RATE=cap and PARLEY_ROOM_SEND_BURST=cap; all clients reconnect, then the step runs. The ramp stops at the first cap whose p99 exceeds 1 s.",
-        `Each cap's figures leave out the first ${warmup} s after everyone reconnected: every subscription to the room announces its user's presence to all members (users² presence events), which swamps the room right after a mass connect.`,
+        `Each cap is a restart of every process with PARLEY_ROOM_SEND_RATE=cap, PARLEY_ROOM_SEND_BURST=cap and PARLEY_WS_COALESCE_MS=${coalesceMs}; all clients reconnect, then the step runs. The ramp stops at the first cap whose p99 exceeds 1 s.`,
+        `Each cap's figures leave out the first ${warmup} s after everyone reconnected: every subscription to the room announces its user's presence to all members (presence events coalesced per room, still a burst for every member), which swamps the room right after a mass connect.`,
         "Expected deliveries count only accepted sends: a RATE_LIMITED rejection removes its room's deliveries from the expected total.",
       ],
     };
