@@ -135,6 +135,8 @@ export class Connection {
   errorsSubscriptionId = DEFAULT_ERRORS_SUBSCRIPTION;
   /** Holds a reference on its user's broker channel (released when it closes). */
   holdsUserChannel = false;
+  /** Its slot in the ConnectionRegistry (which alone writes it); -1 while not registered. */
+  registrySlot = -1;
   /** The last queued task while any is queued; null when idle. */
   #tail: Promise<void> | null = null;
   #queued = 0;

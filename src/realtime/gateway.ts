@@ -16,6 +16,7 @@ import { receiptFrame } from "./frames.ts";
 import { chooseSubprotocol, originAllowed } from "./handshake-rules.ts";
 import { sweepIntervalMs } from "./heartbeat.ts";
 import { HubRegistry } from "./hub-registry.ts";
+import { LocalUsers } from "./local-users.ts";
 import { Notifications } from "./notifications.ts";
 import { PresenceTracker } from "./presence-tracker.ts";
 import { handleSend, TYPING_THROTTLE_MS } from "./send-handler.ts";
@@ -64,7 +65,9 @@ export interface GatewayOptions {
 export class Gateway {
   readonly websocket: WebSocketHandler<Connection>;
   readonly #ctx: GatewayContext;
-  readonly #connections = new ConnectionRegistry();
+  /** Per-user state of this process, shared by the connection registry, the user channels and presence. */
+  readonly #users = new LocalUsers();
+  readonly #connections = new ConnectionRegistry(this.#users);
   readonly #hubs: HubRegistry;
   readonly #presence: PresenceTracker;
   readonly #opts: GatewayOptions;
@@ -105,10 +108,11 @@ export class Gateway {
       publisher,
       logger,
       messageId: nextMessageId,
-      connection: (id) => this.#connections.get(id),
+      connection: (userId, id) => this.#connections.find(userId, id),
     });
     this.#presence = new PresenceTracker({
       presence: opts.presence,
+      users: this.#users,
       processId: opts.ids.next(),
       ttlMs: config.presenceTtlMs,
       logger,
@@ -120,7 +124,12 @@ export class Gateway {
       hubs: this.#hubs,
       notifications,
       presence: this.#presence,
-      userChannels: new UserChannels(broker, (userId, notice) => this.#onUserNotice(userId, notice), logger),
+      userChannels: new UserChannels(
+        this.#users,
+        broker,
+        (userId, notice) => this.#onUserNotice(userId, notice),
+        logger,
+      ),
       events: opts.events,
       bucket: opts.bucket,
       names: opts.names,
@@ -254,7 +263,7 @@ export class Gateway {
   #onClose(ws: ServerWebSocket<Connection>): void {
     const conn = ws.data;
     conn.phase = "closed";
-    if (this.#connections.get(conn.id) !== conn) return;
+    if (!this.#connections.has(conn)) return;
     for (const sub of [...conn.subscriptions.values()]) endSubscription(this.#ctx, conn, sub);
     this.#connections.remove(conn);
     const userId = conn.userId;

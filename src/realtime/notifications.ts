@@ -27,8 +27,11 @@ export interface NotificationsDeps {
   readonly publisher: TopicPublisher;
   readonly logger: Logger;
   readonly messageId: () => string;
-  /** A connection of this process by id, to leave it out of its own read notices. */
-  readonly connection: (id: string) => Connection | undefined;
+  /**
+   * The user's connection with this id if it is on this process, to leave it out of its own read notices (a read
+   * notice goes to the channel of the user who read, so its origin is one of their connections).
+   */
+  readonly connection: (userId: string, id: string) => Connection | undefined;
 }
 
 interface RoomState {
@@ -129,7 +132,7 @@ export class Notifications {
           readSeq: notice.readSeq,
           unreadCount: notice.unreadCount,
         };
-        this.#notify(state, body, this.deps.connection(notice.origin));
+        this.#notify(state, body, this.deps.connection(userId, notice.origin));
         return;
       }
       case "sessions.revoked":

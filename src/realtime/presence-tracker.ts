@@ -1,9 +1,16 @@
 import type { Logger } from "pino";
 import type { Presence } from "../ports/presence.ts";
+import type { LocalUsers } from "./local-users.ts";
 import type { WirePresenceEvent } from "./wire.ts";
 
 export interface PresenceTrackerDeps {
   readonly presence: Presence;
+  /**
+   * The process's user records; the tracker owns `presentIn` there: the rooms a user is present in from this
+   * process (what one refresh call covers), the room id alone while there is one, a Set only from the second,
+   * because a Set per user would cost every idle user a hash table.
+   */
+  readonly users: LocalUsers;
   /** This process's entry id in the Presence port: one entry per (room, user, process). */
   readonly processId: string;
   readonly ttlMs: number;
@@ -29,11 +36,6 @@ export const PRESENCE_LIST_MAX = 100;
 export class PresenceTracker {
   /** room → user → live subscriptions on this process. */
   readonly #byRoom = new Map<string, Map<string, number>>();
-  /**
-   * user → rooms they are present in from this process (what one refresh call covers): the room id alone while
-   * there is one, a Set only from the second, because a Set per user would cost every idle user a hash table.
-   */
-  readonly #byUser = new Map<string, string | Set<string>>();
   /** Per (room, user): join and leave calls are issued in order. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #timer: ReturnType<typeof setInterval>;
@@ -55,10 +57,11 @@ export class PresenceTracker {
     const n = (users.get(userId) ?? 0) + 1;
     users.set(userId, n);
     if (n > 1) return;
-    const rooms = this.#byUser.get(userId);
-    if (rooms === undefined) this.#byUser.set(userId, roomId);
+    const user = this.deps.users.obtain(userId);
+    const rooms = user.presentIn;
+    if (rooms === null) user.presentIn = roomId;
     else if (typeof rooms !== "string") rooms.add(roomId);
-    else if (rooms !== roomId) this.#byUser.set(userId, new Set([rooms, roomId]));
+    else if (rooms !== roomId) user.presentIn = new Set([rooms, roomId]);
     this.#inOrder(roomId, userId, async () => {
       await this.deps.presence.join(roomId, userId, this.deps.processId, this.deps.ttlMs);
       await this.#announce(roomId, userId, "online");
@@ -75,16 +78,26 @@ export class PresenceTracker {
     }
     users.delete(userId);
     if (users.size === 0) this.#byRoom.delete(roomId);
-    const rooms = this.#byUser.get(userId);
-    if (rooms === roomId) this.#byUser.delete(userId);
-    else if (rooms !== undefined && typeof rooms !== "string" && rooms.delete(roomId) && rooms.size === 1)
-      for (const only of rooms) this.#byUser.set(userId, only);
+    this.#leaveRoom(userId, roomId);
     this.#inOrder(roomId, userId, async () => {
       await this.deps.presence.leave(roomId, userId, this.deps.processId);
       if (this.#byRoom.get(roomId)?.has(userId)) return;
       const online = await this.deps.presence.list(roomId);
       if (!online.includes(userId)) await this.#announce(roomId, userId, "offline");
     });
+  }
+
+  /** Takes the room out of the user's `presentIn`, and the record away if nothing else is kept in it. */
+  #leaveRoom(userId: string, roomId: string): void {
+    const user = this.deps.users.get(userId);
+    const rooms = user?.presentIn ?? null;
+    if (user === undefined || rooms === null) return;
+    if (rooms === roomId) {
+      user.presentIn = null;
+      this.deps.users.dropIfUnused(user);
+    } else if (typeof rooms !== "string" && rooms.delete(roomId) && rooms.size === 1) {
+      for (const only of rooms) user.presentIn = only;
+    }
   }
 
   /** Users online in the room on any process, ascending. */
@@ -103,7 +116,11 @@ export class PresenceTracker {
         leaves.push(this.deps.presence.leave(roomId, userId, this.deps.processId));
     }
     this.#byRoom.clear();
-    this.#byUser.clear();
+    for (const user of [...this.deps.users.values()]) {
+      if (user.presentIn === null) continue;
+      user.presentIn = null;
+      this.deps.users.dropIfUnused(user);
+    }
     await Promise.allSettled([...leaves, ...this.#chains.values()]);
   }
 
@@ -152,7 +169,8 @@ export class PresenceTracker {
   }
 
   #refresh(): void {
-    for (const [userId, rooms] of this.#byUser) {
+    for (const { id: userId, presentIn: rooms } of this.deps.users.values()) {
+      if (rooms === null) continue;
       this.deps.presence
         .refresh(
           typeof rooms === "string" ? [rooms] : [...rooms],

@@ -1,31 +1,26 @@
 import type { Logger } from "pino";
 import type { Broker, BrokerHandler, BrokerSubscription } from "../ports/broker.ts";
 import { userChannel, userOfChannel } from "./channels.ts";
+import type { LocalUsers } from "./local-users.ts";
 import { parseUserNotice, type UserNotice } from "./user-notice.ts";
-
-/**
- * A user's shared subscription. `ready` is the broker's pending subscribe until it resolves; from then on only
- * `subscription` is kept (a settled promise per idle user would be memory for nothing). A subscribe that failed
- * keeps its rejected `ready` until every waiter has released it.
- */
-interface Entry {
-  refs: number;
-  ready: Promise<BrokerSubscription> | null;
-  subscription: BrokerSubscription | null;
-}
 
 /**
  * One broker subscription to `user:{userId}` per user with at least one connection on this process, shared by
  * all of them. Notices are handed to `onNotice` once per process, whatever the number of local connections.
  *
+ * The state is kept in the user's record (local-users.ts), whose `channelRefs` and `channel` this class alone
+ * owns: the number of references, and the broker's pending subscribe until it resolves, from then on only the
+ * subscription (a settled promise per idle user would be memory for nothing). A subscribe that failed keeps its
+ * rejected promise until every waiter has released its reference, so each of them sees the failure.
+ *
  * Every user's subscription has the same handler, which reads the user id from the channel name: no closure per
  * user is kept alive by an idle connection.
  */
 export class UserChannels {
-  readonly #entries = new Map<string, Entry>();
   readonly #handler: BrokerHandler;
 
   constructor(
+    private readonly users: LocalUsers,
     private readonly broker: Broker,
     onNotice: (userId: string, notice: UserNotice) => void,
     private readonly logger: Logger,
@@ -38,35 +33,32 @@ export class UserChannels {
 
   /** Resolves once notices to the user reach this process; rejects (holding nothing) if the broker fails. */
   async acquire(userId: string): Promise<void> {
-    let entry = this.#entries.get(userId);
-    if (entry === undefined) {
-      entry = {
-        refs: 1,
-        ready: this.broker.subscribe(userChannel(userId), this.#handler),
-        subscription: null,
-      };
-      this.#entries.set(userId, entry);
-    } else {
-      entry.refs++;
-    }
-    const held = entry;
-    const ready = held.ready;
-    if (ready === null) return;
+    const user = this.users.obtain(userId);
+    if (user.channelRefs === 0) user.channel = this.broker.subscribe(userChannel(userId), this.#handler);
+    user.channelRefs++;
+    const pending = user.channel;
+    if (!(pending instanceof Promise)) return;
     try {
-      held.subscription = await ready;
-      held.ready = null;
+      const subscription = await pending;
+      // Still the same subscribe: this caller's reference kept the count above 0 since it was made.
+      if (user.channel === pending) user.channel = subscription;
     } catch (err) {
-      this.release(userId, held);
+      this.release(userId);
       throw err;
     }
   }
 
-  release(userId: string, entry = this.#entries.get(userId)): void {
-    if (entry === undefined) return;
-    entry.refs--;
-    if (entry.refs > 0) return;
-    if (this.#entries.get(userId) === entry) this.#entries.delete(userId);
-    const subscribed = entry.subscription === null ? entry.ready : Promise.resolve(entry.subscription);
+  /** Drops one reference; the last one unsubscribes (once the subscribe has settled, if it succeeded). */
+  release(userId: string): void {
+    const user = this.users.get(userId);
+    if (user === undefined || user.channelRefs === 0) return;
+    user.channelRefs--;
+    if (user.channelRefs > 0) return;
+    const channel = user.channel;
+    user.channel = null;
+    this.users.dropIfUnused(user);
+    const subscribed: Promise<BrokerSubscription> | null =
+      channel instanceof Promise || channel === null ? channel : Promise.resolve(channel);
     subscribed
       ?.then(
         (sub) => sub.unsubscribe(),

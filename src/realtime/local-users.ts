@@ -1,0 +1,65 @@
+import type { BrokerSubscription } from "../ports/broker.ts";
+import type { Connection } from "./connection.ts";
+
+/**
+ * What this process keeps about one user while it keeps anything: one record per user, shared by three owners
+ * that each read and write only their own part of it:
+ *
+ * - `connections` belongs to `ConnectionRegistry` (connection-registry.ts),
+ * - `channelRefs` and `channel` to `UserChannels` (user-channels.ts),
+ * - `presentIn` to `PresenceTracker` (presence-tracker.ts).
+ *
+ * One record instead of a Map per owner because every connected user would otherwise be an entry in three
+ * process-wide Maps, and an entry of a Map with tens of thousands of them costs 40–180 bytes of hash table
+ * (JSC grows a table fourfold at each step), more than the record itself. The parts stay independent: an owner
+ * never looks at another's fields, and each keeps the meaning it documents below whatever the others do.
+ */
+export class LocalUser {
+  /** ConnectionRegistry's: the user's connections here; the connection itself while one, an array from two. */
+  connections: Connection | Connection[] | null = null;
+  /** UserChannels': connections holding (or waiting for) the user's broker channel; 0 when none. */
+  channelRefs = 0;
+  /** UserChannels': the broker's pending subscribe until it settles, then the subscription; null at 0 refs. */
+  channel: Promise<BrokerSubscription> | BrokerSubscription | null = null;
+  /** PresenceTracker's: the rooms the user is present in from here; the room id alone while one, a Set from two. */
+  presentIn: string | Set<string> | null = null;
+
+  constructor(readonly id: string) {}
+
+  /** True when no owner keeps anything here, so the record may go. */
+  get unused(): boolean {
+    return this.connections === null && this.channelRefs === 0 && this.presentIn === null;
+  }
+}
+
+/**
+ * The records of this process's users. A record exists while some owner keeps something in it: an owner gets it
+ * with `obtain` before writing, and calls `dropIfUnused` after clearing its part, which removes the record once
+ * every part is empty (so memory follows the users actually here, not every user ever seen).
+ */
+export class LocalUsers {
+  readonly #byId = new Map<string, LocalUser>();
+
+  get(userId: string): LocalUser | undefined {
+    return this.#byId.get(userId);
+  }
+
+  /** The user's record, made (empty) if there was none. */
+  obtain(userId: string): LocalUser {
+    let user = this.#byId.get(userId);
+    if (user === undefined) {
+      user = new LocalUser(userId);
+      this.#byId.set(userId, user);
+    }
+    return user;
+  }
+
+  dropIfUnused(user: LocalUser): void {
+    if (user.unused && this.#byId.get(user.id) === user) this.#byId.delete(user.id);
+  }
+
+  /** Every record; a caller may clear parts (and drop records) while it iterates. */
+  values(): IterableIterator<LocalUser> {
+    return this.#byId.values();
+  }
+}
