@@ -1,8 +1,10 @@
 /**
  * Store: commit latency and throughput of message appends through the Store port itself (no HTTP, no WebSocket):
  * an open-loop 5k msg/s phase on SQLite, then the same on PostgreSQL (own schema, dropped afterwards), then a
- * closed-loop maximum-throughput phase on PostgreSQL. Each append is one transaction (message + event + seq), as
- * the send path commits it.
+ * closed-loop maximum-throughput phase on PostgreSQL with `--writers` appenders, each waiting for its append
+ * to commit before making the next, as a sender waits for its RECEIPT. Both adapters group concurrent appends
+ * into shared transactions (group commit), so an append's latency includes waiting for its batch, and the
+ * closed loop's throughput depends on how many appends are in flight: at most `--writers`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,6 +21,12 @@ import { num } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 const DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+/**
+ * Closed-loop appenders on PostgreSQL. 512 = two full batches (the adapter commits up to 256 appends per
+ * batch, two batches at once), so the closed loop measures the database rather than a lack of appends in
+ * flight; the earlier default, 64, stays available as `--writers 64` for comparison with older reports.
+ */
+const DEFAULT_WRITERS = 512;
 
 interface Phase {
   readonly store: string;
@@ -122,15 +130,15 @@ async function openLoop(
   return summarize(name, "open loop", rate, h, errors, (performance.now() - start) / 1000);
 }
 
-/** `concurrency` appenders back to back for `seconds`: the most rows per second this store takes. */
+/** `writers` appenders back to back for `seconds`, each in its own room: the most rows/s this store takes. */
 async function closedLoop(
   store: Store,
   name: string,
-  concurrency: number,
+  writers: number,
   seconds: number,
   status: Status,
 ): Promise<Phase> {
-  const { userId, roomIds } = await fixture(store, concurrency);
+  const { userId, roomIds } = await fixture(store, writers);
   const ids = ulidIds();
   const h = new Histogram();
   let errors = 0;
@@ -138,11 +146,11 @@ async function closedLoop(
   const until = start + seconds * 1000;
   const body = "x".repeat(64);
   const ticker = setInterval(
-    () => status(`[store] ${name} closed loop ×${concurrency}: ${h.count} committed`),
+    () => status(`[store] ${name} closed loop ×${writers}: ${h.count} committed`),
     1000,
   );
   await Promise.all(
-    Array.from({ length: concurrency }, async (_, k) => {
+    Array.from({ length: writers }, async (_, k) => {
       while (performance.now() < until) {
         const t = performance.now();
         try {
@@ -162,19 +170,20 @@ async function closedLoop(
     }),
   );
   clearInterval(ticker);
-  return summarize(name, `closed loop ×${concurrency}`, null, h, errors, (performance.now() - start) / 1000);
+  return summarize(name, `closed loop ×${writers}`, null, h, errors, (performance.now() - start) / 1000);
 }
 
 export const storeScenario: Scenario = {
   name: "store",
   summary:
     "message appends through the Store port: 5k msg/s on SQLite then PostgreSQL (commit latency), then PostgreSQL max rows/s",
-  options: { rate: "5000", seconds: "5", concurrency: "64", "database-url": DEFAULT_PG_URL },
+  options: { rate: "5000", seconds: "5", writers: String(DEFAULT_WRITERS), "database-url": DEFAULT_PG_URL },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
     const rate = num(o, "rate", 5000);
     const seconds = num(o, "seconds", 5);
-    const concurrency = num(o, "concurrency", 64);
+    // --concurrency is the option's earlier name, still accepted.
+    const writers = num(o, "writers", num(o, "concurrency", DEFAULT_WRITERS));
     const dbUrl = o.values["database-url"];
     const PG_URL = typeof dbUrl === "string" ? dbUrl : DEFAULT_PG_URL;
     const phases: Phase[] = [];
@@ -193,7 +202,7 @@ export const storeScenario: Scenario = {
     try {
       await pg.migrate();
       phases.push(await openLoop(pg, "postgres", rate, seconds, o.status));
-      phases.push(await closedLoop(pg, "postgres", concurrency, seconds, o.status));
+      phases.push(await closedLoop(pg, "postgres", writers, seconds, o.status));
     } catch (e) {
       notes.push(`postgres: skipped — ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -213,20 +222,20 @@ export const storeScenario: Scenario = {
       },
       {
         name: "postgres rows/s",
-        value: pgMax ? `${pgMax.rowsPerSec.toLocaleString("en")} (one transaction per message)` : "–",
+        value: pgMax ? `${pgMax.rowsPerSec.toLocaleString("en")} (${writers} writers, group commit)` : "–",
         goal: "≥ 20,000 batched",
         ok: pgMax ? pgMax.rowsPerSec >= 20_000 : null,
       },
     ];
     return {
       title: "Store: message append commit latency and throughput",
-      options: { rate, seconds, concurrency },
+      options: { rate, seconds, writers },
       runs: [],
       checks,
       measurements: { phases },
       notes: [
         ...notes,
-        "The Store port has no batch append: the PostgreSQL figure is one transaction (message + event + seq) per message, so it understates what a batched writer would reach.",
+        "The Store port appends one message per call; both adapters commit concurrent calls together (group commit), so the closed loop's rows/s rises with --writers until the database, not the number in flight, is the limit.",
       ],
     };
   },

@@ -1,19 +1,25 @@
 import { Conflict, NotFound } from "../../../domain/errors.ts";
 import type { Message, RoomEvent, SearchHit } from "../../../domain/message.ts";
 import type { MessageRepository, NewMessage } from "../../../ports/store.ts";
+import { type AppendResult, BatchAppender } from "./append-batch.ts";
 import type { Db, Queryable } from "./client.ts";
+import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./group-commit.ts";
+import { MESSAGE_COLUMNS } from "./message-columns.ts";
 import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
 import { claimNextSeq, eventOf, insertEvent, type NewEvent, selectEvents } from "./room-stream.ts";
 import { type MessageRow, toMessage } from "./rows.ts";
 import { toPrefixTsQuery } from "./search-query.ts";
 
-const MESSAGE_COLUMNS = "id, room_id, seq, sender_id, body, client_msg_id, created_at, edited_at, deleted_at";
-
-type AppendResult = {
-  readonly message: Message;
-  readonly event: RoomEvent | null;
-  readonly created: boolean;
-};
+/**
+ * Appends per batch and batches in flight. A batch's cost is mostly per row (foreign-key checks, index
+ * inserts), so beyond a few hundred rows a bigger batch saves little and only holds its room locks longer;
+ * 256 amortises the four round trips and the COMMIT's WAL flush while keeping a batch's transaction in the
+ * tens of milliseconds even on a loaded two-core machine. Two in flight let one batch's statements run while the
+ * other waits for its COMMIT or its client, on two of the pool's connections, leaving the rest of the pool to
+ * readers; three or four measured no clearly better (docs/benchmarks/optimizations.md, "Group commit in the
+ * PostgreSQL adapter").
+ */
+export const APPEND_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 256, maxInFlight: 2 };
 
 /** The stored message for (sender, clientMsgId) as an idempotent replay of `msg`, or Conflict if in another room. */
 async function replayOf(q: Queryable, msg: NewMessage, clientMsgId: string): Promise<AppendResult | null> {
@@ -26,50 +32,78 @@ async function replayOf(q: Queryable, msg: NewMessage, clientMsgId: string): Pro
   return { message: toMessage(stored), event: null, created: false };
 }
 
-export function postgresMessages(sql: Db): MessageRepository {
-  return {
-    /**
-     * The room lock (claimNextSeq) comes first: under READ COMMITTED the duplicate check that follows sees
-     * every append to this room committed before the lock was granted, so identical calls racing on any
-     * number of connections store one row. Racing appends into different rooms are caught by the unique
-     * constraint on (sender_id, client_msg_id) and resolved by re-reading the winner.
-     */
-    async append(msg: NewMessage): Promise<AppendResult> {
-      try {
-        return await rollbackWith(() =>
-          sql.begin(async (tx): Promise<AppendResult> => {
-            const seq = await claimNextSeq(tx, msg.roomId);
-            if (seq === null) throw new NotFound("room");
-            if (msg.clientMsgId !== null) {
-              const replay = await replayOf(tx, msg, msg.clientMsgId);
-              if (replay) throw new Rollback(replay);
-            }
-            const rows = await tx<MessageRow[]>`
-              INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
-              VALUES (${msg.id}, ${msg.roomId}, ${seq}, ${msg.senderId}, ${msg.body}, ${msg.clientMsgId},
-                      ${msg.createdAt})
-              RETURNING ${tx.unsafe(MESSAGE_COLUMNS)}`;
-            const event: NewEvent = {
-              roomId: msg.roomId,
-              seq,
-              type: "message",
-              at: msg.createdAt,
-              actorId: msg.senderId,
-              messageId: msg.id,
-            };
-            await insertEvent(tx, event);
-            return { message: toMessage(rows[0]!), event: eventOf(event, rows[0]!), created: true };
-          }),
-        );
-      } catch (error) {
-        if (uniqueViolation(error) === "messages_client_msg_id_key" && msg.clientMsgId !== null) {
-          const replay = await replayOf(sql, msg, msg.clientMsgId);
-          if (replay) return replay;
+/**
+ * One append in a transaction of its own — the path a batch falls back to when PostgreSQL rejects it.
+ * The room lock (claimNextSeq) comes first: under READ COMMITTED the duplicate check that follows sees every
+ * append to this room committed before the lock was granted, so identical calls racing on any number of
+ * connections store one row. Racing appends into different rooms are caught by the unique constraint on
+ * (sender_id, client_msg_id) and resolved by re-reading the winner.
+ */
+async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
+  try {
+    return await rollbackWith(() =>
+      sql.begin(async (tx): Promise<AppendResult> => {
+        const seq = await claimNextSeq(tx, msg.roomId);
+        if (seq === null) throw new NotFound("room");
+        if (msg.clientMsgId !== null) {
+          const replay = await replayOf(tx, msg, msg.clientMsgId);
+          if (replay) throw new Rollback(replay);
         }
-        if (uniqueViolation(error) === "messages_pkey") throw new Conflict("id");
-        if (foreignKeyViolation(error) !== null) throw new NotFound("user");
-        throw error;
-      }
+        const rows = await tx<MessageRow[]>`
+          INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
+          VALUES (${msg.id}, ${msg.roomId}, ${seq}, ${msg.senderId}, ${msg.body}, ${msg.clientMsgId},
+                  ${msg.createdAt})
+          RETURNING ${tx.unsafe(MESSAGE_COLUMNS)}`;
+        const event: NewEvent = {
+          roomId: msg.roomId,
+          seq,
+          type: "message",
+          at: msg.createdAt,
+          actorId: msg.senderId,
+          messageId: msg.id,
+        };
+        await insertEvent(tx, event);
+        return { message: toMessage(rows[0]!), event: eventOf(event, rows[0]!), created: true };
+      }),
+    );
+  } catch (error) {
+    if (uniqueViolation(error) === "messages_client_msg_id_key" && msg.clientMsgId !== null) {
+      const replay = await replayOf(sql, msg, msg.clientMsgId);
+      if (replay) return replay;
+    }
+    if (uniqueViolation(error) === "messages_pkey") throw new Conflict("id");
+    if (foreignKeyViolation(error) !== null) throw new NotFound("user");
+    throw error;
+  }
+}
+
+/** How appends were grouped: batches committed, the calls they carried, batches run one by one instead. */
+export interface AppendBatchStats extends GroupCommitStats {
+  readonly fallbacks: number;
+}
+
+/** The repository, plus how its appends were grouped (for profiling and tests). */
+export interface PostgresMessageRepository extends MessageRepository {
+  readonly appendStats: AppendBatchStats;
+}
+
+export function postgresMessages(
+  sql: Db,
+  groupCommit: GroupCommitOptions = APPEND_GROUP_COMMIT,
+): PostgresMessageRepository {
+  const batches = new BatchAppender(sql, (msg) => appendAlone(sql, msg));
+  const appends = new GroupCommit(batches.commit, groupCommit);
+  return {
+    get appendStats(): AppendBatchStats {
+      return { ...appends.stats, fallbacks: batches.fallbacks };
+    },
+
+    /**
+     * Group commit: appends made concurrently share one transaction (append-batch.ts, group-commit.ts). Each
+     * resolves only after that transaction committed, with the outcome it would have had alone.
+     */
+    append(msg: NewMessage): Promise<AppendResult> {
+      return appends.submit(msg);
     },
 
     async findById(roomId: string, messageId: string): Promise<Message | null> {
