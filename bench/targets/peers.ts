@@ -98,6 +98,7 @@ export async function startRabbitPeer(): Promise<Target> {
     if (!(await portOpen(port))) throw new Error("RabbitMQ Web-STOMP: port 15674 did not open");
   }
   const pid = await listenerPid(port);
+  const limit = pid === null ? null : await openFilesLimit(pid);
   return {
     name: "rabbitmq",
     dialect: "rabbit",
@@ -105,7 +106,30 @@ export async function startRabbitPeer(): Promise<Target> {
     port,
     pids: pid === null ? [] : [pid],
     placement: "system service, not pinned",
-    prepare: async (layout) => roomNames(layout),
+    prepare: async (layout) => {
+      // Running out of descriptors does not just refuse connections: it kills the broker's memory monitor, and
+      // every later subscription fails until its application is restarted. Refuse the run instead.
+      if (limit !== null && layout.connRooms.length + RABBIT_FD_MARGIN > limit) {
+        throw new Error(
+          `RabbitMQ Web-STOMP: its open-files limit is ${limit}, too low for ${layout.connRooms.length} connections (raise LimitNOFILE, or run with --connections ${Math.max(0, limit - RABBIT_FD_MARGIN)} or fewer)`,
+        );
+      }
+      return roomNames(layout);
+    },
     stop: async () => {},
   };
+}
+
+/** Descriptors the broker needs besides the bench's WebSockets (its own files, listeners, distribution). */
+const RABBIT_FD_MARGIN = 150;
+
+/** The soft "Max open files" of a process, from /proc/<pid>/limits; null when it cannot be read. */
+async function openFilesLimit(pid: number): Promise<number | null> {
+  try {
+    const text = await Bun.file(`/proc/${pid}/limits`).text();
+    const m = /^Max open files\s+(\d+)/m.exec(text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
