@@ -318,4 +318,17 @@ describe.skipIf(!available)("PostgreSQL group commit", () => {
     // Same room, so the room lock ordered the pools: the loser's pre-check saw the winner; no abort needed.
     expect(statsOf(store).fallbacks + statsOf(other).fallbacks).toBe(0);
   });
+  test("close() commits the appends already queued before it ends the pool", async () => {
+    const { schema, store } = await freshStore();
+    const owner = await user(store);
+    const [roomId] = await rooms(store, owner.id, 1);
+    if (roomId === undefined) throw new Error("no room");
+    // Queued, not yet batched (the batch starts on the next turn), when close() is called.
+    const pending = Array.from({ length: 40 }, () => store.messages.append(msg(roomId, owner.id)));
+    await store.close();
+    const results = await Promise.all(pending);
+    expect(results.map((r) => r.message.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const other = anotherStore(schema);
+    expect((await other.messages.listEvents(roomId, 0, 100)).length).toBe(40);
+  });
 });

@@ -50,6 +50,7 @@ export class GroupCommit<In, Out> {
   #inFlight = 0;
   #batches = 0;
   #calls = 0;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(commit: CommitBatch<In, Out>, options: GroupCommitOptions) {
     if (!(options.maxBatch >= 1 && options.maxInFlight >= 1))
@@ -63,6 +64,15 @@ export class GroupCommit<In, Out> {
       this.#queue.push({ input, resolve, reject });
       this.#schedule();
     });
+  }
+
+  /**
+   * Resolves once every call submitted so far has settled (queue empty, no batch in flight). A store closes only
+   * after this, so what was queued at shutdown is committed (or rejected) rather than cut off with the pool.
+   */
+  idle(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   get stats(): GroupCommitStats {
@@ -100,5 +110,8 @@ export class GroupCommit<In, Out> {
       else p.reject(o.error);
     });
     this.#schedule();
+    if (this.#queue.length === 0 && this.#inFlight === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
   }
 }

@@ -85,6 +85,8 @@ export interface AppendBatchStats extends GroupCommitStats {
 /** The repository, plus how its appends were grouped (for profiling and tests). */
 export interface PostgresMessageRepository extends MessageRepository {
   readonly appendStats: AppendBatchStats;
+  /** Resolves once every append made so far has settled; the store waits for it before closing its pool. */
+  drain(): Promise<void>;
 }
 
 export function postgresMessages(
@@ -97,6 +99,8 @@ export function postgresMessages(
     get appendStats(): AppendBatchStats {
       return { ...appends.stats, fallbacks: batches.fallbacks };
     },
+
+    drain: () => appends.idle(),
 
     /**
      * Group commit: appends made concurrently share one transaction (append-batch.ts, group-commit.ts). Each

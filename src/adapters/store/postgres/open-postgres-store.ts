@@ -22,16 +22,22 @@ export interface PostgresStoreOptions {
  */
 export function openPostgresStore(opts: PostgresStoreOptions): Store {
   const sql = createClient(opts);
+  const messages = postgresMessages(sql);
   return {
     dialect: "postgres",
     users: postgresUsers(sql),
     sessions: postgresSessions(sql),
     rooms: postgresRooms(sql),
-    messages: postgresMessages(sql),
+    messages,
     migrate: () => migrate(sql, opts.schema),
     async ping() {
       await sql`SELECT 1`;
     },
-    close: () => sql.end({ timeout: 5 }),
+    // Appends already queued for a group commit are committed first (not cut off with the pool); then open
+    // queries get up to 5 s.
+    async close() {
+      await messages.drain();
+      await sql.end({ timeout: 5 });
+    },
   };
 }
