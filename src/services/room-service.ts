@@ -92,9 +92,9 @@ export class RoomService {
   }
 
   async update(p: Principal, roomId: string, patch: { name?: string; topic?: string }): Promise<Room> {
-    const { room } = await this.#requireManager(p, roomId);
-    if (room.kind !== "group")
-      throw new AppError("INVALID_OPERATION", "Only group rooms have a name and topic.");
+    await this.#requireManager(p, roomId, (room) =>
+      room.kind === "group" ? null : "Only group rooms have a name and topic.",
+    );
     const updated = await this.deps.store.rooms.update(roomId, {
       name: patch.name?.trim(),
       topic: patch.topic?.trim(),
@@ -104,9 +104,9 @@ export class RoomService {
   }
 
   async addMember(p: Principal, roomId: string, userId: string): Promise<RoomEvent> {
-    const { room } = await this.#requireManager(p, roomId);
-    if (room.kind === "dm")
-      throw new AppError("INVALID_OPERATION", "A direct conversation has exactly two members.");
+    await this.#requireManager(p, roomId, (room) =>
+      room.kind === "dm" ? "A direct conversation has exactly two members." : null,
+    );
     await this.#requireActiveUsers([userId]);
     const event = await this.deps.store.rooms.addMember(
       roomId,
@@ -126,9 +126,13 @@ export class RoomService {
    */
   async removeMember(p: Principal, roomId: string, userId: string): Promise<void> {
     const leaving = userId === p.userId;
-    const { room } = leaving ? await this.requireMember(p, roomId) : await this.#requireManager(p, roomId);
-    if (room.kind === "dm")
-      throw new AppError("INVALID_OPERATION", "Members of a direct conversation cannot be removed.");
+    const notInDm = (r: Room) =>
+      r.kind === "dm" ? "Members of a direct conversation cannot be removed." : null;
+    const { room } = leaving
+      ? await this.requireMember(p, roomId)
+      : await this.#requireManager(p, roomId, notInDm);
+    const refused = notInDm(room);
+    if (refused !== null) throw new AppError("INVALID_OPERATION", refused);
     const { store, clock, events } = this.deps;
     if (room.ownerId === userId) {
       const members = await store.rooms.listMembers(roomId);
@@ -176,15 +180,24 @@ export class RoomService {
 
   /**
    * Owners manage their room. Site administrators may manage any room; to anyone else a room they are not in
-   * does not exist, and a plain member is told FORBIDDEN (they can already see the room).
+   * does not exist. For someone who can see the room, an operation its kind does not allow (`refuse` gives the
+   * reason) is INVALID_OPERATION, whoever asks — it is not a matter of rights; otherwise a plain member is told
+   * FORBIDDEN.
    */
-  async #requireManager(p: Principal, roomId: string): Promise<{ room: Room }> {
+  async #requireManager(
+    p: Principal,
+    roomId: string,
+    refuse: (room: Room) => string | null = () => null,
+  ): Promise<{ room: Room }> {
     const found = await this.deps.store.rooms.findMembership(roomId, p.userId);
     if (!found) throw new AppError("ROOM_NOT_FOUND");
     const { room, member } = found;
-    if (roleAtLeast(p.role, "admin")) return { room };
-    if (!member) throw new AppError("ROOM_NOT_FOUND");
-    if (member.role !== "owner") throw new AppError("FORBIDDEN", "Only the room's owner can do this.");
+    const admin = roleAtLeast(p.role, "admin");
+    if (!admin && !member) throw new AppError("ROOM_NOT_FOUND");
+    const reason = refuse(room);
+    if (reason !== null) throw new AppError("INVALID_OPERATION", reason);
+    if (admin) return { room };
+    if (member?.role !== "owner") throw new AppError("FORBIDDEN", "Only the room's owner can do this.");
     return { room };
   }
 

@@ -212,13 +212,20 @@ describe("direct conversations", () => {
     expectError(await api.post("/dms", { userId: a.user.id }, a.accessToken), "INVALID_OPERATION");
     expectError(await api.post("/dms", { userId: UNKNOWN_ID }, a.accessToken), "USER_NOT_FOUND");
     const c = await signup(api, "dmc");
-    // A DM has no owner: its participants manage nothing, and nobody leaves it.
+    // A DM has exactly its two members, no name and no owner: adding, renaming, removing and leaving are not
+    // operations a DM has (INVALID_OPERATION for its participants); to anyone else it does not exist.
     expectError(
       await api.post(`/rooms/${room.id}/members`, { userId: c.user.id }, a.accessToken),
-      "FORBIDDEN",
+      "INVALID_OPERATION",
     );
-    expectError(await api.patch(`/rooms/${room.id}`, { name: "x" }, a.accessToken), "FORBIDDEN");
+    expectError(await api.patch(`/rooms/${room.id}`, { name: "x" }, a.accessToken), "INVALID_OPERATION");
+    expectError(await api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), "INVALID_OPERATION");
     expectError(await api.del(`/rooms/${room.id}/members/${a.user.id}`, a.accessToken), "INVALID_OPERATION");
+    expectError(await api.patch(`/rooms/${room.id}`, { name: "x" }, c.accessToken), "ROOM_NOT_FOUND");
+    expectError(
+      await api.post(`/rooms/${room.id}/members`, { userId: c.user.id }, c.accessToken),
+      "ROOM_NOT_FOUND",
+    );
     expect((await details(a, room.id)).members).toHaveLength(2);
   });
 
