@@ -18,14 +18,15 @@ const P99_GOAL_MS = 1000;
 
 /**
  * Server settings for one cap: the bucket holds one second's worth, so the cap applies from the first second.
- * `coalesceMs` > 0 also lets each room hub put the events of that window in one WebSocket message per subscriber
- * (PARLEY_WS_COALESCE_MS): in a room this large the per-socket write, not the message, is the unit of cost.
+ * `coalesceMs` sets PARLEY_WS_COALESCE_MS (null: the server's default): the window in which a large room's events
+ * share one WebSocket message per subscriber — in a room this large the per-socket write, not the message, is the
+ * unit of cost.
  */
-function capEnv(cap: number, coalesceMs: number): Record<string, string> {
+function capEnv(cap: number, coalesceMs: number | null): Record<string, string> {
   return {
     PARLEY_ROOM_SEND_RATE: String(cap),
     PARLEY_ROOM_SEND_BURST: String(Math.max(1, cap)),
-    PARLEY_WS_COALESCE_MS: String(coalesceMs),
+    ...(coalesceMs === null ? {} : { PARLEY_WS_COALESCE_MS: String(coalesceMs) }),
   };
 }
 
@@ -39,7 +40,8 @@ export const afreecaOneRoomScenario: Scenario = {
     seconds: "30",
     warmup: "10 (seconds after connecting left out of each cap's figures)",
     processes: "4",
-    "coalesce-ms": "0 (PARLEY_WS_COALESCE_MS for every process; 0 = each event its own WebSocket message)",
+    "coalesce-ms":
+      "the server's default (PARLEY_WS_COALESCE_MS for every process; 0 = each event its own WebSocket message)",
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -49,7 +51,8 @@ export const afreecaOneRoomScenario: Scenario = {
     const seconds = num(o, "seconds", 30);
     const warmup = num(o, "warmup", 10);
     const processes = num(o, "processes", 4);
-    const coalesceMs = num(o, "coalesce-ms", 0);
+    const coalesceMs = o.values["coalesce-ms"] === undefined ? null : num(o, "coalesce-ms", 0);
+    const coalescing = coalesceMs === null ? "the server's default" : `${coalesceMs} ms`;
     const layout = roomsOf(1, users);
     const workers = workerCount(o, users);
     const opts: BenchOptions = { ...o, values: { ...o.values, processes: String(processes) } };
@@ -63,7 +66,7 @@ export const afreecaOneRoomScenario: Scenario = {
         else if (target.restart) await target.restart(capEnv(cap, coalesceMs));
         else throw new Error("the target cannot restart with another cap");
         o.status(
-          `[cap ${cap}/s] ${processes} processes with PARLEY_ROOM_SEND_RATE=${cap} PARLEY_WS_COALESCE_MS=${coalesceMs}`,
+          `[cap ${cap}/s] ${processes} processes with PARLEY_ROOM_SEND_RATE=${cap}, coalescing window ${coalescing}`,
         );
         const run = await runLoad({
           target,
@@ -127,7 +130,7 @@ export const afreecaOneRoomScenario: Scenario = {
       }),
     ];
     return {
-      title: `Afreeca one room: ${users.toLocaleString("en")} users in one room, one message each per ${interval} s, ${processes} Parley processes${coalesceMs > 0 ? `, frames coalesced per ${coalesceMs} ms` : ""}`,
+      title: `Afreeca one room: ${users.toLocaleString("en")} users in one room, one message each per ${interval} s, ${processes} Parley processes, coalescing window ${coalescing}`,
       options: { users, interval, caps, seconds, warmup, processes, workers, coalesceMs },
       runs,
       checks,
@@ -142,7 +145,7 @@ export const afreecaOneRoomScenario: Scenario = {
       },
       notes: [
         ...notes,
-        `Each cap is a restart of every process with PARLEY_ROOM_SEND_RATE=cap, PARLEY_ROOM_SEND_BURST=cap and PARLEY_WS_COALESCE_MS=${coalesceMs}; all clients reconnect, then the step runs. The ramp stops at the first cap whose p99 exceeds 1 s.`,
+        `Each cap is a restart of every process with PARLEY_ROOM_SEND_RATE=cap, PARLEY_ROOM_SEND_BURST=cap, coalescing window ${coalescing}; all clients reconnect, then the step runs. The ramp stops at the first cap whose p99 exceeds 1 s.`,
         `Each cap's figures leave out the first ${warmup} s after everyone reconnected: every subscription to the room announces its user's presence to all members (presence events coalesced per room, still a burst for every member), which swamps the room right after a mass connect.`,
         "Expected deliveries count only accepted sends: a RATE_LIMITED rejection removes its room's deliveries from the expected total.",
       ],

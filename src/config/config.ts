@@ -246,8 +246,14 @@ export const CONFIG_OPTIONS = {
   wsCoalesceMs: {
     env: "PARLEY_WS_COALESCE_MS",
     schema: int(0, 1000),
-    default: "0",
-    doc: "How long a room's events may wait to share one WebSocket message per subscriber topic (0 = publish each event at once; Bun already writes one loop iteration's messages to a socket in one send).",
+    default: "200",
+    doc: "In a large room (see PARLEY_WS_COALESCE_MIN_SUBSCRIBERS), how long events may wait to share one WebSocket message per subscriber topic: fewer socket writes, up to this much more latency (0 = publish every event at once).",
+  },
+  wsCoalesceMinSubscribers: {
+    env: "PARLEY_WS_COALESCE_MIN_SUBSCRIBERS",
+    schema: int(0, 10_000_000),
+    default: "1000",
+    doc: "Subscriptions a room needs on one process before its events are coalesced (0 = every room); smaller rooms get each event at once.",
   },
   presenceTtlMs: {
     env: "PARLEY_PRESENCE_TTL_MS",

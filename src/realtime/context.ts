@@ -28,6 +28,7 @@ export type GatewayConfig = Pick<
   | "wsSendBurst"
   | "wsReplayBacklog"
   | "wsCoalesceMs"
+  | "wsCoalesceMinSubscribers"
   | "wsMaxBufferedBytes"
   | "presenceTtlMs"
 >;

@@ -101,6 +101,7 @@ export class Gateway {
       ephemeralId: nextMessageId,
       onMemberLeft: (roomId, userId) => this.#onMemberLeft(roomId, userId),
       coalesceMs: config.wsCoalesceMs,
+      coalesceMinSubscribers: config.wsCoalesceMinSubscribers,
     });
     const notifications = new Notifications({
       hubs: this.#hubs,

@@ -17,12 +17,14 @@ export interface HubRegistryDeps {
   readonly ephemeralId: () => string;
   readonly onMemberLeft: (roomId: string, userId: string) => void;
   /**
-   * How long a room's events may wait to share one WebSocket message per subscriber topic. 0 (the default)
-   * publishes each event at once: Bun already writes everything published to one socket within one loop
-   * iteration in one send, and deferring to the end of the turn measured no cheaper and added a loop iteration
-   * of latency (docs/benchmarks/optimizations.md).
+   * How long a large room's events may wait to share one WebSocket message per subscriber topic (0 or absent:
+   * every event is published at once). Bun already writes everything published to one socket within one loop
+   * iteration in one send, so a window saves kernel writes only where a socket gets events from several loop
+   * iterations inside it — rooms of thousands (docs/benchmarks/optimizations.md, docs/realtime.md).
    */
   readonly coalesceMs?: number;
+  /** Rooms with fewer local subscriptions than this publish each event at once even with a window (RoomHubDeps). */
+  readonly coalesceMinSubscribers?: number;
 }
 
 /** A claim on an active hub; the hub lives while any lease on it is held. `release` is idempotent. */
@@ -130,7 +132,13 @@ export class HubRegistry {
   #create(roomId: string): Entry {
     const hub = new RoomHub(
       roomId,
-      this.#flushes === undefined ? this.deps : { ...this.deps, flushes: this.#flushes },
+      this.#flushes === undefined
+        ? this.deps
+        : {
+            ...this.deps,
+            flushes: this.#flushes,
+            coalesceMinSubscribers: this.deps.coalesceMinSubscribers ?? 0,
+          },
     );
     const entry: Entry = { hub, refs: 1, ready: Promise.resolve(), subscription: null };
     const ready = (async () => {

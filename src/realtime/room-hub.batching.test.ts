@@ -62,7 +62,7 @@ function decodeSeqs(data: string, subscriptionId: string): number[] {
  * A hub with a scheduler and a tiny model of Bun's topics: sockets subscribe to topics and receive every
  * message published to them afterwards (and direct sends), in order.
  */
-function setup(windowMs = 0) {
+function setup(windowMs = 0, coalesceMinSubscribers = 0) {
   const stored: RoomEvent[] = [];
   const published: Array<{ topic: string; data: string }> = [];
   const topics = new Map<string, Set<string[]>>();
@@ -91,6 +91,7 @@ function setup(windowMs = 0) {
     ephemeralId: () => "e",
     onMemberLeft: (_roomId, userId) => log.push(`left ${userId}`),
     flushes,
+    coalesceMinSubscribers,
   });
   const subscribe = (socket: string[], topic: string) => {
     const set = topics.get(topic) ?? new Set<string[]>();
@@ -108,6 +109,35 @@ function setup(windowMs = 0) {
 }
 
 describe("RoomHub coalescing", () => {
+  test("a room that falls below the size threshold publishes at once, after what it had batched, in order", async () => {
+    const { hub, published, live } = setup(0, 2);
+    hub.start(0);
+    hub.addSubscriber("sub-0");
+    live(messageEvent(1));
+    // One subscriber, threshold 2: published as it is accepted.
+    expect(published).toHaveLength(1);
+    hub.addSubscriber("sub-0");
+    live(messageEvent(2));
+    live(messageEvent(3));
+    expect(published).toHaveLength(1);
+    expect(hub.lastSeq).toBe(1);
+    hub.removeSubscriber("sub-0");
+    live(messageEvent(4));
+    // Below the threshold again: the batch (2, 3) and the new event go out together, now.
+    expect(published).toHaveLength(2);
+    expect(decodeSeqs(published[1]?.data ?? "", "sub-0")).toEqual([2, 3, 4]);
+    expect(hub.lastSeq).toBe(4);
+    await nextTurn();
+    expect(published).toHaveLength(2);
+    // Removing a subscription that is not there changes no count.
+    hub.removeSubscriber("nobody");
+    hub.addSubscriber("sub-0");
+    live(messageEvent(5));
+    expect(published).toHaveLength(2);
+    await nextTurn();
+    expect(decodeSeqs(published[2]?.data ?? "", "sub-0")).toEqual([5]);
+  });
+
   test("events of one window go out as one message per subscription id, frames back to back in seq order", async () => {
     const { hub, published, live } = setup();
     hub.start(0);

@@ -25,6 +25,12 @@ export interface RoomHubDeps {
    * message per subscription id. Without it every event is published as it is accepted.
    */
   readonly flushes?: FlushScheduler;
+  /**
+   * With `flushes`, only a hub with at least this many local subscriptions defers its events; a smaller one
+   * publishes each at once (0 = every hub defers). In a small room one write per event per socket is cheap and
+   * the window would only add latency; in a room of thousands the per-socket writes are the cost of the room.
+   */
+  readonly coalesceMinSubscribers?: number;
 }
 
 export type HubListener = (event: HubEvent) => void;
@@ -75,6 +81,8 @@ export class RoomHub implements Flushable {
   lastSeq = 0;
   /** Distinct subscription ids of the local live subscribers, with how many sockets use each. */
   readonly subscriptionIds = new Map<string, number>();
+  /** Local subscriptions, all ids together (the sum of subscriptionIds' counts). */
+  #subscribers = 0;
   readonly listeners = new Set<HubListener>();
 
   readonly #destination: string;
@@ -154,12 +162,15 @@ export class RoomHub implements Flushable {
 
   addSubscriber(subscriptionId: string): void {
     this.subscriptionIds.set(subscriptionId, (this.subscriptionIds.get(subscriptionId) ?? 0) + 1);
+    this.#subscribers++;
   }
 
   removeSubscriber(subscriptionId: string): void {
     const n = this.subscriptionIds.get(subscriptionId) ?? 0;
-    if (n <= 1) this.subscriptionIds.delete(subscriptionId);
+    if (n === 0) return;
+    if (n === 1) this.subscriptionIds.delete(subscriptionId);
     else this.subscriptionIds.set(subscriptionId, n - 1);
+    this.#subscribers--;
   }
 
   /** Resolves once `seq` has been delivered locally, or after `timeoutMs` (never rejects). */
@@ -196,7 +207,10 @@ export class RoomHub implements Flushable {
     if (event.seq !== null) this.#acceptedSeq = event.seq;
     this.#batch.push(event);
     this.#batchChars += event.json.length;
-    const flushes = this.deps.flushes;
+    // Below the size threshold the event goes out now, together with anything still batched from when the room
+    // was larger, so the order holds either way; the flush already scheduled then finds nothing.
+    const flushes =
+      this.#subscribers >= (this.deps.coalesceMinSubscribers ?? 0) ? this.deps.flushes : undefined;
     if (flushes === undefined || event.type === "member.left" || this.#batchChars >= BATCH_MAX_CHARS) {
       this.flush();
     } else if (this.#batch.length === 1) {

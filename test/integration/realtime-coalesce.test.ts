@@ -8,7 +8,7 @@ let api: Client;
 
 beforeAll(async () => {
   server = await startTestServer({
-    config: { wsCoalesceMs: 5, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
+    config: { wsCoalesceMs: 5, wsCoalesceMinSubscribers: 0, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
   });
   api = client(server.api);
 });
