@@ -5,6 +5,9 @@
 import type { Subprocess } from "bun";
 import { onInterrupt } from "./interrupt.ts";
 
+/** How long a child gets after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 20_000;
+
 export interface Child {
   readonly pid: number;
   readonly port: number;
@@ -78,7 +81,11 @@ export async function spawnChild(
     unregister();
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill("SIGTERM");
-    const killed = await Promise.race([proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
+    // Long enough for a server holding thousands of sockets to close them and write a requested CPU profile.
+    const killed = await Promise.race([
+      proc.exited.then(() => true),
+      Bun.sleep(STOP_GRACE_MS).then(() => false),
+    ]);
     if (!killed) {
       proc.kill("SIGKILL");
       await proc.exited;
