@@ -331,4 +331,36 @@ describe.skipIf(!available)("PostgreSQL group commit", () => {
     const other = anotherStore(schema);
     expect((await other.messages.listEvents(roomId, 0, 100)).length).toBe(40);
   });
+
+  test("a batch of one takes the single-message path; seqs follow call order across both paths", async () => {
+    const { store } = await freshStore();
+    const owner = await user(store);
+    const [roomId] = await rooms(store, owner.id, 1);
+    if (roomId === undefined) throw new Error("no room");
+    const before = statsOf(store);
+    // Awaited one by one: every batch holds one entry.
+    for (let i = 0; i < 5; i++) await store.messages.append(msg(roomId, owner.id));
+    const afterSequential = statsOf(store);
+    expect(afterSequential.singles - before.singles).toBe(5);
+    expect(afterSequential.batches - before.batches).toBe(5);
+    // One call per turn, not awaited: consecutive batches of one, two in flight at once (each waits for the
+    // previous one's commit before it starts).
+    const pending: Promise<AppendResult>[] = [];
+    for (let i = 0; i < 20; i++) {
+      pending.push(store.messages.append(msg(roomId, owner.id)));
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    const seqs = (await Promise.all(pending)).map((r) => r.message.seq);
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 6));
+    // A burst in one turn is one batch through the batch transaction.
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () => store.messages.append(msg(roomId, owner.id))),
+    );
+    expect(burst.map((r) => r.message.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 26));
+    const end = statsOf(store);
+    expect(end.calls - before.calls).toBe(55);
+    expect(end.fallbacks).toBe(0);
+    const events = await store.messages.listEvents(roomId, 0, 100);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 55 }, (_, i) => i + 1));
+  });
 });

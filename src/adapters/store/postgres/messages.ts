@@ -80,6 +80,8 @@ async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
 /** How appends were grouped: batches committed, the calls they carried, batches run one by one instead. */
 export interface AppendBatchStats extends GroupCommitStats {
   readonly fallbacks: number;
+  /** Batches of one, run through the single-message transaction. */
+  readonly singles: number;
 }
 
 /** The repository, plus how its appends were grouped (for profiling and tests). */
@@ -97,7 +99,7 @@ export function postgresMessages(
   const appends = new GroupCommit(batches.commit, groupCommit);
   return {
     get appendStats(): AppendBatchStats {
-      return { ...appends.stats, fallbacks: batches.fallbacks };
+      return { ...appends.stats, fallbacks: batches.fallbacks, singles: batches.singles };
     },
 
     drain: () => appends.idle(),
