@@ -20,13 +20,29 @@ export interface PresenceTrackerDeps {
   readonly batchMs?: number;
 }
 
+/**
+ * The refresh period (ttl/3) is split into this many ticks, and each tick refreshes the users whose id hashes to
+ * it: every entry is still refreshed once per period, but a process with thousands of users sends a tenth of
+ * their Redis calls ten times as often instead of all of them at once (which stalled the event loop for
+ * hundreds of milliseconds every period in afreeca-rooms; docs/benchmarks/optimizations.md).
+ */
+const REFRESH_SLICES = 10;
+
+/** Which tick of the period refreshes this user: a string hash, stable for the life of the process. */
+export function refreshSlice(userId: string): number {
+  let h = 0;
+  for (let i = 0; i < userId.length; i++) h = (Math.imul(h, 31) + userId.charCodeAt(i)) | 0;
+  return (h >>> 0) % REFRESH_SLICES;
+}
+
 /** The most user ids one presence event lists per status; beyond it the event says `truncated`. */
 export const PRESENCE_LIST_MAX = 100;
 
 /**
  * Who is online where, as seen from this process: a user is online in a room while they have a live
- * subscription to it here (counted locally), and the Presence port merges the processes. Entries are
- * refreshed every ttl/3 by one timer, so a killed process's users expire on their own after the TTL.
+ * subscription to it here (counted locally), and the Presence port merges the processes. Each entry is
+ * refreshed once every ttl/3 (one timer, the users spread over REFRESH_SLICES ticks), so a killed process's
+ * users expire on their own after the TTL.
  *
  * `presence` room events are best effort: a user turns "online" when their first local subscription to a room
  * appears, "offline" when the last one goes and no other process still reports them. Changes are coalesced per
@@ -42,9 +58,12 @@ export class PresenceTracker {
   /** room → user → the status to announce at the next flush. */
   readonly #pending = new Map<string, Map<string, "online" | "offline">>();
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The slice the next tick refreshes. */
+  #slice = 0;
 
   constructor(private readonly deps: PresenceTrackerDeps) {
-    this.#timer = setInterval(() => this.#refresh(), Math.max(250, Math.floor(deps.ttlMs / 3)));
+    const period = Math.max(250, Math.floor(deps.ttlMs / 3));
+    this.#timer = setInterval(() => this.#refresh(), period / REFRESH_SLICES);
     this.#timer.unref?.();
   }
 
@@ -169,8 +188,10 @@ export class PresenceTracker {
   }
 
   #refresh(): void {
+    const slice = this.#slice;
+    this.#slice = (slice + 1) % REFRESH_SLICES;
     for (const { id: userId, presentIn: rooms } of this.deps.users.values()) {
-      if (rooms === null) continue;
+      if (rooms === null || refreshSlice(userId) !== slice) continue;
       this.deps.presence
         .refresh(
           typeof rooms === "string" ? [rooms] : [...rooms],

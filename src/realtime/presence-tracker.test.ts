@@ -1,0 +1,51 @@
+import { describe, expect, test } from "bun:test";
+import pino from "pino";
+import { memoryPresence } from "../adapters/presence/memory-presence.ts";
+import type { Presence } from "../ports/presence.ts";
+import { LocalUsers } from "./local-users.ts";
+import { PresenceTracker, refreshSlice } from "./presence-tracker.ts";
+
+describe("PresenceTracker refresh", () => {
+  test("every present user is refreshed once per ttl/3, spread over the period rather than all at once", async () => {
+    const inner = memoryPresence({ now: () => Date.now() });
+    const refreshes: { userId: string; at: number }[] = [];
+    const presence: Presence = {
+      ...inner,
+      async refresh(rooms, userId, connId, ttlMs) {
+        refreshes.push({ userId, at: performance.now() });
+        await inner.refresh(rooms, userId, connId, ttlMs);
+      },
+    };
+    const users = new LocalUsers();
+    // ttl 1.5 s: a period of 500 ms, ticks of 50 ms.
+    const tracker = new PresenceTracker({
+      presence,
+      users,
+      processId: "p1",
+      ttlMs: 1500,
+      logger: pino({ level: "silent" }),
+      publishEphemeral: async () => {},
+    });
+    const ids = Array.from({ length: 200 }, (_, i) => `01JUSER${String(i).padStart(19, "0")}`);
+    for (const id of ids) tracker.add("room-1", id);
+    const start = performance.now();
+    // About two periods: every user refreshed, none more than twice (a late timer only means fewer ticks).
+    await Bun.sleep(1020);
+    const perUser = new Map<string, number>();
+    for (const r of refreshes) perUser.set(r.userId, (perUser.get(r.userId) ?? 0) + 1);
+    expect(perUser.size).toBe(ids.length);
+    expect(Math.max(...perUser.values())).toBeLessThanOrEqual(2);
+    // Spread: no tick carries more than a third of the users (one slice holds about a tenth of them).
+    const byTick = new Map<number, number>();
+    for (const r of refreshes) {
+      const tick = Math.floor((r.at - start) / 50);
+      byTick.set(tick, (byTick.get(tick) ?? 0) + 1);
+    }
+    expect(Math.max(...byTick.values())).toBeLessThan(ids.length / 3);
+    expect(byTick.size).toBeGreaterThanOrEqual(10);
+    // The slice of a user is stable and within range.
+    for (const id of ids) expect(refreshSlice(id)).toBe(refreshSlice(id));
+    expect(new Set(ids.map(refreshSlice)).size).toBe(10);
+    await tracker.close();
+  });
+});
