@@ -132,13 +132,7 @@ export class HubRegistry {
   #create(roomId: string): Entry {
     const hub = new RoomHub(
       roomId,
-      this.#flushes === undefined
-        ? this.deps
-        : {
-            ...this.deps,
-            flushes: this.#flushes,
-            coalesceMinSubscribers: this.deps.coalesceMinSubscribers ?? 0,
-          },
+      this.#flushes === undefined ? this.deps : { ...this.deps, flushes: this.#flushes },
     );
     const entry: Entry = { hub, refs: 1, ready: Promise.resolve(), subscription: null };
     const ready = (async () => {

@@ -5,7 +5,7 @@ import type { NewMessage } from "../../../ports/store.ts";
 import type { Db, Tx } from "./client.ts";
 import type { CommitBatch, Outcome } from "./group-commit.ts";
 import { MESSAGE_COLUMNS } from "./message-columns.ts";
-import { eventOf } from "./room-stream.ts";
+import { eventOf, newMessageEvent } from "./room-stream.ts";
 import { type MessageRow, toMessage } from "./rows.ts";
 
 export type AppendResult = {
@@ -161,17 +161,7 @@ async function commitInTransaction(
       return { ok: true, value: { message: toMessage(rowOf(p.of)), event: null, created: false } };
     const msg = batch[i]!;
     const row = rowOf(i);
-    const event = eventOf(
-      {
-        roomId: msg.roomId,
-        seq: p.seq,
-        type: "message",
-        at: msg.createdAt,
-        actorId: msg.senderId,
-        messageId: msg.id,
-      },
-      row,
-    );
+    const event = eventOf(newMessageEvent(msg, p.seq), row);
     return { ok: true, value: { message: toMessage(row), event, created: true } };
   });
 }

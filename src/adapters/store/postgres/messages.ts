@@ -6,7 +6,14 @@ import type { Db, Queryable } from "./client.ts";
 import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./group-commit.ts";
 import { MESSAGE_COLUMNS } from "./message-columns.ts";
 import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
-import { claimNextSeq, eventOf, insertEvent, type NewEvent, selectEvents } from "./room-stream.ts";
+import {
+  claimNextSeq,
+  eventOf,
+  insertEvent,
+  type NewEvent,
+  newMessageEvent,
+  selectEvents,
+} from "./room-stream.ts";
 import { type MessageRow, toMessage } from "./rows.ts";
 import { toPrefixTsQuery } from "./search-query.ts";
 
@@ -54,14 +61,7 @@ async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
           VALUES (${msg.id}, ${msg.roomId}, ${seq}, ${msg.senderId}, ${msg.body}, ${msg.clientMsgId},
                   ${msg.createdAt})
           RETURNING ${tx.unsafe(MESSAGE_COLUMNS)}`;
-        const event: NewEvent = {
-          roomId: msg.roomId,
-          seq,
-          type: "message",
-          at: msg.createdAt,
-          actorId: msg.senderId,
-          messageId: msg.id,
-        };
+        const event = newMessageEvent(msg, seq);
         await insertEvent(tx, event);
         return { message: toMessage(rows[0]!), event: eventOf(event, rows[0]!), created: true };
       }),

@@ -24,6 +24,26 @@ export interface NewEvent {
   readonly member?: { readonly userId: string; readonly role: MemberRole };
 }
 
+/** The event that announces a newly appended message at `seq`. */
+export function newMessageEvent(
+  msg: {
+    readonly id: string;
+    readonly roomId: string;
+    readonly senderId: string;
+    readonly createdAt: number;
+  },
+  seq: number,
+): NewEvent {
+  return {
+    roomId: msg.roomId,
+    seq,
+    type: "message",
+    at: msg.createdAt,
+    actorId: msg.senderId,
+    messageId: msg.id,
+  };
+}
+
 /** Inserts the event row for a seq claimed by claimNextSeq in the same transaction. */
 export async function insertEvent(tx: Tx, e: NewEvent): Promise<void> {
   await tx`
