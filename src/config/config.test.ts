@@ -65,6 +65,21 @@ describe("multi-process settings", () => {
     ).toBe(true);
   });
 
+  test("coalescing settings: defaults, and out-of-range or non-integer values refused by name", () => {
+    const defaults = loadConfig({});
+    expect(defaults.wsCoalesceMs).toBe(200);
+    expect(defaults.wsCoalesceMinSubscribers).toBe(1000);
+    expect(loadConfig({ PARLEY_WS_COALESCE_MIN_SUBSCRIBERS: "0" }).wsCoalesceMinSubscribers).toBe(0);
+    for (const bad of ["-1", "1.5", "many", ""]) {
+      expect(() => loadConfig({ PARLEY_WS_COALESCE_MIN_SUBSCRIBERS: bad })).toThrow(
+        /PARLEY_WS_COALESCE_MIN_SUBSCRIBERS/,
+      );
+    }
+    expect(() => loadConfig({ PARLEY_WS_COALESCE_MS: "1001" })).toThrow(/PARLEY_WS_COALESCE_MS/);
+    // An empty value is a mistake too, not 0 (which for the port would mean "any free port").
+    expect(() => loadConfig({ PARLEY_PORT: "" })).toThrow(/PARLEY_PORT/);
+  });
+
   test("allowed origins are a trimmed list", () => {
     expect(
       loadConfig({ PARLEY_WS_ALLOWED_ORIGINS: " https://a.example , https://b.example," }).wsAllowedOrigins,

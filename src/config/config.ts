@@ -6,7 +6,17 @@ import { z } from "zod";
  */
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A whole number in [min, max], written in decimal digits. Not `z.coerce.number()` alone: it reads an empty value
+ * (`PARLEY_PORT=`) as 0 and "1e3" as 1000, where a typo should be refused by name.
+ */
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, "expected a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 const bool = z.stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off"] });
 
 export const CONFIG_OPTIONS = {

@@ -17,6 +17,7 @@ export async function resolveJwtSecret(configured: string, dataDir: string): Pro
   }
   await chmod(file, 0o600);
   const secret = (await readFile(file, "utf8")).trim();
-  if (secret.length < 32) throw new Error(`${file} holds a secret shorter than 32 characters; delete it or set PARLEY_JWT_SECRET`);
+  if (secret.length < 32)
+    throw new Error(`${file} holds a secret shorter than 32 characters; delete it or set PARLEY_JWT_SECRET`);
   return secret;
 }
