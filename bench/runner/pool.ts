@@ -179,8 +179,8 @@ export class WorkerPool {
   }
 
   /** Starts a reconnect storm in every worker (see the worker's `storm`). */
-  storm(spreadMs: number): void {
-    this.broadcast({ t: "storm", spreadMs });
+  storm(spreadMs: number, reset: boolean): void {
+    this.broadcast({ t: "storm", spreadMs, reset });
   }
 
   /** Asks every worker where its subscriptions' streams end and folds the answers; null if one did not answer. */

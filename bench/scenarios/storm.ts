@@ -6,16 +6,39 @@
  */
 import type { Check } from "../report/result.ts";
 import type { RunResult } from "../runner/run-load.ts";
+import { SATURATED_SHARE } from "../runner/saturation.ts";
 import { oneSenderPerRoom, roomsOf, runEach } from "./common.ts";
 import { num, targets, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 const RESUME_GOAL_MS = 10_000;
 
-/** The storm's checks for one run; `stormAt` is the wall-clock ms when the storm was started (null: never). */
-export function stormChecks(r: RunResult, stormAt: number | null): Check[] {
+/** Where the storm started: wall-clock ms (null: never), the step second it began, the generator's usable cores. */
+export interface StormStart {
+  readonly at: number | null;
+  readonly second: number;
+  readonly generatorCores: number;
+}
+
+/**
+ * Seconds from the storm's start to the last resume in which the generator's cores were saturated. Reconnects cost
+ * the generator too (a bind and a handshake each); in such a second resumes may have waited on the generator, so a
+ * late last resume then says nothing about the server.
+ */
+export function generatorBoundSeconds(r: RunResult, start: StormStart, withinMs: number): number {
+  const first = Math.max(0, start.second - 1);
+  const last = first + Math.ceil(withinMs / 1000);
+  const limit = SATURATED_SHARE * Math.max(1, start.generatorCores);
+  return r.series.slice(first, last + 1).filter((p) => p.generatorCpu >= limit).length;
+}
+
+/** The storm's checks for one run. */
+export function stormChecks(r: RunResult, start: StormStart): Check[] {
+  const stormAt = start.at;
   const lost = r.totals.gaps + (r.seqTail?.behind ?? 0);
   const within = stormAt !== null && r.lastResumeAt > 0 ? Math.round(r.lastResumeAt - stormAt) : null;
+  const bound = within === null ? 0 : generatorBoundSeconds(r, start, within);
+  const late = within !== null && within > RESUME_GOAL_MS;
   return [
     {
       name: `${r.target}: resumed`,
@@ -28,9 +51,13 @@ export function stormChecks(r: RunResult, stormAt: number | null): Check[] {
       value:
         within === null
           ? "–"
-          : `${(within / 1000).toFixed(2)} s (resume p50 ${r.resumeMs?.p50} ms, p99 ${r.resumeMs?.p99} ms)`,
+          : `${(within / 1000).toFixed(2)} s (resume p50 ${r.resumeMs?.p50} ms, p99 ${r.resumeMs?.p99} ms)` +
+            (bound > 0
+              ? `; the generator was saturated in ${bound} s of it${late ? ": generator-bound, not a server figure" : ""}`
+              : ""),
       goal: "≤ 10 s",
-      ok: within === null ? null : within <= RESUME_GOAL_MS,
+      // Late only because the generator could not keep up: neither met nor failed by the server.
+      ok: within === null || (late && bound > 0) ? null : !late,
     },
     {
       name: `${r.target}: lost events (holes inside streams + streams ending early)`,
@@ -64,6 +91,7 @@ export const stormScenario: Scenario = {
     seconds: "30",
     "storm-at": "5 (second of the step)",
     spread: "5000 (ms over which the drops are spread)",
+    drop: "reset (the client's socket is aborted: TCP RST, as when a network drops it) or close (TCP FIN)",
     targets: "parley",
     processes: "1 (more: PostgreSQL + Redis, shared port)",
   },
@@ -76,6 +104,9 @@ export const stormScenario: Scenario = {
     const seconds = num(o, "seconds", 30);
     const stormSecond = num(o, "storm-at", 5);
     const spreadMs = num(o, "spread", 5000);
+    const drop = o.values.drop ?? "reset";
+    if (drop !== "reset" && drop !== "close")
+      throw new Error(`--drop must be reset or close, got ${String(drop)}`);
     const names = targets(o, ["parley"]);
     const workers = workerCount(o, layout.connRooms.length);
     if (stormSecond >= seconds) throw new Error("--storm-at must fall inside --seconds");
@@ -98,10 +129,13 @@ export const stormScenario: Scenario = {
         if (second !== stormSecond - 1) return;
         stormAt.push(performance.timeOrigin + performance.now());
         o.status(`storm: every connection drops within ${spreadMs} ms and resumes`);
-        pool.storm(spreadMs);
+        pool.storm(spreadMs, drop === "reset");
       },
     });
-    const checks = runs.flatMap((r, i) => stormChecks(r, stormAt[i] ?? null));
+    const generatorCores = Math.min(workers, o.placement.generatorCores);
+    const checks = runs.flatMap((r, i) =>
+      stormChecks(r, { at: stormAt[i] ?? null, second: stormSecond, generatorCores }),
+    );
     return {
       title: `Storm: ${layout.connRooms.length.toLocaleString("en")} connections in rooms of ${roomSize} drop within ${spreadMs / 1000} s and resume`,
       options: {
@@ -111,6 +145,7 @@ export const stormScenario: Scenario = {
         seconds,
         stormSecond,
         spreadMs,
+        drop,
         workers,
         targets: names,
       },
@@ -119,7 +154,7 @@ export const stormScenario: Scenario = {
       measurements: {},
       notes: [
         ...notes,
-        "A drop is a client-side close (TCP FIN) at a uniformly random moment within the spread; the connection reconnects at once (≤ 200 upgrades in flight per generator worker), and resubscribes every room with since-seq = the last seq it received there plus its error queue; it counts as resumed when the receipt of its last SUBSCRIBE arrives.",
+        `A drop is ${drop === "reset" ? "an abort of the client's socket (TCP RST, no TIME_WAIT left on the generator)" : "a client-side close (TCP FIN; the old socket stays in TIME_WAIT on the generator, and every reconnect's bind must skip those ports — at 15k this can saturate the generator's core in the kernel's bind)"} at a uniformly random moment within the spread; the connection reconnects at once (≤ 200 upgrades in flight per generator worker), and resubscribes every room with since-seq = the last seq it received there plus its error queue; it counts as resumed when the receipt of its last SUBSCRIBE arrives.`,
         "Lost = seqs missing between two events one subscription received, plus, after the drain, how far each subscription's last seq is behind the highest seq any subscriber of its room received. Presence events (no seq) are not counted.",
         "Sends keep their schedule through the storm; a sender that is reconnecting skips its due sends (they are neither sent nor expected).",
       ],

@@ -7,17 +7,17 @@ import { Buffer } from "node:buffer";
 import type { Socket, SocketHandler } from "bun";
 import type { Histogram } from "../metrics/histogram.ts";
 import { type Dialect, READY_ACK } from "../protocol/dialect.ts";
-import { MARKER_PREFIX, probeText, SEQ_OFFSET, SEQ_DIGITS, TIME_DIGITS } from "../protocol/marker.ts";
+import { MARKER_PREFIX, probeText, SEQ_DIGITS, SEQ_OFFSET, TIME_DIGITS } from "../protocol/marker.ts";
 import type { ScanSink } from "../protocol/scan-sink.ts";
 import {
   MaskedFrame,
+  maskedFrame,
   OP_CLOSE,
   OP_PING,
   OP_PONG,
   OP_TEXT,
   upgradeRequest,
   WsReader,
-  maskedFrame,
 } from "../protocol/ws-frames.ts";
 import type { ConnSpec, WorkerPlan } from "./messages.ts";
 
@@ -101,15 +101,18 @@ export class GenConnection implements ScanSink {
 
   /**
    * Drops the connection on purpose (client close) and reconnects at once through the worker's pacing; once
-   * connected it resubscribes every room with `since-seq` = the last seq it received there.
+   * connected it resubscribes every room with `since-seq` = the last seq it received there. `reset` aborts the
+   * socket (TCP RST, as a network failure looks to the server); otherwise it is closed (TCP FIN), which leaves the
+   * old socket in TIME_WAIT here, so the reconnect's bind to the same source address must find another free port.
    */
-  drop(): void {
+  drop(reset: boolean): void {
     if (!this.isReady || !this.socket || this.resuming) return;
     this.resuming = true;
     this.dropping = true;
     this.isReady = false;
     this.droppedAt = performance.timeOrigin + performance.now();
-    this.socket.end();
+    if (reset) this.socket.terminate();
+    else this.socket.end();
   }
 
   private restart(): void {
@@ -229,8 +232,9 @@ export class GenConnection implements ScanSink {
     c.expected += this.ctx.plan.roomSize[this.spec.sendRoom] ?? 0;
   }
 
-  close(): void {
-    this.socket?.end();
+  /** Ends the connection at the end of a run with a TCP RST (see the worker's `close`). */
+  abort(): void {
+    this.socket?.terminate();
   }
 
   private settle(): void {

@@ -32,8 +32,11 @@ export type ToWorker =
   | { readonly t: "open" }
   /** Messages per second per sending connection; 0 stops sending. */
   | { readonly t: "rate"; readonly perSender: number }
-  /** Every ready connection drops within `spreadMs` and reconnects, resuming with since-seq. */
-  | { readonly t: "storm"; readonly spreadMs: number }
+  /**
+   * Every ready connection drops within `spreadMs` and reconnects, resuming with since-seq. `reset`: the socket is
+   * aborted (TCP RST, as when a network drops a client); otherwise closed (TCP FIN).
+   */
+  | { readonly t: "storm"; readonly spreadMs: number; readonly reset: boolean }
   /** Asks for a tick that carries `roomSeqs` (after a drain). */
   | { readonly t: "seqs" }
   | { readonly t: "close" };

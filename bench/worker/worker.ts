@@ -5,7 +5,7 @@
  */
 import { Histogram } from "../metrics/histogram.ts";
 import { dialectFor } from "../protocol/dialect.ts";
-import { type ConnContext, connectionHandler, type Counters, GenConnection } from "./connection.ts";
+import { type ConnContext, type Counters, connectionHandler, GenConnection } from "./connection.ts";
 import type { FromWorker, ToWorker, WorkerPlan } from "./messages.ts";
 
 const SEND_TICK_MS = 5;
@@ -104,10 +104,10 @@ class Worker {
    * A reconnect storm: every ready connection drops at a uniformly random moment within `spreadMs` and reconnects
    * at once, resuming its rooms with since-seq (traffic keeps going meanwhile).
    */
-  storm(spreadMs: number): void {
+  storm(spreadMs: number, reset: boolean): void {
     for (const c of this.conns) {
       if (!c.isReady) continue;
-      setTimeout(() => c.drop(), Math.random() * spreadMs);
+      setTimeout(() => c.drop(reset), Math.random() * spreadMs);
     }
   }
 
@@ -201,7 +201,10 @@ class Worker {
   async close(): Promise<void> {
     this.tick(true);
     for (const t of this.timers) clearInterval(t);
-    for (const c of this.conns) c.close();
+    // Aborted, not closed: a client-side close leaves every socket in TIME_WAIT on this machine for a minute, and
+    // tens of thousands of those make the next run's binds to the same source addresses slow (the kernel checks
+    // each candidate port against them), which a run started right after this one would measure.
+    for (const c of this.conns) c.abort();
     await Bun.sleep(200);
     send({ t: "closed", worker: this.plan.workerIndex });
   }
@@ -222,7 +225,7 @@ process.on("message", (raw: unknown) => {
       worker?.setRate(msg.perSender);
       break;
     case "storm":
-      worker?.storm(msg.spreadMs);
+      worker?.storm(msg.spreadMs, msg.reset);
       break;
     case "seqs":
       worker?.tick(true);
