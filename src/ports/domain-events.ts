@@ -9,8 +9,15 @@ export type DomainEvent =
   /** A room's stream grew by one committed event. */
   | { readonly kind: "room.event"; readonly event: RoomEvent }
   /** Sessions ended (logout, password change, reuse detection, deactivation): close their sockets. */
-  | { readonly kind: "sessions.revoked"; readonly userId: string; readonly sessionIds: readonly string[] | "all" }
-  /** A room's details (name, topic) changed. */
+  | {
+      readonly kind: "sessions.revoked";
+      readonly userId: string;
+      readonly sessionIds: readonly string[] | "all";
+    }
+  /**
+   * A room's details changed: its name or topic, or its owner (and with it two members' roles). Not a stream
+   * event: whoever shows the room reads it again.
+   */
   | { readonly kind: "room.updated"; readonly roomId: string }
   /** A room was created with these members (no stream event: a new room's stream starts empty). */
   | { readonly kind: "room.created"; readonly roomId: string; readonly memberIds: readonly string[] }

@@ -126,6 +126,13 @@ export interface MemberView {
   readonly user: PublicUser;
 }
 
+export interface OwnerTransfer {
+  /** The room as committed, with its new ownerId. */
+  readonly room: Room;
+  /** The owner found under the lock; equal to the new owner when nothing changed. */
+  readonly previousOwnerId: string | null;
+}
+
 export interface RoomRepository {
   /**
    * Creates the room with its initial members (no events: a new room's stream starts empty, lastSeq 0).
@@ -165,9 +172,24 @@ export interface RoomRepository {
   ): Promise<RoomEvent | null>;
   /**
    * Removes a member and appends a "member.left" event, in one transaction. Returns null if not a member.
-   * Their read marker is dropped with the membership.
+   * Their read marker is dropped with the membership. Throws Conflict("owner") and changes nothing when the user
+   * is the room's owner and other members remain: checked under the room's write lock, so a room with members
+   * always keeps its owner, even against a concurrent ownership transfer.
    */
   removeMember(roomId: string, userId: string, actorId: string, at: number): Promise<RoomEvent | null>;
+  /**
+   * Makes `toUserId` the room's owner in one transaction holding the room row's lock: the room's ownerId, the
+   * role "owner" for `toUserId` and the role "member" for whoever held "owner" before. Transfers of one room are
+   * serialised, so however many race, the room ends with exactly one owner. With `expectedOwnerId`, the owner
+   * found under the lock must be that user, else Conflict("owner") and nothing changes (a transfer decided by
+   * an owner who meanwhile lost the room does not apply). Naming the current owner changes nothing.
+   * Appends no stream event. Throws NotFound("room"), NotFound("member") when `toUserId` is not a member.
+   */
+  transferOwnership(
+    roomId: string,
+    toUserId: string,
+    opts?: { readonly expectedOwnerId?: string },
+  ): Promise<OwnerTransfer>;
   /**
    * Moves the member's read marker to max(current, seq) — never backwards — and returns the resulting marker.
    * Throws NotFound("member") if the user is not a member.

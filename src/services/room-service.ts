@@ -12,6 +12,9 @@ export interface RoomDetails {
   readonly myRole: Member["role"];
 }
 
+const NOT_A_MEMBER = "That user is not a member of this room.";
+const ONLY_THE_OWNER = "Only the room's owner can do this.";
+
 /** The most members a room may be created with in one request; more are added one by one. */
 export const INITIAL_MEMBERS_MAX = 100;
 
@@ -121,8 +124,36 @@ export class RoomService {
   }
 
   /**
+   * Makes `userId`, an active member, the room's owner; the previous owner stays on as a plain member and may
+   * then leave. The owner or a site administrator may do it, in any room but a DM, which has no owner. Naming the
+   * current owner changes nothing and announces nothing. An owner's transfer applies only if they still own the
+   * room when it commits, so of two racing transfers by one owner exactly one succeeds; the other is FORBIDDEN.
+   * An administrator's transfer applies to whoever owns the room then.
+   */
+  async transferOwnership(p: Principal, roomId: string, userId: string): Promise<Room> {
+    await this.#requireManager(p, roomId, (room) =>
+      room.kind === "dm" ? "A direct conversation has no owner." : null,
+    );
+    await this.#requireActiveUsers([userId]);
+    const expectedOwnerId = roleAtLeast(p.role, "admin") ? undefined : p.userId;
+    try {
+      const { room, previousOwnerId } = await this.deps.store.rooms.transferOwnership(roomId, userId, {
+        expectedOwnerId,
+      });
+      if (previousOwnerId !== userId) this.deps.events.emit({ kind: "room.updated", roomId });
+      return room;
+    } catch (e) {
+      if (e instanceof NotFound && e.entity === "member") throw new AppError("USER_NOT_FOUND", NOT_A_MEMBER);
+      if (e instanceof NotFound) throw new AppError("ROOM_NOT_FOUND");
+      if (e instanceof Conflict && e.key === "owner") throw new AppError("FORBIDDEN", ONLY_THE_OWNER);
+      throw e;
+    }
+  }
+
+  /**
    * Removes `userId` (the caller themselves = leaving). Managers may remove anyone but the owner; an owner cannot
-   * leave a room that still has other members, because a room without an owner could no longer be managed.
+   * leave a room that still has other members, because a room without an owner could no longer be managed: they
+   * transfer ownership first.
    */
   async removeMember(p: Principal, roomId: string, userId: string): Promise<void> {
     const leaving = userId === p.userId;
@@ -134,17 +165,17 @@ export class RoomService {
     const refused = notInDm(room);
     if (refused !== null) throw new AppError("INVALID_OPERATION", refused);
     const { store, clock, events } = this.deps;
-    if (room.ownerId === userId) {
-      const members = await store.rooms.listMembers(roomId);
-      if (members.length > 1) {
-        throw new AppError(
-          "INVALID_OPERATION",
-          "The owner cannot leave or be removed while the room has other members.",
-        );
-      }
+    let event: RoomEvent | null;
+    try {
+      event = await store.rooms.removeMember(roomId, userId, p.userId, clock.now());
+    } catch (e) {
+      if (!(e instanceof Conflict && e.key === "owner")) throw e;
+      throw new AppError(
+        "INVALID_OPERATION",
+        "The owner cannot leave or be removed while the room has other members; transfer ownership to another member first.",
+      );
     }
-    const event = await store.rooms.removeMember(roomId, userId, p.userId, clock.now());
-    if (!event) throw new AppError("USER_NOT_FOUND", "That user is not a member of this room.");
+    if (!event) throw new AppError("USER_NOT_FOUND", NOT_A_MEMBER);
     events.emit({ kind: "room.event", event });
   }
 
@@ -197,7 +228,7 @@ export class RoomService {
     const reason = refuse(room);
     if (reason !== null) throw new AppError("INVALID_OPERATION", reason);
     if (admin) return { room };
-    if (member?.role !== "owner") throw new AppError("FORBIDDEN", "Only the room's owner can do this.");
+    if (member?.role !== "owner") throw new AppError("FORBIDDEN", ONLY_THE_OWNER);
     return { room };
   }
 

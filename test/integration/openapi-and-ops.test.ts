@@ -59,6 +59,7 @@ const EXPECTED_ROUTES = [
   "PATCH /api/v1/rooms/{roomId}",
   "POST /api/v1/rooms/{roomId}/members",
   "DELETE /api/v1/rooms/{roomId}/members/{userId}",
+  "POST /api/v1/rooms/{roomId}/owner",
   "GET /api/v1/rooms/{roomId}/messages",
   "POST /api/v1/rooms/{roomId}/messages",
   "GET /api/v1/rooms/{roomId}/messages/{messageId}",

@@ -326,6 +326,7 @@ describe("authorization: a room exists only for its members", () => {
         api.post(`/rooms/${room.id}/members`, { userId: who.user.id }, t),
         api.del(`/rooms/${room.id}/members/${owner.user.id}`, t),
         api.del(`/rooms/${room.id}/members/${who.user.id}`, t),
+        api.post(`/rooms/${room.id}/owner`, { userId: who.user.id }, t),
         api.get(`/rooms/${room.id}/messages`, t),
         api.post(`/rooms/${room.id}/messages`, { message: "let me in" }, t),
         api.get(`/rooms/${room.id}/messages/${msg.id}`, t),

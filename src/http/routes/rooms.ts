@@ -132,13 +132,41 @@ const addMember = createRoute({
   },
 });
 
+const transferOwnership = createRoute({
+  method: "post",
+  path: "/api/v1/rooms/{roomId}/owner",
+  tags,
+  ...secured,
+  summary: "Transfer ownership to another member (owner or administrator)",
+  description:
+    "The new owner must be an active member of the room. The previous owner stays as a plain member and may then " +
+    "leave. Naming the current owner changes nothing and answers 200 with the room. A direct conversation has " +
+    "no owner (INVALID_OPERATION). Of two racing transfers by one owner exactly one applies; the other is " +
+    "FORBIDDEN, since its caller no longer owns the room.",
+  middleware: [requireAuth, jsonBody] as const,
+  request: { params: RoomIdParamSchema, body: jsonRequest(UserIdBodySchema) },
+  responses: {
+    200: jsonContent(RoomEnvelopeSchema, "The room with its new owner."),
+    ...errorResponses(
+      ...AUTH_ERRORS,
+      ...BODY_ERRORS,
+      "INVALID_ID",
+      "ROOM_NOT_FOUND",
+      "FORBIDDEN",
+      "USER_NOT_FOUND",
+      "INVALID_OPERATION",
+    ),
+  },
+});
+
 const removeMember = createRoute({
   method: "delete",
   path: "/api/v1/rooms/{roomId}/members/{userId}",
   tags,
   ...secured,
   summary: "Remove a member, or leave when the user is the caller",
-  description: "An owner cannot leave or be removed while others remain.",
+  description:
+    "An owner cannot leave or be removed while others remain (INVALID_OPERATION); they transfer ownership first.",
   middleware: [requireAuth] as const,
   request: { params: MemberParamsSchema },
   responses: {
@@ -209,6 +237,15 @@ export function registerRoomRoutes(app: OpenAPIHono<AppEnv>): void {
       c.req.valid("json").userId,
     );
     return c.json(toMembershipWire(event), 201);
+  });
+
+  app.openapi(transferOwnership, async (c) => {
+    const room = await c.var.services.rooms.transferOwnership(
+      principalOf(c),
+      c.req.valid("param").roomId,
+      c.req.valid("json").userId,
+    );
+    return c.json({ room: toRoomWire(room) }, 200);
   });
 
   app.openapi(removeMember, async (c) => {

@@ -1,5 +1,6 @@
 /** Store contract part: rooms and memberships, DMs, listings, joins, leaves and read markers. */
 import { describe, expect, test } from "bun:test";
+import { Conflict } from "../../../src/domain/errors.ts";
 import { dmKey } from "../../../src/domain/room.ts";
 import { expectConflict, expectNotFound, type StoreFixture, T0 } from "./fixtures.ts";
 
@@ -223,6 +224,153 @@ export function roomsContract(fx: StoreFixture): void {
       expect(await lastSeq(r.id)).toBe(1);
       const again = await store().rooms.addMember(r.id, b.id, "member", a.id, T0 + 402);
       expect(again?.seq).toBe(2);
+    });
+
+    test("removeMember refuses the owner while others remain (Conflict('owner')); alone, the owner may leave", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      await expectConflict(store().rooms.removeMember(r.id, a.id, a.id, T0 + 500), "owner");
+      expect((await store().rooms.getMember(r.id, a.id))?.role).toBe("owner");
+      expect(await lastSeq(r.id)).toBe(0);
+      await store().rooms.removeMember(r.id, b.id, a.id, T0 + 501);
+      const left = await store().rooms.removeMember(r.id, a.id, a.id, T0 + 502);
+      expect(left).toMatchObject({ seq: 2, type: "member.left", member: { userId: a.id, role: "owner" } });
+      expect(await store().rooms.listMembers(r.id)).toEqual([]);
+    });
+
+    test("transferOwnership moves ownerId and both roles in one step, appending no event", async () => {
+      const a = await user();
+      const b = await user();
+      const c = await user();
+      const r = await room([a, b, c]);
+      await send(r.id, a, "before");
+      const t = await store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: a.id });
+      expect(t).toEqual({ room: { ...r, ownerId: b.id, lastSeq: 1 }, previousOwnerId: a.id });
+      expect(await store().rooms.findById(r.id)).toEqual(t.room);
+      const roles = (await store().rooms.listMembers(r.id)).map((v) => [v.member.userId, v.member.role]);
+      expect(roles).toEqual([
+        [a.id, "member"],
+        [b.id, "owner"],
+        [c.id, "member"],
+      ]);
+      expect((await store().rooms.listForUser(b.id))[0]?.myRole).toBe("owner");
+      expect((await store().rooms.listForUser(a.id))[0]?.myRole).toBe("member");
+      expect(await lastSeq(r.id)).toBe(1);
+      // The previous owner is a plain member now: they may leave, and the new owner may not.
+      await expectConflict(store().rooms.removeMember(r.id, b.id, b.id, T0 + 600), "owner");
+      expect((await store().rooms.removeMember(r.id, a.id, a.id, T0 + 601))?.member).toEqual({
+        userId: a.id,
+        role: "member",
+      });
+    });
+
+    test("transferOwnership: naming the owner changes nothing; a stale expectedOwnerId, a non-member or no room change nothing", async () => {
+      const a = await user();
+      const b = await user();
+      const outsider = await user();
+      const r = await room([a, b]);
+      const members = async () =>
+        (await store().rooms.listMembers(r.id)).map((v) => [v.member.userId, v.member.role]);
+      const before = await members();
+
+      expect(await store().rooms.transferOwnership(r.id, a.id, { expectedOwnerId: a.id })).toEqual({
+        room: r,
+        previousOwnerId: a.id,
+      });
+      await expectConflict(store().rooms.transferOwnership(r.id, a.id, { expectedOwnerId: b.id }), "owner");
+      await expectConflict(store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: b.id }), "owner");
+      await expectNotFound(store().rooms.transferOwnership(r.id, outsider.id), "member");
+      await expectNotFound(store().rooms.transferOwnership(r.id, ids.next()), "member");
+      await expectNotFound(store().rooms.transferOwnership(ids.next(), b.id), "room");
+      expect(await store().rooms.findById(r.id)).toEqual(r);
+      expect(await members()).toEqual(before);
+    });
+
+    test("transferOwnership without expectedOwnerId applies to whoever owns the room, also one whose owner left", async () => {
+      const a = await user();
+      const b = await user();
+      const c = await user();
+      const r = await room([a]);
+      await store().rooms.removeMember(r.id, a.id, a.id, T0 + 700);
+      await store().rooms.addMember(r.id, b.id, "member", c.id, T0 + 701);
+      await store().rooms.addMember(r.id, c.id, "member", c.id, T0 + 702);
+      expect((await store().rooms.findById(r.id))?.ownerId).toBe(a.id);
+      const t = await store().rooms.transferOwnership(r.id, c.id);
+      expect(t.previousOwnerId).toBe(a.id);
+      expect(t.room.ownerId).toBe(c.id);
+      expect((await store().rooms.getMember(r.id, c.id))?.role).toBe("owner");
+      expect((await store().rooms.getMember(r.id, b.id))?.role).toBe("member");
+      const again = await store().rooms.transferOwnership(r.id, b.id);
+      expect(again.previousOwnerId).toBe(c.id);
+      expect((await store().rooms.getMember(r.id, c.id))?.role).toBe("member");
+      expect((await store().rooms.getMember(r.id, b.id))?.role).toBe("owner");
+    });
+
+    /** The room's owner as stored, and every member holding the owner role. */
+    const owners = async (
+      roomId: string,
+    ): Promise<{ ownerId: string | null; withRole: Array<string | null> }> => {
+      const r = await store().rooms.findById(roomId);
+      if (r === null) throw new Error("no such room");
+      const views = await store().rooms.listMembers(roomId);
+      return {
+        ownerId: r.ownerId,
+        withRole: views.filter((v) => v.member.role === "owner").map((v) => v.member.userId),
+      };
+    };
+
+    test("concurrent transfers by one owner to different members: exactly one applies, one owner remains", async () => {
+      const a = await user();
+      const others = await Promise.all(Array.from({ length: 12 }, () => user()));
+      const r = await room([a, ...others]);
+      const results = await Promise.allSettled(
+        others.map((o) => store().rooms.transferOwnership(r.id, o.id, { expectedOwnerId: a.id })),
+      );
+      const winners = results.flatMap((x, i) => (x.status === "fulfilled" ? [others[i]!.id] : []));
+      expect(winners).toHaveLength(1);
+      const winner = winners[0] ?? null;
+      for (const x of results) {
+        if (x.status === "fulfilled") continue;
+        expect(x.reason).toBeInstanceOf(Conflict);
+        expect((x.reason as Conflict).key).toBe("owner");
+      }
+      expect(await owners(r.id)).toEqual({ ownerId: winner, withRole: [winner] });
+      expect((await store().rooms.getMember(r.id, a.id))?.role).toBe("member");
+    });
+
+    test("concurrent unconditional transfers all apply in some order and leave exactly one owner", async () => {
+      const a = await user();
+      const others = await Promise.all(Array.from({ length: 12 }, () => user()));
+      const r = await room([a, ...others]);
+      const results = await Promise.all(others.map((o) => store().rooms.transferOwnership(r.id, o.id)));
+      // Serialised: each saw the owner the previous one left, so the previous owners form one chain from a.
+      const chain = new Map(results.map((t) => [t.previousOwnerId, t.room.ownerId]));
+      expect(chain.size).toBe(others.length);
+      let last: string | null = a.id;
+      for (let i = 0; i < others.length; i++) last = chain.get(last) ?? null;
+      expect(last).not.toBeNull();
+      expect(await owners(r.id)).toEqual({ ownerId: last, withRole: [last] });
+    });
+
+    test("a transfer racing the removal of its target: one of them applies and the room keeps an owner who is a member", async () => {
+      for (let round = 0; round < 5; round++) {
+        const a = await user();
+        const b = await user();
+        const c = await user();
+        const r = await room([a, b, c]);
+        const [transfer, removal] = await Promise.allSettled([
+          store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: a.id }),
+          store().rooms.removeMember(r.id, b.id, a.id, T0 + 800),
+        ]);
+        expect([transfer.status, removal.status].filter((s) => s === "fulfilled")).toHaveLength(1);
+        const now = await owners(r.id);
+        expect(now.withRole).toEqual([now.ownerId]);
+        const memberIds: Array<string | null> = (await store().rooms.listMembers(r.id)).map(
+          (v) => v.member.userId,
+        );
+        expect(memberIds).toContain(now.ownerId);
+      }
     });
 
     test("markRead never moves backwards; NotFound('member') for a non-member", async () => {

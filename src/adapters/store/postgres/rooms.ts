@@ -1,7 +1,13 @@
 import { Conflict, NotFound } from "../../../domain/errors.ts";
 import type { RoomEvent } from "../../../domain/message.ts";
 import type { Member, MemberRole, Room } from "../../../domain/room.ts";
-import type { MemberView, NewRoom, RoomRepository, RoomSummary } from "../../../ports/store.ts";
+import type {
+  MemberView,
+  NewRoom,
+  OwnerTransfer,
+  RoomRepository,
+  RoomSummary,
+} from "../../../ports/store.ts";
 import type { Db } from "./client.ts";
 import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
 import { claimNextSeq, eventOf, insertEvent, type NewEvent } from "./room-stream.ts";
@@ -196,6 +202,12 @@ export function postgresRooms(sql: Db): RoomRepository {
             DELETE FROM members WHERE room_id = ${roomId} AND user_id = ${userId} RETURNING role`;
           const gone = removed[0];
           if (!gone) throw new Rollback(null);
+          // The seq claim above holds the room row's lock, so no transfer or join can slip in before commit.
+          const keep = await tx`
+            SELECT 1 FROM rooms r
+             WHERE r.id = ${roomId} AND r.owner_id = ${userId}
+               AND EXISTS (SELECT 1 FROM members WHERE room_id = ${roomId})`;
+          if (keep.length > 0) throw new Conflict("owner");
           const event: NewEvent = {
             roomId,
             seq,
@@ -208,6 +220,30 @@ export function postgresRooms(sql: Db): RoomRepository {
           return eventOf(event, null);
         }),
       );
+    },
+
+    async transferOwnership(roomId, toUserId, opts = {}): Promise<OwnerTransfer> {
+      return sql.begin(async (tx) => {
+        const locked = await tx<{ owner_id: string | null }[]>`
+          SELECT owner_id FROM rooms WHERE id = ${roomId} FOR UPDATE`;
+        const row = locked[0];
+        if (!row) throw new NotFound("room");
+        const previousOwnerId = row.owner_id;
+        if (opts.expectedOwnerId !== undefined && previousOwnerId !== opts.expectedOwnerId)
+          throw new Conflict("owner");
+        const target = await tx`SELECT 1 FROM members WHERE room_id = ${roomId} AND user_id = ${toUserId}`;
+        if (target.length === 0) throw new NotFound("member");
+        if (previousOwnerId !== toUserId) {
+          await tx`
+            UPDATE members SET role = CASE WHEN user_id = ${toUserId} THEN 'owner' ELSE 'member' END
+             WHERE room_id = ${roomId} AND (user_id = ${toUserId} OR role = 'owner')`;
+          const rooms = await tx<RoomRow[]>`
+            UPDATE rooms SET owner_id = ${toUserId} WHERE id = ${roomId} RETURNING ${tx.unsafe(ROOM_COLUMNS)}`;
+          return { room: toRoom(rooms[0]!), previousOwnerId };
+        }
+        const rooms = await tx<RoomRow[]>`SELECT ${tx.unsafe(ROOM_COLUMNS)} FROM rooms WHERE id = ${roomId}`;
+        return { room: toRoom(rooms[0]!), previousOwnerId };
+      });
     },
 
     async markRead(roomId: string, userId: string, seq: number): Promise<number> {

@@ -1,7 +1,13 @@
 import { Conflict, NotFound } from "../../../domain/errors.ts";
 import type { RoomEvent } from "../../../domain/message.ts";
 import type { Member, MemberRole, Room } from "../../../domain/room.ts";
-import type { MemberView, NewRoom, RoomRepository, RoomSummary } from "../../../ports/store.ts";
+import type {
+  MemberView,
+  NewRoom,
+  OwnerTransfer,
+  RoomRepository,
+  RoomSummary,
+} from "../../../ports/store.ts";
 import type { SqliteConnection } from "./connection.ts";
 import { allocateSeq, insertEvent } from "./events.ts";
 import {
@@ -25,6 +31,7 @@ const UNREAD_COUNT = `(SELECT count(*) FROM messages x
   WHERE x.room_id = mb.room_id AND x.seq > mb.read_seq AND x.deleted_at IS NULL AND x.sender_id <> mb.user_id)`;
 
 const SELECT_ROOM = `SELECT ${roomColumns("r")} FROM rooms r`;
+const SELECT_OWNER = "SELECT owner_id FROM rooms WHERE id = $roomId";
 
 /**
  * The room with the user's membership columns (null when not a member). Every send runs it, so the text is built
@@ -199,6 +206,7 @@ export class SqliteRoomRepository implements RoomRepository {
     return this.conn.tx(() => {
       const member = this.#member(roomId, userId);
       if (member === null) return null;
+      if (this.#ownerWithOthers(roomId, userId)) throw new Conflict("owner");
       this.conn.run("DELETE FROM members WHERE room_id = $roomId AND user_id = $userId", { roomId, userId });
       const seq = allocateSeq(this.conn, roomId);
       const role = toMemberRole(member.role);
@@ -210,6 +218,31 @@ export class SqliteRoomRepository implements RoomRepository {
         actorId,
         member: { userId, role },
       });
+    });
+  }
+
+  async transferOwnership(
+    roomId: string,
+    toUserId: string,
+    opts: { readonly expectedOwnerId?: string } = {},
+  ): Promise<OwnerTransfer> {
+    return this.conn.tx(() => {
+      const row = this.conn.get<{ owner_id: string | null }>(SELECT_OWNER, { roomId });
+      if (row === null) throw new NotFound("room");
+      const previousOwnerId = row.owner_id;
+      if (opts.expectedOwnerId !== undefined && previousOwnerId !== opts.expectedOwnerId)
+        throw new Conflict("owner");
+      if (this.#member(roomId, toUserId) === null) throw new NotFound("member");
+      if (previousOwnerId !== toUserId) {
+        const params = { roomId, toUserId };
+        this.conn.run(
+          `UPDATE members SET role = CASE WHEN user_id = $toUserId THEN 'owner' ELSE 'member' END
+            WHERE room_id = $roomId AND (user_id = $toUserId OR role = 'owner')`,
+          params,
+        );
+        this.conn.run("UPDATE rooms SET owner_id = $toUserId WHERE id = $roomId", params);
+      }
+      return { room: this.#room(roomId), previousOwnerId };
     });
   }
 
@@ -238,6 +271,18 @@ export class SqliteRoomRepository implements RoomRepository {
     return this.conn.get<MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE room_id = $roomId AND user_id = $userId`,
       { roomId, userId },
+    );
+  }
+
+  /** Whether `userId` owns the room while someone else is still in it. */
+  #ownerWithOthers(roomId: string, userId: string): boolean {
+    return (
+      this.conn.get(
+        `SELECT 1 FROM rooms r
+          WHERE r.id = $roomId AND r.owner_id = $userId
+            AND EXISTS (SELECT 1 FROM members WHERE room_id = $roomId AND user_id <> $userId)`,
+        { roomId, userId },
+      ) !== null
     );
   }
 
