@@ -10,8 +10,13 @@ export interface HubEvent {
   readonly seq: number | null;
   readonly type: WireRoomEvent["type"];
   readonly json: string;
-  /** The sender, for message events. */
+  /** The sender of the message, for message events (also of the edited or deleted one, not who changed it). */
   readonly senderId: string | null;
+  /**
+   * The message's own seq, for message.edited and message.deleted (null otherwise, and for an event published
+   * by a version that did not send it).
+   */
+  readonly messageSeq: number | null;
   /** The member concerned, for member events; the user, for typing and presence. */
   readonly userId: string | null;
 }
@@ -23,6 +28,7 @@ export function hubEventFromWire(wire: WireRoomEvent, json: string = JSON.string
     type: wire.type,
     json,
     senderId: "senderId" in wire ? wire.senderId : null,
+    messageSeq: "messageSeq" in wire ? (wire.messageSeq ?? null) : null,
     userId: "userId" in wire ? wire.userId : null,
   };
 }
@@ -50,13 +56,18 @@ export function parseHubEvent(roomId: string, payload: Uint8Array): HubEvent | n
   const o = v as Record<string, unknown>;
   if (o.roomId !== roomId || typeof o.type !== "string") return null;
   const seq = o.seq === undefined ? null : o.seq;
-  if (seq !== null && (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1)) return null;
+  if (seq !== null && !isSeq(seq)) return null;
   return {
     roomId,
     seq,
     type: o.type as WireRoomEvent["type"],
     json,
     senderId: typeof o.senderId === "string" ? o.senderId : null,
+    messageSeq: isSeq(o.messageSeq) ? o.messageSeq : null,
     userId: typeof o.userId === "string" ? o.userId : null,
   };
+}
+
+function isSeq(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
 }

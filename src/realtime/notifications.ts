@@ -17,6 +17,13 @@ export type NotificationBody =
       readonly senderId: string;
       readonly unreadCount: number;
     }
+  | {
+      /** Another's unread message was deleted; `messageSeq` is the seq its `message` notification carried. */
+      readonly type: "message.deleted";
+      readonly roomId: string;
+      readonly messageSeq: number;
+      readonly unreadCount: number;
+    }
   | { readonly type: "read"; readonly roomId: string; readonly readSeq: number; readonly unreadCount: number }
   | { readonly type: "member.joined" | "member.left"; readonly roomId: string; readonly userId: string }
   | { readonly type: "session.revoked" };
@@ -125,6 +132,9 @@ export class Notifications {
         if (room !== undefined && notice.readSeq >= room.readSeq) {
           room.readSeq = notice.readSeq;
           room.unread = notice.unreadCount;
+          // The count was read after every event up to readSeq had committed, so it already reflects them: one
+          // that this process's hub delivers only now (a message below the new marker) must not move it again.
+          room.baseSeq = Math.max(room.baseSeq, notice.readSeq);
         }
         const body: NotificationBody = {
           type: "read",
@@ -216,6 +226,11 @@ export class Notifications {
     }
   }
 
+  /**
+   * Keeps `unread` equal to the store's rule — others' messages, not deleted, above the read marker — as the
+   * room's events arrive. Each stored event moves the count at most once: events up to `baseSeq` are already in
+   * it, whether through the count read from the store or through an earlier delivery of the same seq.
+   */
   #onRoomEvent(state: UserState, room: RoomState, event: HubEvent): void {
     if (event.seq === null) return;
     if (room.buffered !== null) {
@@ -224,15 +239,35 @@ export class Notifications {
     }
     if (event.seq <= room.baseSeq) return;
     room.baseSeq = event.seq;
-    if (event.type !== "message" || event.senderId === null || event.senderId === state.userId) return;
-    room.unread++;
-    this.#notify(state, {
-      type: "message",
-      roomId: event.roomId,
-      seq: event.seq,
-      senderId: event.senderId,
-      unreadCount: room.unread,
-    });
+    if (event.senderId === null || event.senderId === state.userId) return;
+    if (event.type === "message") {
+      room.unread++;
+      this.#notify(state, {
+        type: "message",
+        roomId: event.roomId,
+        seq: event.seq,
+        senderId: event.senderId,
+        unreadCount: room.unread,
+      });
+    } else if (event.type === "message.deleted") {
+      this.#onDeleted(state, room, event.roomId, event.messageSeq);
+    }
+  }
+
+  /**
+   * Someone else's message was deleted by an event above `baseSeq`, i.e. after the count was read. The count
+   * holds the message exactly when it lies above the read marker: either its seq is at or below the seq the
+   * count was read at (and it was not deleted then), or its `message` event, which precedes the deletion in the
+   * stream, added it since. The store appends message.deleted once per message, so no second deletion of it can
+   * follow. Without `messageSeq` (an event from a version that did not send it) the message cannot be placed
+   * against the marker, and the count is left as it is until the next subscription reads it again.
+   */
+  #onDeleted(state: UserState, room: RoomState, roomId: string, messageSeq: number | null): void {
+    if (messageSeq === null || messageSeq <= room.readSeq) return;
+    // Never below zero: a read notice that overtook this event may already leave the message out.
+    if (room.unread === 0) return;
+    room.unread--;
+    this.#notify(state, { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread });
   }
 
   /** One publish per distinct subscription id; `except` (a local connection) does not receive it. */

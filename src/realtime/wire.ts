@@ -8,7 +8,13 @@ import type { RoomEvent } from "../domain/message.ts";
 export interface WireMessageEvent {
   readonly type: "message" | "message.edited" | "message.deleted";
   readonly id: string;
+  /** The event's seq; for a `message` event also the message's own. */
   readonly seq: number;
+  /**
+   * The message's own seq (the seq of its `message` event), on message.edited and message.deleted only: it
+   * places the change in the stream, e.g. relative to a read marker, which the event's seq cannot.
+   */
+  readonly messageSeq?: number;
   readonly roomId: string;
   readonly senderId: string;
   /** The sender's display name (which defaults to the username). */
@@ -77,7 +83,7 @@ export function toWireEvent(event: RoomEvent, senderName: string): WireMessageEv
     m !== null &&
     (event.type === "message" || event.type === "message.edited" || event.type === "message.deleted")
   ) {
-    return {
+    const wire: WireMessageEvent = {
       type: event.type,
       id: m.id,
       seq: event.seq,
@@ -90,6 +96,8 @@ export function toWireEvent(event: RoomEvent, senderName: string): WireMessageEv
       editedAt: isoOrNull(m.editedAt),
       deletedAt: isoOrNull(m.deletedAt),
     };
+    // Left off `message` events, the bulk of the traffic, where it would repeat `seq`.
+    return event.type === "message" ? wire : { ...wire, messageSeq: m.seq };
   }
   return {
     type: event.type === "member.left" ? "member.left" : "member.joined",
