@@ -1,4 +1,5 @@
 import type { RoomEvent } from "../domain/message.ts";
+import type { Room } from "../domain/room.ts";
 
 /**
  * What the services announce after a change is committed. The real-time layer turns these into frames and
@@ -16,9 +17,21 @@ export type DomainEvent =
     }
   /**
    * A room's details changed: its name or topic, or its owner (and with it two members' roles). Not a stream
-   * event: whoever shows the room reads it again.
+   * event (no seq): it carries the details as committed, so whoever shows the room can update it without reading
+   * it again.
    */
-  | { readonly kind: "room.updated"; readonly roomId: string }
+  | {
+      readonly kind: "room.updated";
+      /** The room as the change committed it. */
+      readonly room: Room;
+      /** Who made the change (an owner, or a site administrator who need not be a member). */
+      readonly actorId: string;
+      /**
+       * The owner the change replaced, when it transferred ownership (that user's role is now "member"); null
+       * for a change of name or topic, and when the room had no recorded owner.
+       */
+      readonly previousOwnerId: string | null;
+    }
   /** A room was created with these members (no stream event: a new room's stream starts empty). */
   | { readonly kind: "room.created"; readonly roomId: string; readonly memberIds: readonly string[] }
   /**

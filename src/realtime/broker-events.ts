@@ -5,16 +5,18 @@ import type { DomainEvent, DomainEvents } from "../ports/domain-events.ts";
 import { roomChannel, userChannel } from "./channels.ts";
 import type { UserNotice } from "./user-notice.ts";
 import type { UserNames } from "./user-names.ts";
-import { toWireEvent } from "./wire.ts";
+import { toWireEvent, toWireRoomUpdated } from "./wire.ts";
 
 /**
  * The DomainEvents sink of a process that serves real-time clients: each committed room event is serialised
  * ONCE to its wire JSON and published ONCE to `room:{roomId}`; a member event also goes to `user:{memberId}`,
- * and revoked sessions to `user:{userId}`. Every process's room hubs take it from there.
+ * and revoked sessions to `user:{userId}`. A change of a room's details is published once to `room:{roomId}`
+ * as an ephemeral `room.updated` event. Every process's room hubs take it from there.
  *
  * Publishes of one room are issued in the order the events were emitted, even when the sender's name has to be
  * loaded first (a per-room chain), so the common case reaches the hubs without a gap. A failed publish is only
- * logged: the broker then announces a resync and every hub recovers the event from the store.
+ * logged: the broker then announces a resync and every hub recovers a stored event from the store; a lost
+ * `room.updated` is not recovered (clients read the room again when they reconnect).
  */
 export class BrokerEvents implements DomainEvents {
   readonly #tails = new Map<string, Promise<void>>();
@@ -45,8 +47,15 @@ export class BrokerEvents implements DomainEvents {
           void this.#publishNotice(userId, { type: "read", roomId, readSeq, unreadCount, origin });
           return;
         }
-        case "room.updated":
+        case "room.updated": {
+          // Ephemeral, on the room's channel: every process's hub of the room hands it to the room's subscribers
+          // and to the notification streams that follow the room, so one publish reaches every member who has
+          // either open, whatever the room's size. Chained so it follows the room events emitted before it.
+          const { room, actorId, previousOwnerId } = event;
+          const json = JSON.stringify(toWireRoomUpdated(room, actorId, previousOwnerId));
+          this.#chain(room.id, () => this.publishEphemeral(room.id, json));
           return;
+        }
       }
     } catch (err) {
       this.logger.error({ err, kind: event.kind }, "domain event not published");

@@ -3,7 +3,8 @@ import { toWireEvent, type WireRoomEvent } from "./wire.ts";
 
 /**
  * A room event as the hubs handle it: the wire JSON (serialised once, sent as is to every subscriber) plus the
- * few fields routing needs. `seq` is null for ephemeral events (typing, presence), which are never stored.
+ * few fields routing needs. `seq` is null for ephemeral events (typing, presence, room.updated), which are never
+ * stored.
  */
 export interface HubEvent {
   readonly roomId: string;

@@ -9,7 +9,7 @@ import { roomChannel } from "./channels.ts";
 import { HubRegistry } from "./hub-registry.ts";
 import { type NotificationBody, Notifications } from "./notifications.ts";
 import { UserNames } from "./user-names.ts";
-import { toWireEvent, type WireMessageEvent } from "./wire.ts";
+import { toWireEvent, toWireRoomUpdated, type WireMessageEvent } from "./wire.ts";
 
 const ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 const ME = "u-me";
@@ -61,6 +61,20 @@ class Store {
     const deleted = { ...m, body: null, deletedAt: this.lastSeq + 1 };
     this.#messages.set(messageSeq, deleted);
     return this.#append("message.deleted", actorId, deleted);
+  }
+
+  leave(userId: string): RoomEvent {
+    const event: RoomEvent = {
+      roomId: ROOM,
+      seq: this.lastSeq + 1,
+      type: "member.left",
+      at: this.lastSeq + 1,
+      actorId: userId,
+      message: null,
+      member: { userId, role: "member" },
+    };
+    this.events.push(event);
+    return event;
   }
 
   markRead(userId: string, seq: number): { readSeq: number; unreadCount: number } {
@@ -142,6 +156,7 @@ class Store {
 interface Setup {
   readonly store: Store;
   readonly broker: Broker;
+  readonly hubs: HubRegistry;
   readonly notifications: Notifications;
   /** Bodies sent on the user's notification topics, in order. */
   readonly sent: NotificationBody[];
@@ -195,6 +210,7 @@ function setup(): Setup {
   const s: Setup = {
     store,
     broker,
+    hubs,
     notifications,
     sent,
     async publish(...events) {
@@ -387,5 +403,55 @@ describe("Notifications: reads and deletions", () => {
       { type: "message.deleted", roomId: ROOM, messageSeq: 3, unreadCount: 0 },
     ]);
     expect(s.store.unread(ME)).toBe(0);
+  });
+});
+
+describe("Notifications: room details and leaving", () => {
+  const renamed = (s: Setup) => toWireRoomUpdated({ ...s.store.room(), name: "Renamed" }, ANN, null);
+
+  test("room.updated is forwarded as it came, also while the counts are being read, and moves no count", async () => {
+    const s = setup();
+    s.store.send(ANN);
+    const release = s.store.hold(2, "after");
+    const subscribed = s.notifications.subscribe(ME, "n");
+    await s.settle();
+    await s.broker.publish(roomChannel(ROOM), JSON.stringify(renamed(s)));
+    await s.settle();
+    expect(s.sent).toEqual([renamed(s)]);
+    release();
+    await subscribed;
+    expect(await liveUnread(s)).toBe(1);
+  });
+
+  test("after the user's own member.left in the room's stream, nothing of the room reaches them though its hub lives on", async () => {
+    const s = setup();
+    // Another follower of the room on this process keeps its hub alive.
+    const other = await s.hubs.acquire(ROOM);
+    await s.notifications.subscribe(ME, "n");
+    expect(other.hub.listeners.size).toBe(1);
+    await s.publish(s.store.leave(ME));
+    await s.settle();
+    expect(other.hub.listeners.size).toBe(0);
+    await s.broker.publish(roomChannel(ROOM), JSON.stringify(renamed(s)));
+    await s.publish(s.store.send(ANN));
+    await s.settle();
+    // The notice on the user's channel, arriving after the stream's event, still tells the client.
+    s.notifications.onNotice(ME, { type: "member.left", roomId: ROOM, seq: 1 });
+    expect(s.sent).toEqual([{ type: "member.left", roomId: ROOM, userId: ME }]);
+    other.release();
+  });
+
+  test("after the member.left notice, a hub that lives on no longer calls the user's listener", async () => {
+    const s = setup();
+    const other = await s.hubs.acquire(ROOM);
+    await s.notifications.subscribe(ME, "n");
+    s.store.leave(ME);
+    s.notifications.onNotice(ME, { type: "member.left", roomId: ROOM, seq: 1 });
+    expect(other.hub.listeners.size).toBe(0);
+    await s.broker.publish(roomChannel(ROOM), JSON.stringify(renamed(s)));
+    await s.publish(s.store.send(ANN));
+    await s.settle();
+    expect(s.sent).toEqual([{ type: "member.left", roomId: ROOM, userId: ME }]);
+    other.release();
   });
 });

@@ -7,6 +7,7 @@ import type { HubEvent } from "./hub-event.ts";
 import type { HubLease, HubRegistry } from "./hub-registry.ts";
 import type { TopicPublisher } from "./room-hub.ts";
 import type { UserNotice } from "./user-notice.ts";
+import type { WireRoomUpdatedEvent } from "./wire.ts";
 
 /** The bodies sent on /user/queue/notifications. */
 export type NotificationBody =
@@ -26,6 +27,8 @@ export type NotificationBody =
     }
   | { readonly type: "read"; readonly roomId: string; readonly readSeq: number; readonly unreadCount: number }
   | { readonly type: "member.joined" | "member.left"; readonly roomId: string; readonly userId: string }
+  /** The room event itself, forwarded as is (one serialisation for the room's topics and every user's). */
+  | WireRoomUpdatedEvent
   | { readonly type: "session.revoked" };
 
 export interface NotificationsDeps {
@@ -64,7 +67,9 @@ interface UserState {
  * Each user's own stream, on every process that holds one of their /user/queue/notifications subscriptions:
  * that process follows all the user's rooms (through the room hubs) and keeps the unread count per room in
  * memory, starting from the store and moving with the events it sees and the read notices on the user's
- * channel. Frames go to topic `u:{userId}:{subscriptionId}`, one publish per distinct subscription id.
+ * channel. A room's `room.updated` event is forwarded as it is, so a room list learns of a rename or a new owner
+ * from the one room publish, with no message per member. Frames go to topic `u:{userId}:{subscriptionId}`, one
+ * publish per distinct subscription id.
  */
 export class Notifications {
   readonly #users = new Map<string, UserState>();
@@ -107,8 +112,17 @@ export class Notifications {
   #close(state: UserState): void {
     state.closed = true;
     if (this.#users.get(state.userId) === state) this.#users.delete(state.userId);
-    for (const room of state.rooms.values()) room.lease?.release();
+    for (const room of state.rooms.values()) this.#unfollow(room);
     state.rooms.clear();
+  }
+
+  /**
+   * Stops following a room. The listener is taken off the hub as well as the lease released: the hub lives on
+   * while others on this process follow the room, and would otherwise keep notifying a user who left it.
+   */
+  #unfollow(room: RoomState): void {
+    room.lease?.hub.listeners.delete(room.listener);
+    room.lease?.release();
   }
 
   /** A notice from the user's broker channel. */
@@ -123,7 +137,7 @@ export class Notifications {
       case "member.left": {
         const room = state.rooms.get(notice.roomId);
         state.rooms.delete(notice.roomId);
-        room?.lease?.release();
+        if (room !== undefined) this.#unfollow(room);
         this.#notify(state, { type: "member.left", roomId: notice.roomId, userId });
         return;
       }
@@ -212,7 +226,7 @@ export class Notifications {
       if (current.has(roomId) || room.buffered === null) continue;
       // Left between the two reads.
       state.rooms.delete(roomId);
-      room.lease?.release();
+      this.#unfollow(room);
     }
   }
 
@@ -232,6 +246,11 @@ export class Notifications {
    * it, whether through the count read from the store or through an earlier delivery of the same seq.
    */
   #onRoomEvent(state: UserState, room: RoomState, event: HubEvent): void {
+    // A room's new details move no count, so they need not wait for the counts to be read.
+    if (event.type === "room.updated") {
+      this.#notify(state, event.json);
+      return;
+    }
     if (event.seq === null) return;
     if (room.buffered !== null) {
       room.buffered.push(event);
@@ -239,6 +258,13 @@ export class Notifications {
     }
     if (event.seq <= room.baseSeq) return;
     room.baseSeq = event.seq;
+    if (event.type === "member.left" && event.userId === state.userId) {
+      // The user left: nothing later in the room's stream is theirs to see, even before the notice on their own
+      // channel (which may come later) says so.
+      if (state.rooms.get(event.roomId) === room) state.rooms.delete(event.roomId);
+      this.#unfollow(room);
+      return;
+    }
     if (event.senderId === null || event.senderId === state.userId) return;
     if (event.type === "message") {
       room.unread++;
@@ -270,13 +296,16 @@ export class Notifications {
     this.#notify(state, { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread });
   }
 
-  /** One publish per distinct subscription id; `except` (a local connection) does not receive it. */
-  #notify(state: UserState, body: NotificationBody, except?: Connection): void {
+  /**
+   * One publish per distinct subscription id; `except` (a local connection) does not receive it. A string body is
+   * JSON already serialised (a forwarded room event).
+   */
+  #notify(state: UserState, body: NotificationBody | string, except?: Connection): void {
     if (state.subscriptionIds.size === 0) return;
     const template = notificationTemplate(
       this.deps.messageId(),
       NOTIFICATIONS_DESTINATION,
-      JSON.stringify(body),
+      typeof body === "string" ? body : JSON.stringify(body),
     );
     const ws = except?.isOpen ? except.ws : null;
     for (const id of state.subscriptionIds.keys()) {

@@ -1,9 +1,10 @@
 import type { RoomEvent } from "../domain/message.ts";
+import type { Room } from "../domain/room.ts";
 
 /**
  * The JSON bodies of room events as clients receive them in MESSAGE frames. Stored events carry `seq`; the
- * ephemeral ones (typing, presence, reset) do not. Message events keep the seed convention's fields (`roomId`,
- * `sender`, `message`, `sendDate`) next to Parley's own.
+ * ephemeral ones (typing, presence, room.updated, reset) do not. Message events keep the seed convention's
+ * fields (`roomId`, `sender`, `message`, `sendDate`) next to Parley's own.
  */
 export interface WireMessageEvent {
   readonly type: "message" | "message.edited" | "message.deleted";
@@ -66,12 +67,31 @@ export interface WireResetEvent {
   readonly latestSeq: number;
 }
 
+/**
+ * A room's details as just committed: after a rename, a change of topic or an ownership transfer. Ephemeral (no
+ * seq): a client that missed it (disconnected, or resuming) reads the room again. The same body is sent on
+ * /user/queue/notifications, for clients that list the room without following its stream.
+ */
+export interface WireRoomUpdatedEvent {
+  readonly type: "room.updated";
+  readonly roomId: string;
+  readonly name: string;
+  readonly topic: string;
+  /** Whose role is now "owner". */
+  readonly ownerId: string | null;
+  /** On an ownership transfer, whose role is now "member"; null otherwise (see DomainEvent room.updated). */
+  readonly previousOwnerId: string | null;
+  /** Who made the change. */
+  readonly actorId: string;
+}
+
 export type WireRoomEvent =
   | WireMessageEvent
   | WireMemberEvent
   | WireTypingEvent
   | WirePresenceEvent
-  | WireResetEvent;
+  | WireResetEvent
+  | WireRoomUpdatedEvent;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -113,4 +133,21 @@ export function toWireEvent(event: RoomEvent, senderName: string): WireMessageEv
 /** The user whose name a stored event's wire form needs, or null. */
 export function senderOf(event: RoomEvent): string | null {
   return event.message?.senderId ?? null;
+}
+
+/** The announcement of a room's committed details. */
+export function toWireRoomUpdated(
+  room: Room,
+  actorId: string,
+  previousOwnerId: string | null,
+): WireRoomUpdatedEvent {
+  return {
+    type: "room.updated",
+    roomId: room.id,
+    name: room.name,
+    topic: room.topic,
+    ownerId: room.ownerId,
+    previousOwnerId,
+    actorId,
+  };
 }

@@ -4,7 +4,7 @@ import { memoryRateLimiter } from "../adapters/rate-limit/memory-rate-limiter.ts
 import { memoryTokenBucket } from "../adapters/rate-limit/memory-token-bucket.ts";
 import { openSqliteStore } from "../adapters/store/sqlite/open-sqlite-store.ts";
 import { AppError, type ErrorCode } from "../domain/errors.ts";
-import type { RoomKind } from "../domain/room.ts";
+import type { Room, RoomKind } from "../domain/room.ts";
 import type { Role, UserRecord } from "../domain/user.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { DomainEvent } from "../ports/domain-events.ts";
@@ -18,8 +18,8 @@ const ids = ulidIds();
 
 let store: Store;
 let rooms: RoomService;
-/** Each announcement with the room's owner as a reader saw it at that moment. */
-let announced: Array<{ event: DomainEvent; ownerIdThen: string | null | undefined }>;
+/** Each announcement with the room as a reader saw it at that moment. */
+let announced: Array<{ event: DomainEvent; roomThen: Room | null | undefined }>;
 
 beforeEach(async () => {
   store = openSqliteStore({ path: ":memory:" });
@@ -34,12 +34,12 @@ beforeEach(async () => {
     buckets: memoryTokenBucket(clock),
     events: {
       emit(event) {
-        const entry: (typeof announced)[number] = { event, ownerIdThen: undefined };
+        const entry: (typeof announced)[number] = { event, roomThen: undefined };
         announced.push(entry);
         // The SQLite adapter reads synchronously, so this sees exactly what was committed when emit ran.
         if (event.kind === "room.updated")
-          void store.rooms.findById(event.roomId).then((r) => {
-            entry.ownerIdThen = r?.ownerId;
+          void store.rooms.findById(event.room.id).then((r) => {
+            entry.roomThen = r;
           });
       },
     },
@@ -92,7 +92,25 @@ describe("RoomService.transferOwnership", () => {
     const updated = await rooms.transferOwnership(a.p, roomId, b.record.id);
     expect(updated.ownerId).toBe(b.record.id);
     await Bun.sleep(0);
-    expect(announced).toEqual([{ event: { kind: "room.updated", roomId }, ownerIdThen: b.record.id }]);
+    // The announcement carries the committed room, the same the store held when it was made, and whose
+    // ownership it replaced.
+    expect(announced).toEqual([
+      {
+        event: { kind: "room.updated", room: updated, actorId: a.record.id, previousOwnerId: a.record.id },
+        roomThen: updated,
+      },
+    ]);
+  });
+
+  test("an administrator's transfer names the administrator as actor and the replaced owner", async () => {
+    const a = await user();
+    const b = await user();
+    const admin = await user("admin");
+    const roomId = await room("group", [a, b]);
+    const updated = await rooms.transferOwnership(admin.p, roomId, b.record.id);
+    expect(announced.map((x) => x.event)).toEqual([
+      { kind: "room.updated", room: updated, actorId: admin.record.id, previousOwnerId: a.record.id },
+    ]);
   });
 
   test("naming the current owner and every refusal announce nothing", async () => {
@@ -150,6 +168,40 @@ describe("RoomService.transferOwnership", () => {
     const owners = (await store.rooms.listMembers(roomId)).filter((v) => v.member.role === "owner");
     expect(owners.map((v) => v.member.userId)).toEqual([(await store.rooms.findById(roomId))?.ownerId ?? ""]);
     expect(announced).toHaveLength(1);
+  });
+});
+
+describe("RoomService.update", () => {
+  test("announces room.updated once per change, after commit, with the committed name and topic", async () => {
+    const a = await user();
+    const b = await user();
+    const roomId = await room("group", [a, b]);
+    const renamed = await rooms.update(a.p, roomId, { name: "  Renamed  " });
+    const topical = await rooms.update(a.p, roomId, { topic: "New topic" });
+    expect([renamed.name, topical.name, topical.topic]).toEqual(["Renamed", "Renamed", "New topic"]);
+    await Bun.sleep(0);
+    expect(announced).toEqual([
+      {
+        event: { kind: "room.updated", room: renamed, actorId: a.record.id, previousOwnerId: null },
+        roomThen: renamed,
+      },
+      {
+        event: { kind: "room.updated", room: topical, actorId: a.record.id, previousOwnerId: null },
+        roomThen: topical,
+      },
+    ]);
+  });
+
+  test("refusals announce nothing", async () => {
+    const a = await user();
+    const b = await user();
+    const outsider = await user();
+    const roomId = await room("group", [a, b]);
+    expect(await refusal(rooms.update(b.p, roomId, { name: "Mine" }))).toBe("FORBIDDEN");
+    expect(await refusal(rooms.update(outsider.p, roomId, { name: "Mine" }))).toBe("ROOM_NOT_FOUND");
+    const support = await room("support", [a, b]);
+    expect(await refusal(rooms.update(a.p, support, { name: "Ours" }))).toBe("INVALID_OPERATION");
+    expect(announced).toEqual([]);
   });
 });
 

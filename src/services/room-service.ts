@@ -102,7 +102,9 @@ export class RoomService {
       name: patch.name?.trim(),
       topic: patch.topic?.trim(),
     });
-    this.deps.events.emit({ kind: "room.updated", roomId });
+    // Announced even when nothing differs: the announcement carries the committed details, so repeating them is
+    // harmless, while comparing with the room as read before the update could miss a racing change.
+    this.deps.events.emit({ kind: "room.updated", room: updated, actorId: p.userId, previousOwnerId: null });
     return updated;
   }
 
@@ -140,7 +142,8 @@ export class RoomService {
       const { room, previousOwnerId } = await this.deps.store.rooms.transferOwnership(roomId, userId, {
         expectedOwnerId,
       });
-      if (previousOwnerId !== userId) this.deps.events.emit({ kind: "room.updated", roomId });
+      if (previousOwnerId !== userId)
+        this.deps.events.emit({ kind: "room.updated", room, actorId: p.userId, previousOwnerId });
       return room;
     } catch (e) {
       if (e instanceof NotFound && e.entity === "member") throw new AppError("USER_NOT_FOUND", NOT_A_MEMBER);

@@ -90,6 +90,35 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     c.close();
   });
 
+  test("a rename and an ownership transfer through one server are announced on the other, to the room and the room list", async () => {
+    const a = await signup(api1, "ru");
+    const b = await signup(api1, "ru");
+    const c = await signup(api1, "ru");
+    const room = await createRoom(api1, a, "Cross", [b.user.id, c.user.id]);
+    const cb = await StompTestClient.connect(two.wsUrl, b.accessToken);
+    await cb.subscribeWithReceipt(roomDest(room.id), "s");
+    const cc = await StompTestClient.connect(two.wsUrl, c.accessToken);
+    await cc.subscribeWithReceipt("/user/queue/notifications", "n");
+    expectStatus(await api1.patch(`/rooms/${room.id}`, { name: "Renamed" }, a.accessToken), 200);
+    expectStatus(await api1.post(`/rooms/${room.id}/owner`, { userId: b.user.id }, a.accessToken), 200);
+    const details = { type: "room.updated", roomId: room.id, name: "Renamed", topic: "", actorId: a.user.id };
+    const expected = [
+      { ...details, ownerId: a.user.id, previousOwnerId: null },
+      { ...details, ownerId: b.user.id, previousOwnerId: a.user.id },
+    ];
+    const updates = (cl: StompTestClient, sub: string) =>
+      cl.messages(sub).filter((e) => e.type === "room.updated");
+    await cb.until(() => updates(cb, "s").length >= 2);
+    await cc.until(() => updates(cc, "n").length >= 2);
+    expect(updates(cb, "s")).toEqual(expected);
+    expect(updates(cc, "n")).toEqual(expected);
+    expect(
+      cb.framesOf("s").filter((f) => bodyJson(f).type === "room.updated" && header(f, "seq") !== undefined),
+    ).toEqual([]);
+    cb.close();
+    cc.close();
+  });
+
   test("logout through one server closes the session's socket on the other within a second", async () => {
     const a = await signup(api1, "rv");
     const c = await StompTestClient.connect(two.wsUrl, a.accessToken);

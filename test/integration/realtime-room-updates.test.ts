@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startTestServer, type TestServer } from "../support/server.ts";
+import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
+import {
+  type Account,
+  type Client,
+  client,
+  createAdmin,
+  createRoom,
+  expectStatus,
+  send,
+  signup,
+  type WireRoom,
+} from "./helpers.ts";
+
+let server: TestServer;
+let api: Client;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  api = client(server.api);
+});
+afterAll(() => server.stop());
+
+const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
+const NOTIFICATIONS = "/user/queue/notifications";
+
+const rename = async (who: Account, roomId: string, patch: { name?: string; topic?: string }) => {
+  const res = await api.patch(`/rooms/${roomId}`, patch, who.accessToken);
+  expectStatus(res, 200);
+  return (res.body as { room: WireRoom }).room;
+};
+
+const transfer = async (who: Account, roomId: string, userId: string) => {
+  const res = await api.post(`/rooms/${roomId}/owner`, { userId }, who.accessToken);
+  expectStatus(res, 200);
+  return (res.body as { room: WireRoom }).room;
+};
+
+/** The room.updated bodies one subscription has received, in arrival order. */
+const updates = (c: StompTestClient, subId: string) =>
+  c.messages(subId).filter((e) => e.type === "room.updated");
+
+const isUpdate = (subId: string) => (f: Parameters<typeof bodyJson>[0]) =>
+  f.command === "MESSAGE" && header(f, "subscription") === subId && bodyJson(f).type === "room.updated";
+
+describe("room.updated", () => {
+  test("a rename reaches the room's subscribers and its members' notification streams, without seq; nobody else", async () => {
+    const owner = await signup(api, "ru");
+    const member = await signup(api, "ru");
+    const removed = await signup(api, "ru");
+    const outsider = await signup(api, "ru");
+    const room = await createRoom(api, owner, "Before", [member.user.id, removed.user.id]);
+    const other = await createRoom(api, owner, "Elsewhere", [outsider.user.id, removed.user.id]);
+
+    const cm = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    await cm.subscribeWithReceipt(roomDest(room.id), "s");
+    await cm.subscribeWithReceipt(NOTIFICATIONS, "n");
+    const co = await StompTestClient.connect(server.wsUrl, outsider.accessToken);
+    await co.subscribeWithReceipt(roomDest(other.id), "s");
+    await co.subscribeWithReceipt(NOTIFICATIONS, "n");
+    // A former member, whose notification stream followed the room until the removal; the room stays followed on
+    // this server through the member's subscription.
+    const cr = await StompTestClient.connect(server.wsUrl, removed.accessToken);
+    await cr.subscribeWithReceipt(roomDest(room.id), "s");
+    await cr.subscribeWithReceipt(NOTIFICATIONS, "n");
+    expectStatus(await api.del(`/rooms/${room.id}/members/${removed.user.id}`, owner.accessToken), 204);
+    await cr.waitFor((f) => header(f, "subscription") === "n" && bodyJson(f).type === "member.left", 3000);
+
+    const renamed = await rename(owner, room.id, { name: "After", topic: "Fresh topic" });
+    expect([renamed.name, renamed.topic]).toEqual(["After", "Fresh topic"]);
+    const expected = {
+      type: "room.updated",
+      roomId: room.id,
+      name: "After",
+      topic: "Fresh topic",
+      ownerId: owner.user.id,
+      previousOwnerId: null,
+      actorId: owner.user.id,
+    };
+    const frame = await cm.waitFor(isUpdate("s"));
+    expect(bodyJson(frame)).toEqual(expected);
+    expect(header(frame, "seq")).toBeUndefined();
+    expect(header(frame, "destination")).toBe(roomDest(room.id));
+    expect(header(frame, "message-id")).toBeString();
+    const note = await cm.waitFor(isUpdate("n"));
+    expect(bodyJson(note)).toEqual(expected);
+    expect(header(note, "destination")).toBe(NOTIFICATIONS);
+
+    await send(api, owner, room.id, "after the rename");
+    await cm.waitFor((f) => header(f, "subscription") === "s" && bodyJson(f).message === "after the rename");
+    // A message in the other room, sent after the member had both: by its arrival, anything the rename or that
+    // message would have sent to the outsider or the former member has arrived too.
+    await send(api, owner, other.id, "sentinel");
+    await co.waitFor((f) => header(f, "subscription") === "s" && bodyJson(f).message === "sentinel");
+    await co.waitFor((f) => header(f, "subscription") === "n" && bodyJson(f).type === "message");
+    await cr.waitFor((f) => header(f, "subscription") === "n" && bodyJson(f).type === "message");
+    for (const c of [co, cr]) {
+      expect(c.frames.filter((f) => f.command === "MESSAGE" && bodyJson(f).type === "room.updated")).toEqual(
+        [],
+      );
+    }
+    // The former member's stream no longer follows the room at all: no rename, no message notice.
+    expect(cr.messages("n").filter((e) => e.roomId === room.id && e.type !== "member.left")).toEqual([]);
+    // One announcement per subscription.
+    expect(updates(cm, "s")).toHaveLength(1);
+    expect(updates(cm, "n")).toHaveLength(1);
+    for (const c of [cm, co, cr]) c.close();
+  });
+
+  test("an ownership transfer announces the new owner and the replaced one; a no-op transfer announces nothing", async () => {
+    const owner = await signup(api, "ro");
+    const heir = await signup(api, "ro");
+    const third = await signup(api, "ro");
+    const admin = await createAdmin(server, api);
+    const room = await createRoom(api, owner, "Handover", [heir.user.id, third.user.id]);
+    const ch = await StompTestClient.connect(server.wsUrl, heir.accessToken);
+    await ch.subscribeWithReceipt(roomDest(room.id), "s");
+    // Only the room list: no subscription to the room itself.
+    const ct = await StompTestClient.connect(server.wsUrl, third.accessToken);
+    await ct.subscribeWithReceipt(NOTIFICATIONS, "n");
+
+    await transfer(owner, room.id, heir.user.id);
+    const first = {
+      type: "room.updated",
+      roomId: room.id,
+      name: "Handover",
+      topic: "",
+      ownerId: heir.user.id,
+      previousOwnerId: owner.user.id,
+      actorId: owner.user.id,
+    };
+    expect(bodyJson(await ch.waitFor(isUpdate("s")))).toEqual(first);
+    expect(bodyJson(await ct.waitFor(isUpdate("n")))).toEqual(first);
+    // What the event says is what the room now says.
+    const read = await api.get(`/rooms/${room.id}`, third.accessToken);
+    const details = read.body as { room: WireRoom; members: Array<{ userId: string; role: string }> };
+    expect(details.room.ownerId).toBe(heir.user.id);
+    const role = (a: Account) => details.members.find((m) => m.userId === a.user.id)?.role;
+    expect([role(heir), role(owner)]).toEqual(["owner", "member"]);
+
+    // Naming the current owner, by the owner or an administrator: 200, nothing announced.
+    await transfer(heir, room.id, heir.user.id);
+    await transfer(admin, room.id, heir.user.id);
+    // An administrator's transfer, who is not a member, names them as the actor.
+    await transfer(admin, room.id, third.user.id);
+    // A rename by the new owner closes the sequence: anything the no-ops sent would have arrived before it.
+    await rename(third, room.id, { topic: "Under new management" });
+    await ch.until(() => updates(ch, "s").length >= 3);
+    await ct.until(() => updates(ct, "n").length >= 3);
+    const rest = [
+      { ...first, ownerId: third.user.id, previousOwnerId: heir.user.id, actorId: admin.user.id },
+      {
+        ...first,
+        topic: "Under new management",
+        ownerId: third.user.id,
+        previousOwnerId: null,
+        actorId: third.user.id,
+      },
+    ];
+    expect(updates(ch, "s")).toEqual([first, ...rest]);
+    expect(updates(ct, "n")).toEqual([first, ...rest]);
+    ch.close();
+    ct.close();
+  });
+
+  test("the announcement takes no seq and a resume replays only stored events, with no gap or duplicate", async () => {
+    const owner = await signup(api, "rr");
+    const member = await signup(api, "rr");
+    const room = await createRoom(api, owner, "Resumable", [member.user.id]);
+    const watcher = await StompTestClient.connect(server.wsUrl, owner.accessToken);
+    await watcher.subscribeWithReceipt(roomDest(room.id), "s");
+    const first = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    await first.subscribeWithReceipt(roomDest(room.id), "s");
+    await send(api, owner, room.id, "m1");
+    await send(api, owner, room.id, "m2");
+    await first.waitFor((f) => header(f, "seq") === "2");
+    first.close();
+    await first.closed;
+
+    // Missed while disconnected: a rename between two stored events.
+    await rename(owner, room.id, { name: "Renamed while away" });
+    await send(api, owner, room.id, "m3");
+    await watcher.waitFor((f) => header(f, "seq") === "3");
+    // A live subscriber got the rename between m2 and m3, and the seqs stay contiguous around it.
+    const live = watcher
+      .messages("s")
+      .filter((e) => e.type !== "presence")
+      .map((e) => (e.type === "room.updated" ? e.name : e.seq));
+    expect(live).toEqual([1, 2, "Renamed while away", 3]);
+
+    const again = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    await again.subscribeWithReceipt(roomDest(room.id), "s", [["since-seq", "2"]]);
+    await send(api, owner, room.id, "m4");
+    await again.waitFor((f) => header(f, "seq") === "4");
+    const stored = again.framesOf("s").filter((f) => header(f, "seq") !== undefined);
+    expect(stored.map((f) => [header(f, "seq"), bodyJson(f).message])).toEqual([
+      ["3", "m3"],
+      ["4", "m4"],
+    ]);
+    expect(updates(again, "s")).toEqual([]);
+    // What a resuming client does instead: read the room again.
+    const read = await api.get(`/rooms/${room.id}`, member.accessToken);
+    expect((read.body as { room: WireRoom }).room).toMatchObject({ name: "Renamed while away", lastSeq: 4 });
+    watcher.close();
+    again.close();
+  });
+});
