@@ -44,6 +44,8 @@ export type DomainEvent =
       readonly roomId: string;
       readonly readSeq: number;
       readonly unreadCount: number;
+      /** The room's last seq as of `unreadCount`: the events up to it are in the count, later ones are not. */
+      readonly countedSeq: number;
       readonly origin: string;
     };
 

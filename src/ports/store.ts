@@ -191,12 +191,23 @@ export interface RoomRepository {
     opts?: { readonly expectedOwnerId?: string },
   ): Promise<OwnerTransfer>;
   /**
-   * Moves the member's read marker to max(current, seq) — never backwards — and returns the resulting marker.
-   * Throws NotFound("member") if the user is not a member.
+   * Moves the member's read marker to max(current, seq) — never backwards — and returns the resulting marker
+   * with the unread count it leaves. The count and `countedSeq` are read in one snapshot, in the same
+   * transaction as the move: the count reflects every event of the room up to `countedSeq` and none after it,
+   * whatever commits concurrently. Throws NotFound("member") if the user is not a member.
    */
-  markRead(roomId: string, userId: string, seq: number): Promise<number>;
-  /** Unread count for one member, by the same rule as RoomSummary.unreadCount. */
-  unreadCount(roomId: string, userId: string): Promise<number>;
+  markRead(roomId: string, userId: string, seq: number): Promise<ReadMark>;
+}
+
+export interface ReadMark {
+  readonly readSeq: number;
+  /** Unread count by the rule of RoomSummary.unreadCount, against `readSeq`. */
+  readonly unreadCount: number;
+  /**
+   * The room's last seq as of the count. Whoever keeps the count up to date from the
+   * room's stream applies only the events after it: those up to it are already in the count.
+   */
+  readonly countedSeq: number;
 }
 
 export interface NewMessage {

@@ -43,8 +43,15 @@ export class BrokerEvents implements DomainEvents {
           }
           return;
         case "read": {
-          const { userId, roomId, readSeq, unreadCount, origin } = event;
-          void this.#publishNotice(userId, { type: "read", roomId, readSeq, unreadCount, origin });
+          const { userId, roomId, readSeq, unreadCount, countedSeq, origin } = event;
+          void this.#publishNotice(userId, {
+            type: "read",
+            roomId,
+            readSeq,
+            unreadCount,
+            countedSeq,
+            origin,
+          });
           return;
         }
         case "room.updated": {

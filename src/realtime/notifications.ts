@@ -44,12 +44,28 @@ export interface NotificationsDeps {
   readonly connection: (userId: string, id: string) => Connection | undefined;
 }
 
+/**
+ * How many count-moving events a room remembers for a read notice whose count was read before they arrived. Only
+ * events committed between the count being read and the notice's delivery (a few milliseconds) are needed, so
+ * this is ample at the default per-room send cap (100 messages per second); a notice that needs older ones is
+ * taken as it comes.
+ */
+export const MOVES_KEPT = 16;
+
 interface RoomState {
   lease: HubLease | null;
   unread: number;
   readSeq: number;
   /** Events up to this seq are already counted in `unread`. */
   baseSeq: number;
+  /**
+   * The events after `movesFrom` (up to `baseSeq`) that move a count, oldest first, as pairs [seq, deletedSeq]:
+   * deletedSeq 0 for another's message, else the seq of another's message it deleted. Every such event in that
+   * range is here, so a count read at any seq from `movesFrom` on can be brought up to `baseSeq`. Null when
+   * empty.
+   */
+  moves: number[] | null;
+  movesFrom: number;
   /** Events seen before the counts were read; applied (above baseSeq) once they are. */
   buffered: HubEvent[] | null;
   readonly listener: (event: HubEvent) => void;
@@ -143,24 +159,63 @@ export class Notifications {
       }
       case "read": {
         const room = state.rooms.get(notice.roomId);
+        let unreadCount = notice.unreadCount;
         if (room !== undefined && notice.readSeq >= room.readSeq) {
-          room.readSeq = notice.readSeq;
-          room.unread = notice.unreadCount;
-          // The count was read after every event up to readSeq had committed, so it already reflects them: one
-          // that this process's hub delivers only now (a message below the new marker) must not move it again.
-          room.baseSeq = Math.max(room.baseSeq, notice.readSeq);
+          this.#applyRead(room, notice);
+          unreadCount = room.unread;
         }
         const body: NotificationBody = {
           type: "read",
           roomId: notice.roomId,
           readSeq: notice.readSeq,
-          unreadCount: notice.unreadCount,
+          unreadCount,
         };
         this.#notify(state, body, this.deps.connection(userId, notice.origin));
         return;
       }
       case "sessions.revoked":
         return;
+    }
+  }
+
+  /**
+   * Takes the count of a read notice whose marker is not behind the one held. The count is exact at
+   * `countedSeq`: events up to it are in it, so one that this process's hub delivers only later (a room in its
+   * coalescing window, a sender's name being loaded, the room's channel behind the user's) must not move it
+   * again; events after it that were already applied are applied to it again from `moves`.
+   */
+  #applyRead(room: RoomState, notice: Extract<UserNotice, { type: "read" }>): void {
+    const { readSeq } = notice;
+    // A version that does not send countedSeq read its count after every event up to readSeq had committed.
+    const countedSeq = notice.countedSeq ?? readSeq;
+    const exact = notice.countedSeq !== undefined;
+    // The count held is exact at baseSeq for this same marker, so the notice's is no newer.
+    if (exact && readSeq === room.readSeq && countedSeq <= room.baseSeq && room.buffered === null) return;
+    let unread = notice.unreadCount;
+    const moves = room.moves;
+    if (exact && moves !== null && countedSeq < room.baseSeq && countedSeq >= room.movesFrom) {
+      for (let i = 0; i < moves.length; i += 2) {
+        const seq = moves[i] as number;
+        const deletedSeq = moves[i + 1] as number;
+        if (seq <= countedSeq) continue;
+        if (deletedSeq === 0) unread++;
+        // In the count exactly when above the new marker: read with it (deleted after countedSeq), or added by
+        // its own message event above. Never below zero, as in #onDeleted.
+        else if (deletedSeq > readSeq && unread > 0) unread--;
+      }
+    }
+    room.readSeq = readSeq;
+    room.unread = unread;
+    room.baseSeq = Math.max(room.baseSeq, countedSeq);
+    // Later notices normally count from here on (their reads commit after this one), so older moves can go; one whose
+    // count is older than the oldest move kept is taken as it comes.
+    if (countedSeq > room.movesFrom) {
+      room.movesFrom = countedSeq;
+      if (moves !== null) {
+        let i = 0;
+        while (i < moves.length && (moves[i] as number) <= countedSeq) i += 2;
+        room.moves = i === moves.length ? null : moves.slice(i);
+      }
     }
   }
 
@@ -187,6 +242,8 @@ export class Notifications {
       unread: 0,
       readSeq: 0,
       baseSeq: 0,
+      moves: null,
+      movesFrom: 0,
       buffered: [],
       listener: (event) => this.#onRoomEvent(state, room, event),
     };
@@ -218,6 +275,8 @@ export class Notifications {
       room.unread = s.unreadCount;
       room.readSeq = s.readSeq;
       room.baseSeq = s.room.lastSeq;
+      room.moves = null;
+      room.movesFrom = s.room.lastSeq;
       const buffered = room.buffered;
       room.buffered = null;
       for (const e of buffered) this.#onRoomEvent(state, room, e);
@@ -267,6 +326,7 @@ export class Notifications {
     }
     if (event.senderId === null || event.senderId === state.userId) return;
     if (event.type === "message") {
+      this.#remember(room, event.seq, 0);
       room.unread++;
       this.#notify(state, {
         type: "message",
@@ -276,8 +336,19 @@ export class Notifications {
         unreadCount: room.unread,
       });
     } else if (event.type === "message.deleted") {
+      // Deleting a message at or below the marker moves no count, now or for a notice (its marker is not lower).
+      if (event.messageSeq !== null && event.messageSeq > room.readSeq)
+        this.#remember(room, event.seq, event.messageSeq);
       this.#onDeleted(state, room, event.roomId, event.messageSeq);
     }
+  }
+
+  /** Records a count-moving event (see RoomState.moves), forgetting the oldest beyond MOVES_KEPT. */
+  #remember(room: RoomState, seq: number, deletedSeq: number): void {
+    const moves = room.moves ?? [];
+    moves.push(seq, deletedSeq);
+    if (moves.length > 2 * MOVES_KEPT) room.movesFrom = moves.splice(0, 2)[0] as number;
+    room.moves = moves;
   }
 
   /**

@@ -11,6 +11,11 @@ export type UserNotice =
       readonly roomId: string;
       readonly readSeq: number;
       readonly unreadCount: number;
+      /**
+       * The room's last seq as of `unreadCount`: events up to it are in the count, later ones are not. Absent
+       * from a version that did not send it; the count is then taken as covering the events up to `readSeq`.
+       */
+      readonly countedSeq?: number;
       /** The connection that read: it is not notified of its own read. */
       readonly origin: string;
     };
@@ -44,7 +49,8 @@ export function parseUserNotice(payload: Uint8Array): UserNotice | null {
         typeof o.roomId !== "string" ||
         typeof o.readSeq !== "number" ||
         typeof o.unreadCount !== "number" ||
-        typeof o.origin !== "string"
+        typeof o.origin !== "string" ||
+        (o.countedSeq !== undefined && typeof o.countedSeq !== "number")
       )
         return null;
       return {
@@ -52,6 +58,7 @@ export function parseUserNotice(payload: Uint8Array): UserNotice | null {
         roomId: o.roomId,
         readSeq: o.readSeq,
         unreadCount: o.unreadCount,
+        ...(o.countedSeq === undefined ? {} : { countedSeq: o.countedSeq }),
         origin: o.origin,
       };
     default:

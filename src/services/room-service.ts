@@ -195,9 +195,20 @@ export class RoomService {
     const { room } = await this.requireMember(p, roomId);
     const { store } = this.deps;
     try {
-      const readSeq = await store.rooms.markRead(roomId, p.userId, Math.min(seq, room.lastSeq));
-      const unreadCount = await store.rooms.unreadCount(roomId, p.userId);
-      this.deps.events.emit({ kind: "read", userId: p.userId, roomId, readSeq, unreadCount, origin });
+      const { readSeq, unreadCount, countedSeq } = await store.rooms.markRead(
+        roomId,
+        p.userId,
+        Math.min(seq, room.lastSeq),
+      );
+      this.deps.events.emit({
+        kind: "read",
+        userId: p.userId,
+        roomId,
+        readSeq,
+        unreadCount,
+        countedSeq,
+        origin,
+      });
       return { readSeq, unreadCount };
     } catch (e) {
       if (e instanceof NotFound) throw new AppError("ROOM_NOT_FOUND");

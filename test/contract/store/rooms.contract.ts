@@ -144,7 +144,12 @@ export function roomsContract(fx: StoreFixture): void {
         readSeq: 0,
       });
       expect(s3).toEqual({ room: r3, myRole: "owner", lastMessage: null, unreadCount: 0, readSeq: 0 });
-      expect(await store().rooms.unreadCount(r1.id, b.id)).toBe(1);
+      // A marker at 0 does not move: the call only reads b's count.
+      expect(await store().rooms.markRead(r1.id, b.id, 0)).toEqual({
+        readSeq: 0,
+        unreadCount: 1,
+        countedSeq: 5,
+      });
       expect(await store().rooms.listForUser((await user()).id)).toEqual([]);
     });
 
@@ -378,14 +383,26 @@ export function roomsContract(fx: StoreFixture): void {
       const b = await user();
       const r = await room([a, b]);
       for (let i = 0; i < 4; i++) await send(r.id, b, `m${i}`);
-      expect(await store().rooms.markRead(r.id, a.id, 3)).toBe(3);
-      expect(await store().rooms.markRead(r.id, a.id, 1)).toBe(3);
+      expect(await store().rooms.markRead(r.id, a.id, 3)).toEqual({
+        readSeq: 3,
+        unreadCount: 1,
+        countedSeq: 4,
+      });
+      expect(await store().rooms.markRead(r.id, a.id, 1)).toEqual({
+        readSeq: 3,
+        unreadCount: 1,
+        countedSeq: 4,
+      });
       expect((await store().rooms.listForUser(a.id))[0]?.readSeq).toBe(3);
-      expect(await store().rooms.markRead(r.id, a.id, 4)).toBe(4);
+      expect(await store().rooms.markRead(r.id, a.id, 4)).toEqual({
+        readSeq: 4,
+        unreadCount: 0,
+        countedSeq: 4,
+      });
       await expectNotFound(store().rooms.markRead(r.id, (await user()).id, 1), "member");
     });
 
-    test("unreadCount counts others' live messages above the marker", async () => {
+    test("markRead counts others' live messages above the marker, as of the room's last seq", async () => {
       const a = await user();
       const b = await user();
       const r = await room([a, b]);
@@ -393,13 +410,64 @@ export function roomsContract(fx: StoreFixture): void {
       const m2 = await send(r.id, b, "2");
       await send(r.id, a, "mine");
       await send(r.id, b, "3");
-      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(3);
+      expect(await store().rooms.markRead(r.id, a.id, 0)).toEqual({
+        readSeq: 0,
+        unreadCount: 3,
+        countedSeq: 4,
+      });
       await store().messages.softDelete(r.id, m2.id, b.id, T0 + 9000);
-      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(2);
-      await store().rooms.markRead(r.id, a.id, m1.seq);
-      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(1);
-      await store().rooms.markRead(r.id, a.id, await lastSeq(r.id));
-      expect(await store().rooms.unreadCount(r.id, a.id)).toBe(0);
+      expect(await store().rooms.markRead(r.id, a.id, 0)).toEqual({
+        readSeq: 0,
+        unreadCount: 2,
+        countedSeq: 5,
+      });
+      expect(await store().rooms.markRead(r.id, a.id, m1.seq)).toEqual({
+        readSeq: m1.seq,
+        unreadCount: 1,
+        countedSeq: 5,
+      });
+      // A member event moves the seq, not the count.
+      await store().rooms.addMember(r.id, (await user()).id, "member", a.id, T0 + 9001);
+      expect(await store().rooms.markRead(r.id, a.id, await lastSeq(r.id))).toEqual({
+        readSeq: 6,
+        unreadCount: 0,
+        countedSeq: 6,
+      });
+    });
+
+    test("markRead's count holds exactly the events up to countedSeq, also while others commit", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      let writing = 2;
+      // Two writers append, and delete every third of their messages, while a's count is read over and over.
+      const writer = async (w: number) => {
+        for (let i = 0; i < 15; i++) {
+          const m = await send(r.id, b, `w${w}m${i}`);
+          if (i % 3 === 0) await store().messages.softDelete(r.id, m.id, b.id, T0 + 9000 + i);
+        }
+        writing--;
+      };
+      const results: Array<{ unreadCount: number; countedSeq: number }> = [];
+      const reader = async () => {
+        while (writing > 0) {
+          // a's marker stays at 0: the call only reads the count.
+          results.push(await store().rooms.markRead(r.id, a.id, 0));
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      };
+      await Promise.all([writer(1), writer(2), reader(), reader()]);
+      const events = await store().messages.listEvents(r.id, 0, 1000);
+      expect(events).toHaveLength(40);
+      const expected = (upTo: number) =>
+        events.filter((e) => e.seq <= upTo && e.type === "message").length -
+        events.filter((e) => e.seq <= upTo && e.type === "message.deleted").length;
+      for (const { unreadCount, countedSeq } of results) expect(unreadCount).toBe(expected(countedSeq));
+      expect(await store().rooms.markRead(r.id, a.id, 0)).toEqual({
+        readSeq: 0,
+        unreadCount: 20,
+        countedSeq: 40,
+      });
     });
   });
 }

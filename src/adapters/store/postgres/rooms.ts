@@ -5,6 +5,7 @@ import type {
   MemberView,
   NewRoom,
   OwnerTransfer,
+  ReadMark,
   RoomRepository,
   RoomSummary,
 } from "../../../ports/store.ts";
@@ -246,23 +247,25 @@ export function postgresRooms(sql: Db): RoomRepository {
       });
     },
 
-    async markRead(roomId: string, userId: string, seq: number): Promise<number> {
-      const rows = await sql<{ read_seq: number }[]>`
-        UPDATE members SET read_seq = GREATEST(read_seq, ${seq})
-         WHERE room_id = ${roomId} AND user_id = ${userId}
-        RETURNING read_seq`;
-      if (!rows[0]) throw new NotFound("member");
-      return rows[0].read_seq;
-    },
-
-    async unreadCount(roomId: string, userId: string): Promise<number> {
-      const rows = await sql<{ n: number }[]>`
-        SELECT count(*) AS n
-          FROM members mb
-          JOIN messages m ON m.room_id = mb.room_id
+    /**
+     * One statement: under READ COMMITTED every subquery of a statement reads the statement's one snapshot, so
+     * the count and last_seq agree. In that snapshot the room's events form a prefix of its stream ending at
+     * last_seq, because each event commits together with its last_seq increment and the room row's lock
+     * serialises them. The marker itself is the row as updated, which may be newer (a concurrent read of the
+     * same member); the count is taken against it.
+     */
+    async markRead(roomId: string, userId: string, seq: number): Promise<ReadMark> {
+      const rows = await sql<{ read_seq: number; unread: number; last_seq: number }[]>`
+        UPDATE members mb SET read_seq = GREATEST(mb.read_seq, ${seq})
          WHERE mb.room_id = ${roomId} AND mb.user_id = ${userId}
-           AND m.seq > mb.read_seq AND m.deleted_at IS NULL AND m.sender_id <> mb.user_id`;
-      return rows[0]?.n ?? 0;
+        RETURNING mb.read_seq,
+                  (SELECT count(*) FROM messages m
+                    WHERE m.room_id = mb.room_id AND m.seq > mb.read_seq AND m.deleted_at IS NULL
+                      AND m.sender_id <> mb.user_id) AS unread,
+                  (SELECT r.last_seq FROM rooms r WHERE r.id = mb.room_id) AS last_seq`;
+      const row = rows[0];
+      if (!row) throw new NotFound("member");
+      return { readSeq: row.read_seq, unreadCount: row.unread, countedSeq: row.last_seq };
     },
   };
 }

@@ -5,6 +5,7 @@ import type {
   MemberView,
   NewRoom,
   OwnerTransfer,
+  ReadMark,
   RoomRepository,
   RoomSummary,
 } from "../../../ports/store.ts";
@@ -246,25 +247,27 @@ export class SqliteRoomRepository implements RoomRepository {
     });
   }
 
-  async markRead(roomId: string, userId: string, seq: number): Promise<number> {
-    const row = this.conn.tx(() =>
-      this.conn.get<{ read_seq: number }>(
+  /**
+   * The count and the room's last seq are read inside the same `BEGIN IMMEDIATE` transaction as the move: it
+   * holds the write lock, so no event can commit between the move, the count and the seq.
+   */
+  async markRead(roomId: string, userId: string, seq: number): Promise<ReadMark> {
+    const row = this.conn.tx(() => {
+      const moved = this.conn.get<{ read_seq: number }>(
         `UPDATE members SET read_seq = max(read_seq, $seq) WHERE room_id = $roomId AND user_id = $userId
          RETURNING read_seq`,
         { roomId, userId, seq },
-      ),
-    );
+      );
+      if (moved === null) return null;
+      return this.conn.get<{ read_seq: number; unread: number; last_seq: number }>(
+        `SELECT mb.read_seq, ${UNREAD_COUNT} AS unread, r.last_seq
+           FROM members mb JOIN rooms r ON r.id = mb.room_id
+          WHERE mb.room_id = $roomId AND mb.user_id = $userId`,
+        { roomId, userId },
+      );
+    });
     if (row === null) throw new NotFound("member");
-    return row.read_seq;
-  }
-
-  /** 0 for a non-member, who has nothing to read. */
-  async unreadCount(roomId: string, userId: string): Promise<number> {
-    const row = this.conn.get<{ unread: number }>(
-      `SELECT ${UNREAD_COUNT} AS unread FROM members mb WHERE mb.room_id = $roomId AND mb.user_id = $userId`,
-      { roomId, userId },
-    );
-    return row?.unread ?? 0;
+    return { readSeq: row.read_seq, unreadCount: row.unread, countedSeq: row.last_seq };
   }
 
   #member(roomId: string, userId: string): MemberRow | null {
