@@ -25,7 +25,12 @@ export interface Dialect {
    * Sent once the session is connected; the last one carries the acknowledgement id `READY_ACK`. `sinceSeq[i]`
    * (when ≥ 0) asks to resume room `rooms[i]` after that seq (STOMP `since-seq`; ignored by Socket.IO).
    */
-  join(rooms: readonly number[], roomIds: readonly string[], sinceSeq?: ArrayLike<number>): Uint8Array[];
+  join(
+    rooms: readonly number[],
+    roomIds: readonly string[],
+    sinceSeq?: ArrayLike<number>,
+    notifications?: boolean,
+  ): Uint8Array[];
   /** Whether MESSAGE frames carry the room's own gap-free `seq`, so a hole in it is a lost event. */
   readonly roomSeq: boolean;
   /** The complete payload of one send to `room`; it contains the probe text once. */
@@ -56,13 +61,21 @@ function stompDialect(kind: "parley" | "bare" | "rabbit"): Dialect {
       return [stomp("CONNECT", headers)];
     },
     roomSeq: kind === "parley",
-    join(rooms, roomIds, sinceSeq) {
+    join(rooms, roomIds, sinceSeq, notifications) {
       const frames: Uint8Array[] = [];
       if (kind === "parley")
         frames.push(
           stomp("SUBSCRIBE", [
             ["id", "e"],
             ["destination", "/user/queue/errors"],
+          ]),
+        );
+      // As a client showing a room list does: unread counts and notices for every room of the user.
+      if (kind === "parley" && notifications === true)
+        frames.push(
+          stomp("SUBSCRIBE", [
+            ["id", "n"],
+            ["destination", "/user/queue/notifications"],
           ]),
         );
       rooms.forEach((room, i) => {

@@ -11,6 +11,8 @@ export interface ScanSink {
    * Optional: only sinks that resume need it.
    */
   reset?(room: number): void;
+  /** A frame on /user/queue/notifications (subscription `n`); optional: only sinks that subscribe count them. */
+  notification?(): void;
   /** An application-level rejection of something this connection sent; the connection stays open. */
   rejected(code: string): void;
   /** The session is established (STOMP CONNECTED, Socket.IO namespace connect). */

@@ -35,7 +35,15 @@ function scanMessage(buf: Buffer, p: number, nul: number, sink: ScanSink): void 
     if (c0 === 115 /* s */) {
       if (buf[line + 1] === 117 && buf[line + 12] === 58 /* "subscription:" */) {
         const v = line + 13;
-        room = buf[v] === 114 /* r */ ? readUint(buf, v + 1, e).value : buf[v] === 101 /* e */ ? -1 : -2;
+        const c = buf[v];
+        room =
+          c === 114 /* r */
+            ? readUint(buf, v + 1, e).value
+            : c === 101 /* e */
+              ? -1
+              : c === 110 /* n */
+                ? -3
+                : -2;
       } else if (buf[line + 1] === 101 && buf[line + 2] === 113 && buf[line + 3] === 58 /* "seq:" */) {
         seq = readUint(buf, line + 4, e).value;
       }
@@ -46,6 +54,10 @@ function scanMessage(buf: Buffer, p: number, nul: number, sink: ScanSink): void 
   if (room === -1) {
     const code = headerText(buf, p, line, "code");
     sink.rejected(code || "UNKNOWN");
+    return;
+  }
+  if (room === -3) {
+    sink.notification?.();
     return;
   }
   if (room < 0 || Number.isNaN(room)) return;

@@ -20,6 +20,8 @@ export interface PoolOptions {
   readonly roomIds: readonly string[];
   readonly roomSize: readonly number[];
   readonly messageSize: number;
+  /** Each Parley connection also subscribes to /user/queue/notifications. */
+  readonly notifications?: boolean;
   readonly localAddresses: readonly string[];
   readonly openConcurrency?: number;
 }
@@ -35,6 +37,7 @@ export interface Totals {
   duplicates: number;
   expected: number;
   noProbe: number;
+  notifications: number;
   gaps: number;
   resets: number;
   resumed: number;
@@ -59,6 +62,7 @@ const COUNTERS: (keyof Totals)[] = [
   "duplicates",
   "expected",
   "noProbe",
+  "notifications",
   "gaps",
   "resets",
   "resumed",
@@ -139,6 +143,7 @@ export class WorkerPool {
           roomIds: opts.roomIds,
           roomSize: opts.roomSize,
           messageSize: opts.messageSize,
+          notifications: opts.notifications ?? false,
           openConcurrency: opts.openConcurrency ?? 200,
         },
       };

@@ -92,6 +92,8 @@ export interface RunOptions {
   /** Room each connection sends to, or -1. */
   readonly sendRooms: readonly number[];
   readonly messageSize: number;
+  /** Each Parley connection also subscribes to /user/queue/notifications (as a client with a room list). */
+  readonly notifications?: boolean;
   readonly workers: number;
   readonly generatorCpus: string | null;
   readonly generatorCores: number;
@@ -147,6 +149,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
     roomIds: prepared.roomIds,
     roomSize,
     messageSize: o.messageSize,
+    ...(o.notifications === undefined ? {} : { notifications: o.notifications }),
     localAddresses: LOCAL_ADDRESSES,
   });
   try {

@@ -9,7 +9,15 @@ import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 export const seedScenario: Scenario = {
   name: "seed",
   summary: "15k users, rooms of 50, each sends every 5 s: p99 ≤ 50 ms, server ≤ 50 % of a core, 0 lost",
-  options: { users: "15000", "room-size": "50", interval: "5", seconds: "30", targets: "parley" },
+  options: {
+    users: "15000",
+    "room-size": "50",
+    interval: "5",
+    seconds: "30",
+    targets: "parley",
+    notifications:
+      "off (--notifications: every client also follows /user/queue/notifications, as one with a room list)",
+  },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
     const users = num(o, "users", 15_000);
@@ -19,8 +27,10 @@ export const seedScenario: Scenario = {
     const layout = roomsOf(Math.max(1, Math.floor(users / roomSize)), roomSize);
     const names = targets(o, ["parley"]);
     const workers = workerCount(o, layout.connRooms.length);
+    const notifications = o.values.notifications === true || o.values.notifications === "on";
     const { runs, notes } = await runEach(names, o, layout, {
       sendRooms: everyoneSends(layout),
+      notifications,
       messageSize: num(o, "size", 64),
       workers,
       generatorCpus: o.placement.generatorCpus,
@@ -58,17 +68,40 @@ export const seedScenario: Scenario = {
           goal: "0",
           ok: r.totals.duplicates === 0,
         },
+        ...(notifications
+          ? [
+              {
+                name: `${r.target}: notifications received ÷ others' accepted messages × (room size − 1)`,
+                value: `${r.totals.notifications.toLocaleString("en")} / ${((r.totals.sent - r.totals.rejected) * (roomSize - 1)).toLocaleString("en")}`,
+                goal: "about all (one per message of another member)",
+                ok: null,
+              },
+            ]
+          : []),
       ];
     });
     return {
       title: `Seed workload: ${layout.connRooms.length.toLocaleString("en")} users, rooms of ${roomSize}, one message per user every ${interval} s`,
-      options: { users: layout.connRooms.length, roomSize, interval, seconds, workers, targets: names },
+      options: {
+        users: layout.connRooms.length,
+        roomSize,
+        interval,
+        seconds,
+        workers,
+        targets: names,
+        notifications,
+      },
       runs,
       checks,
       measurements: {},
       notes: [
         ...notes,
         "Each sender's schedule is phase-shifted by its index, so sends are spread evenly over the interval.",
+        ...(notifications
+          ? [
+              "Every client also subscribed to /user/queue/notifications: each message of another member of its room comes with a notification frame (unread count), as for a client that shows a room list.",
+            ]
+          : []),
       ],
     };
   },

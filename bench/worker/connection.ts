@@ -32,6 +32,7 @@ export interface Counters {
   duplicates: number;
   expected: number;
   noProbe: number;
+  notifications: number;
   /** Seqs missing inside one subscription's stream (a hole between two events it received), for room-seq dialects. */
   gaps: number;
   /** `reset` events: a resume the server could not replay. */
@@ -295,6 +296,10 @@ export class GenConnection implements ScanSink {
     if (i >= 0) this.lastSeq[i] = -1;
   }
 
+  notification(): void {
+    this.ctx.counters.notifications++;
+  }
+
   rejected(_code: string): void {
     const c = this.ctx.counters;
     c.rejected++;
@@ -307,7 +312,9 @@ export class GenConnection implements ScanSink {
       return;
     }
     const since = this.resuming ? this.lastSeq : undefined;
-    for (const f of this.ctx.dialect.join(this.spec.rooms, this.ctx.plan.roomIds, since)) this.sendMessage(f);
+    const { plan, dialect } = this.ctx;
+    for (const f of dialect.join(this.spec.rooms, plan.roomIds, since, plan.notifications))
+      this.sendMessage(f);
   }
 
   acknowledged(id: string): void {

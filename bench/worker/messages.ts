@@ -23,6 +23,8 @@ export interface WorkerPlan {
   /** Subscribers per room index, to count expected deliveries per accepted send. */
   readonly roomSize: readonly number[];
   readonly messageSize: number;
+  /** Whether each Parley connection also subscribes to /user/queue/notifications. */
+  readonly notifications: boolean;
   /** Upgrades in flight at once in this worker. */
   readonly openConcurrency: number;
 }
@@ -55,6 +57,8 @@ export interface WorkerTick {
   readonly duplicates: number;
   readonly expected: number;
   readonly noProbe: number;
+  /** Frames received on /user/queue/notifications. */
+  readonly notifications: number;
   readonly gaps: number;
   readonly resets: number;
   readonly resumed: number;

@@ -44,6 +44,30 @@ describe("stomp scanner", () => {
     expect(events).toEqual(["d 7 42 1700000000123456", "d 12 42 1700000000123456"]);
   });
 
+  test("a notifications frame (subscription n) goes to the sink's notification, never a delivery", () => {
+    const body = JSON.stringify({ type: "message", roomId: "abc", seq: 5, senderId: "u", unreadCount: 2 });
+    const notice = encodeFrame(
+      "MESSAGE",
+      [
+        ["subscription", "n"],
+        ["destination", "/user/queue/notifications"],
+      ],
+      body,
+    );
+    const room = encodeMessageTemplate(
+      [["seq", "5"]],
+      JSON.stringify({ message: probe(1_700_000_000_000_001, 5) }),
+    );
+    const bytes = Buffer.concat([Buffer.from(notice), room.forSubscription("r3")]);
+    const { events, sink } = recorder();
+    scanStomp(bytes, 0, bytes.length, { ...sink, notification: () => events.push("n") });
+    expect(events).toEqual(["n", "d 3 5 1700000000000001"]);
+    // A sink that does not count notifications ignores them.
+    const plain = recorder();
+    scanStomp(bytes, 0, bytes.length, plain.sink);
+    expect(plain.events).toEqual(["d 3 5 1700000000000001"]);
+  });
+
   test("a reset event (no seq, no probe) goes to the sink's reset, other probe-less events stay deliveries", () => {
     const reset = encodeFrame(
       "MESSAGE",

@@ -1,0 +1,44 @@
+/**
+ * The seed scenario end to end, tiny, against a real Parley process, with and without clients that follow
+ * /user/queue/notifications: every message reaches every member, and with notifications on, each member gets
+ * one notification per message of another member (the count the report compares against).
+ */
+import { describe, expect, test } from "bun:test";
+import { seedScenario } from "../../bench/scenarios/seed.ts";
+
+const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+
+describe("bench seed", () => {
+  test.each([false, true])(
+    "Parley, notifications %p: nothing lost, notifications counted",
+    async (notifications) => {
+      const out = await seedScenario.run({
+        values: {
+          users: "12",
+          "room-size": "4",
+          interval: "0.5",
+          seconds: "3",
+          ephemeral: true,
+          workers: "1",
+          ...(notifications ? { notifications: true } : {}),
+        },
+        placement: UNPINNED,
+        status: () => {},
+      });
+      const run = out.runs[0]!;
+      expect(run.connections.ready).toBe(12);
+      expect(run.totals.lost).toBe(0);
+      expect(run.totals.duplicates).toBe(0);
+      expect(run.totals.sent).toBeGreaterThan(0);
+      expect(out.options.notifications).toBe(notifications);
+      if (!notifications) {
+        expect(run.totals.notifications).toBe(0);
+        return;
+      }
+      // One per message of each of the 3 other members, for every accepted message (all drained).
+      expect(run.totals.notifications).toBe((run.totals.sent - run.totals.rejected) * 3);
+      expect(out.checks.some((c) => c.name.includes("notifications received"))).toBe(true);
+    },
+    60_000,
+  );
+});
