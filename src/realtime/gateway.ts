@@ -15,6 +15,7 @@ import type { GatewayConfig, GatewayContext } from "./context.ts";
 import { receiptFrame } from "./frames.ts";
 import { chooseSubprotocol, originAllowed } from "./handshake-rules.ts";
 import { sweepIntervalMs } from "./heartbeat.ts";
+import { frameIds } from "./frame-ids.ts";
 import { HubRegistry } from "./hub-registry.ts";
 import { LocalUsers } from "./local-users.ts";
 import { Notifications } from "./notifications.ts";
@@ -90,7 +91,7 @@ export class Gateway {
     });
     this.#spare = this.#newDecoder();
     const publisher = { publish: (topic: string, data: string) => void this.#server?.publish(topic, data) };
-    const nextMessageId = () => opts.ids.next();
+    const nextMessageId = frameIds();
     this.#hubs = new HubRegistry({
       broker,
       rooms: services.deps.store.rooms,

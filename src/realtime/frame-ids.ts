@@ -1,0 +1,14 @@
+import { randomBytes } from "node:crypto";
+
+/**
+ * `message-id` values for frames that carry no stored id of their own (notifications, unstored room events, error
+ * frames): unique among this process's frames, and across processes by a random per-process prefix, which is all
+ * STOMP asks of them. A counter rather than a ULID per frame, because they are made once per frame per member —
+ * 147k/s in the seed workload with notifications — where a ULID's clock read and random part were about 3 % of the
+ * server's profile. They carry no time and no order a client may rely on.
+ */
+export function frameIds(): () => string {
+  const prefix = randomBytes(6).toString("base64url");
+  let next = 0;
+  return () => `${prefix}.${(next++).toString(36)}`;
+}
