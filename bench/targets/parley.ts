@@ -4,7 +4,16 @@
  * next to the data directory, so a second run with the same layout starts in seconds.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pin } from "../runner/cpus.ts";
@@ -17,6 +26,13 @@ const JWT_SECRET = "parley-bench-only-secret-0123456789abcdef";
 /** Fixture tokens are valid for a day; a cached fixture older than this is rebuilt. */
 const FIXTURE_MAX_AGE_MS = 20 * 3600_000;
 const INITIAL_MEMBERS = 99;
+/**
+ * The fixture's database as it was right after the fixture was made, next to fixture.json. Every run starts from a
+ * copy of it: a run's messages would otherwise stay in the cached database, and each later run would start with
+ * more history, more unread messages per user and a larger file than the one before — not the same workload.
+ */
+const SNAPSHOT = "fixture.db";
+const DB_FILE = "parley.db";
 
 export interface ParleyOptions {
   readonly cpus: string | null;
@@ -146,8 +162,9 @@ export async function startParley(layout: Layout, opts: ParleyOptions): Promise<
     .slice(0, 16);
   const dir = join(CACHE_ROOT, key);
   const fixturePath = join(dir, "fixture.json");
+  const snapshotPath = join(dir, SNAPSHOT);
   let cached: Fixture | null = null;
-  if (!opts.fresh && !opts.ephemeral && existsSync(fixturePath)) {
+  if (!opts.fresh && !opts.ephemeral && existsSync(fixturePath) && existsSync(snapshotPath)) {
     const f = JSON.parse(readFileSync(fixturePath, "utf8")) as Fixture;
     if (f.key === key && Date.now() - f.createdAt < FIXTURE_MAX_AGE_MS && existsSync(f.dataDir)) cached = f;
   }
@@ -157,6 +174,11 @@ export async function startParley(layout: Layout, opts: ParleyOptions): Promise<
       ? mkdtempSync(join(tmpdir(), "parley-bench-"))
       : join(dir, `data-${Date.now()}`);
   mkdirSync(dataDir, { recursive: true });
+  if (cached) {
+    // Back to the fixture as made; a WAL or shared-memory file left by an earlier run belongs to the old file.
+    for (const f of [`${DB_FILE}-wal`, `${DB_FILE}-shm`]) rmSync(join(dataDir, f), { force: true });
+    copyFileSync(snapshotPath, join(dataDir, DB_FILE));
+  }
   const port = await freePort();
   const env = { ...benchEnv(dataDir, port), ...opts.env };
   const spawn = async (): Promise<Child> => {
@@ -200,6 +222,14 @@ export async function startParley(layout: Layout, opts: ParleyOptions): Promise<
       // starts from a freshly started process, as it does when the fixture was cached.
       status("fixture created: restarting the server on it");
       await child.stop();
+      // A clean stop checkpoints the WAL into the file; without that, no snapshot (the next run rebuilds).
+      if (!opts.ephemeral && !existsSync(join(dataDir, `${DB_FILE}-wal`))) {
+        copyFileSync(join(dataDir, DB_FILE), snapshotPath);
+        // Data directories of fixtures this one replaces are never read again.
+        for (const d of readdirSync(dir)) {
+          if (d.startsWith("data-") && join(dir, d) !== dataDir) rmSync(join(dir, d), { recursive: true, force: true });
+        }
+      }
       child = await spawn();
       pids[0] = child.pid;
       return { roomIds: f.roomIds, tokens: f.tokens };
