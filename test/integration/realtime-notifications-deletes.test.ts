@@ -4,7 +4,7 @@
  * GET /api/v1/rooms reports at every step, without resubscribing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { startServerPair, startTestServer, type TestServer } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import {
@@ -241,12 +241,7 @@ describe.skipIf(!twoServers)("deleted messages across two servers (Redis and Pos
   let api2: Client;
 
   beforeAll(async () => {
-    one = await startTestServer({ store: "postgres", redis: true });
-    two = await startTestServer({
-      store: "postgres",
-      schema: one.schema ?? undefined,
-      redis: one.redisPrefix ?? true,
-    });
+    ({ one, two } = await startServerPair());
     api1 = client(one.api);
     api2 = client(two.api);
   });

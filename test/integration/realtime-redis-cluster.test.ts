@@ -4,7 +4,7 @@ import {
   redisClusterToolsAvailable,
   startRedisCluster,
 } from "../support/redis-cluster.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { startServerPair, type TestServer } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import { type Client, client, createRoom, signup } from "./helpers.ts";
@@ -21,13 +21,7 @@ describe.skipIf(!available)("real-time over a Redis Cluster broker (two servers)
   beforeAll(async () => {
     cluster = await startRedisCluster();
     const redisClusterNodes = cluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port }));
-    one = await startTestServer({ store: "postgres", redis: true, config: { redisClusterNodes } });
-    two = await startTestServer({
-      store: "postgres",
-      schema: one.schema ?? undefined,
-      redis: one.redisPrefix ?? true,
-      config: { redisClusterNodes },
-    });
+    ({ one, two } = await startServerPair({ redisClusterNodes }));
     api = client(one.api);
   }, 60_000);
   afterAll(async () => {

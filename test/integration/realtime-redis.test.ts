@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { startServerPair, type TestServer } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import { type Client, client, createRoom, expectStatus, history, send, signup } from "./helpers.ts";
@@ -17,12 +17,7 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
   let api2: Client;
 
   beforeAll(async () => {
-    one = await startTestServer({ store: "postgres", redis: true });
-    two = await startTestServer({
-      store: "postgres",
-      schema: one.schema ?? undefined,
-      redis: one.redisPrefix ?? true,
-    });
+    ({ one, two } = await startServerPair());
     api1 = client(one.api);
     api2 = client(two.api);
   });

@@ -43,7 +43,8 @@ export interface TestServerOptions {
  * `PARLEY_TEST_STORE=postgres` runs every integration test that does not pick a store on PostgreSQL: the second
  * pass of `npm test` (test/support/run-on-postgres.ts) proves the same HTTP and STOMP suite on both stores.
  */
-const DEFAULT_STORE: "sqlite" | "postgres" = process.env.PARLEY_TEST_STORE === "postgres" ? "postgres" : "sqlite";
+const DEFAULT_STORE: "sqlite" | "postgres" =
+  process.env.PARLEY_TEST_STORE === "postgres" ? "postgres" : "sqlite";
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const opts: TestServerOptions = { ...options, store: options.store ?? DEFAULT_STORE };
@@ -93,4 +94,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       }
     },
   };
+}
+
+/**
+ * Two servers as two processes of one deployment would be: one PostgreSQL schema and one Redis prefix between
+ * them, nothing else shared. `two` uses the schema and prefix `one` made; stop `two` first.
+ */
+export async function startServerPair(
+  config: TestServerOptions["config"] = {},
+): Promise<{ one: TestServer; two: TestServer }> {
+  const one = await startTestServer({ store: "postgres", redis: true, config });
+  const two = await startTestServer({
+    store: "postgres",
+    schema: one.schema ?? undefined,
+    redis: one.redisPrefix ?? true,
+    config,
+  });
+  return { one, two };
 }

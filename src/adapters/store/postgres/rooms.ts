@@ -23,6 +23,9 @@ import {
 } from "./rows.ts";
 
 const ROOM_COLUMNS = "id, kind, name, topic, owner_id, created_at, last_seq";
+/** The unread rule, for member row `mb`: others' messages that are not deleted and above the read marker. */
+const UNREAD_COUNT = `(SELECT count(*) FROM messages u
+  WHERE u.room_id = mb.room_id AND u.seq > mb.read_seq AND u.deleted_at IS NULL AND u.sender_id <> mb.user_id)`;
 
 interface SummaryRow extends RoomRow {
   readonly my_role: MemberRole;
@@ -105,9 +108,7 @@ export function postgresRooms(sql: Db): RoomRepository {
                lm.id AS m_id, lm.room_id AS m_room_id, lm.seq AS m_seq, lm.sender_id AS m_sender_id,
                lm.body AS m_body, lm.client_msg_id AS m_client_msg_id, lm.created_at AS m_created_at,
                lm.edited_at AS m_edited_at, lm.deleted_at AS m_deleted_at,
-               (SELECT count(*) FROM messages u
-                 WHERE u.room_id = r.id AND u.seq > mb.read_seq AND u.deleted_at IS NULL
-                   AND u.sender_id <> mb.user_id) AS unread
+               ${sql.unsafe(UNREAD_COUNT)} AS unread
           FROM members mb
           JOIN rooms r ON r.id = mb.room_id
           LEFT JOIN LATERAL (
@@ -259,9 +260,7 @@ export function postgresRooms(sql: Db): RoomRepository {
         UPDATE members mb SET read_seq = GREATEST(mb.read_seq, ${seq})
          WHERE mb.room_id = ${roomId} AND mb.user_id = ${userId}
         RETURNING mb.read_seq,
-                  (SELECT count(*) FROM messages m
-                    WHERE m.room_id = mb.room_id AND m.seq > mb.read_seq AND m.deleted_at IS NULL
-                      AND m.sender_id <> mb.user_id) AS unread,
+                  ${sql.unsafe(UNREAD_COUNT)} AS unread,
                   (SELECT r.last_seq FROM rooms r WHERE r.id = mb.room_id) AS last_seq`;
       const row = rows[0];
       if (!row) throw new NotFound("member");
