@@ -15,6 +15,13 @@ export interface Room {
   readonly createdAt: number;
   /** The highest seq committed in this room's event stream; 0 for a room with no events yet. */
   readonly lastSeq: number;
+  /**
+   * The version of the room's details (name, topic, owner): 1 for a new room, raised by exactly one by every
+   * committed change of them, in the change's own transaction under the room's lock. Racing changes therefore
+   * get distinct versions in commit order, and of two views of the room the one with the higher version is the
+   * newer. Unrelated to `lastSeq`: stream events (messages, joins, leaves) do not move it.
+   */
+  readonly version: number;
 }
 
 export interface Member {

@@ -22,7 +22,10 @@ export type DomainEvent =
    */
   | {
       readonly kind: "room.updated";
-      /** The room as the change committed it. */
+      /**
+       * The room as the change committed it, with the details version that change gave it: versions follow commit
+       * order, so a receiver can order racing announcements, which the broker may deliver out of it.
+       */
       readonly room: Room;
       /** Who made the change (an owner, or a site administrator who need not be a member). */
       readonly actorId: string;

@@ -127,7 +127,7 @@ export interface MemberView {
 }
 
 export interface OwnerTransfer {
-  /** The room as committed, with its new ownerId. */
+  /** The room as committed, with its new ownerId and version (unchanged, as the room, when nothing changed). */
   readonly room: Room;
   /** The owner found under the lock; equal to the new owner when nothing changed. */
   readonly previousOwnerId: string | null;
@@ -135,8 +135,8 @@ export interface OwnerTransfer {
 
 export interface RoomRepository {
   /**
-   * Creates the room with its initial members (no events: a new room's stream starts empty, lastSeq 0).
-   * Throws Conflict("dm") if a DM with the same dmKey exists.
+   * Creates the room with its initial members (no events: a new room's stream starts empty, lastSeq 0; its
+   * details start at version 1). Throws Conflict("dm") if a DM with the same dmKey exists.
    */
   create(
     room: NewRoom,
@@ -144,7 +144,13 @@ export interface RoomRepository {
   ): Promise<Room>;
   findById(id: string): Promise<Room | null>;
   findDm(dmKey: string): Promise<Room | null>;
-  /** Throws NotFound("room"). */
+  /**
+   * Sets the given fields and raises the room's version by one, in one transaction holding the room's lock, and
+   * returns the room as that transaction committed it. Concurrent updates (and transfers) of one room are
+   * serialised: each gets its own version, in commit order, and the room ends with the details of the one with
+   * the highest. The version is raised also when the patch is empty or repeats the current values: every
+   * committed update is announced, and each announcement gets a version of its own. Throws NotFound("room").
+   */
   update(id: string, patch: { readonly name?: string; readonly topic?: string }): Promise<Room>;
   /** Rooms the user is a member of, most recent activity (last message, else creation) first. */
   listForUser(userId: string): Promise<RoomSummary[]>;
@@ -182,7 +188,8 @@ export interface RoomRepository {
    * role "owner" for `toUserId` and the role "member" for whoever held "owner" before. Transfers of one room are
    * serialised, so however many race, the room ends with exactly one owner. With `expectedOwnerId`, the owner
    * found under the lock must be that user, else Conflict("owner") and nothing changes (a transfer decided by
-   * an owner who meanwhile lost the room does not apply). Naming the current owner changes nothing.
+   * an owner who meanwhile lost the room does not apply). A transfer that applies raises the room's version by
+   * one in the same transaction (see `update`); naming the current owner changes nothing, the version included.
    * Appends no stream event. Throws NotFound("room"), NotFound("member") when `toUserId` is not a member.
    */
   transferOwnership(

@@ -75,6 +75,12 @@ export interface WireResetEvent {
 export interface WireRoomUpdatedEvent {
   readonly type: "room.updated";
   readonly roomId: string;
+  /**
+   * The room's details version as this change committed it (the `version` of the REST room representation).
+   * Each announced change has its own, one above the change committed before it; a client applies the event only
+   * when it is above the version it holds, since racing changes may arrive out of commit order.
+   */
+  readonly version: number;
   readonly name: string;
   readonly topic: string;
   /** Whose role is now "owner". */
@@ -144,6 +150,7 @@ export function toWireRoomUpdated(
   return {
     type: "room.updated",
     roomId: room.id,
+    version: room.version,
     name: room.name,
     topic: room.topic,
     ownerId: room.ownerId,

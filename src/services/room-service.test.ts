@@ -90,7 +90,7 @@ describe("RoomService.transferOwnership", () => {
     const b = await user();
     const roomId = await room("group", [a, b]);
     const updated = await rooms.transferOwnership(a.p, roomId, b.record.id);
-    expect(updated.ownerId).toBe(b.record.id);
+    expect([updated.ownerId, updated.version]).toEqual([b.record.id, 2]);
     await Bun.sleep(0);
     // The announcement carries the committed room, the same the store held when it was made, and whose
     // ownership it replaced.
@@ -118,7 +118,9 @@ describe("RoomService.transferOwnership", () => {
     const b = await user();
     const outsider = await user();
     const roomId = await room("group", [a, b]);
-    expect((await rooms.transferOwnership(a.p, roomId, a.record.id)).ownerId).toBe(a.record.id);
+    const same = await rooms.transferOwnership(a.p, roomId, a.record.id);
+    // Nothing changed, so the details keep their version: no announcement needs a new one.
+    expect([same.ownerId, same.version]).toEqual([a.record.id, 1]);
     expect(await refusal(rooms.transferOwnership(b.p, roomId, b.record.id))).toBe("FORBIDDEN");
     expect(await refusal(rooms.transferOwnership(a.p, roomId, outsider.record.id))).toBe("USER_NOT_FOUND");
     expect(await refusal(rooms.transferOwnership(outsider.p, roomId, b.record.id))).toBe("ROOM_NOT_FOUND");
@@ -131,6 +133,7 @@ describe("RoomService.transferOwnership", () => {
     );
     expect(await refusal(rooms.transferOwnership(a.p, dm.id, b.record.id))).toBe("INVALID_OPERATION");
     expect(announced).toEqual([]);
+    expect((await store.rooms.findById(roomId))?.version).toBe(1);
   });
 
   test("support rooms follow the group rules: the owner or an administrator hands them over", async () => {
@@ -179,6 +182,7 @@ describe("RoomService.update", () => {
     const renamed = await rooms.update(a.p, roomId, { name: "  Renamed  " });
     const topical = await rooms.update(a.p, roomId, { topic: "New topic" });
     expect([renamed.name, topical.name, topical.topic]).toEqual(["Renamed", "Renamed", "New topic"]);
+    expect([renamed.version, topical.version]).toEqual([2, 3]);
     await Bun.sleep(0);
     expect(announced).toEqual([
       {
@@ -202,6 +206,9 @@ describe("RoomService.update", () => {
     const support = await room("support", [a, b]);
     expect(await refusal(rooms.update(a.p, support, { name: "Ours" }))).toBe("INVALID_OPERATION");
     expect(announced).toEqual([]);
+    // A refused update commits nothing, so it raises no version either.
+    expect((await store.rooms.findById(roomId))?.version).toBe(1);
+    expect((await store.rooms.findById(support))?.version).toBe(1);
   });
 });
 

@@ -103,7 +103,8 @@ export class RoomService {
       topic: patch.topic?.trim(),
     });
     // Announced even when nothing differs: the announcement carries the committed details, so repeating them is
-    // harmless, while comparing with the room as read before the update could miss a racing change.
+    // harmless, while comparing with the room as read before the update could miss a racing change. The store
+    // raised the version for it all the same, so every announcement has a version of its own.
     this.deps.events.emit({ kind: "room.updated", room: updated, actorId: p.userId, previousOwnerId: null });
     return updated;
   }
@@ -128,9 +129,9 @@ export class RoomService {
   /**
    * Makes `userId`, an active member, the room's owner; the previous owner stays on as a plain member and may
    * then leave. The owner or a site administrator may do it, in any room but a DM, which has no owner. Naming the
-   * current owner changes nothing and announces nothing. An owner's transfer applies only if they still own the
-   * room when it commits, so of two racing transfers by one owner exactly one succeeds; the other is FORBIDDEN.
-   * An administrator's transfer applies to whoever owns the room then.
+   * current owner changes nothing (not even the room's version) and announces nothing. An owner's transfer
+   * applies only if they still own the room when it commits, so of two racing transfers by one owner exactly one
+   * succeeds; the other is FORBIDDEN. An administrator's transfer applies to whoever owns the room then.
    */
   async transferOwnership(p: Principal, roomId: string, userId: string): Promise<Room> {
     await this.#requireManager(p, roomId, (room) =>

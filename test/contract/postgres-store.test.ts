@@ -77,6 +77,58 @@ describe.skipIf(!available)("PostgreSQL store", () => {
     await ps[3]!.ping();
   });
 
+  test("the details-version migration gives rooms created before it version 1, and later changes raise it", async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    // The schema as the build before the version column left it, with a room in it.
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      await admin.begin(async (tx) => {
+        await tx`CREATE SCHEMA ${tx(schema)}`;
+        await tx.unsafe(`SET LOCAL search_path TO "${schema}"`);
+        await tx`CREATE TABLE schema_migrations (
+          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
+        for (const m of MIGRATIONS.filter((x) => x.version === 1)) {
+          await tx.unsafe(m.sql);
+          await tx`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
+        }
+        await tx`INSERT INTO users (id, username, email, display_name, password_hash, role, created_at)
+                 VALUES ('u1', 'ann', 'ann@example.com', 'Ann', 'h', 'user', 1)`;
+        await tx`INSERT INTO rooms (id, kind, name, topic, owner_id, created_at)
+                 VALUES ('r1', 'group', 'Old', '', 'u1', 1)`;
+      });
+    } finally {
+      await admin.end();
+    }
+    const [s] = pools(1, schema);
+    await s!.migrate();
+    expect(await s!.rooms.findById("r1")).toMatchObject({ name: "Old", version: 1 });
+    expect(await s!.rooms.update("r1", { name: "New" })).toMatchObject({ name: "New", version: 2 });
+  });
+
+  test("renames and transfers of one room racing on three pools get versions 2..n+1; the room is the highest", async () => {
+    const ps = pools(3);
+    await ps[0]!.migrate();
+    const owner = await user(ps[0]!);
+    const others = [await user(ps[0]!), await user(ps[0]!), await user(ps[0]!)];
+    const r = await room(
+      ps[0]!,
+      owner.id,
+      others.map((o) => o.id),
+    );
+    const calls = Array.from({ length: 30 }, (_, i) => {
+      const s = ps[i % ps.length]!;
+      return i % 5 === 4
+        ? s.rooms.transferOwnership(r.id, others[i % others.length]!.id).then((t) => t.room)
+        : s.rooms.update(r.id, i % 2 === 0 ? { name: `name ${i}` } : { topic: `topic ${i}` });
+    });
+    const committed = (await Promise.all(calls)).sort((a, b) => a.version - b.version);
+    // Transfers naming the owner at the time change nothing and keep the version they found: count the others.
+    const changed = committed.filter((c, i) => i === 0 || c.version !== committed[i - 1]!.version);
+    expect(changed.map((c) => c.version)).toEqual(Array.from({ length: changed.length }, (_, i) => i + 2));
+    expect(await ps[1]!.rooms.findById(r.id)).toEqual(committed.at(-1)!);
+  });
+
   test("schemas are isolated: the same username lives in two schemas, rows do not cross", async () => {
     const [a] = pools(1);
     const [b] = pools(1);

@@ -1,8 +1,10 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqliteConnection } from "../../src/adapters/store/sqlite/connection.ts";
+import { applyMigrations, MIGRATIONS } from "../../src/adapters/store/sqlite/migrations.ts";
 import { openSqliteStore } from "../../src/adapters/store/sqlite/open-sqlite-store.ts";
 import { storeContract } from "./store.contract.ts";
 
@@ -61,7 +63,7 @@ describe("SQLite store specifics", () => {
       try {
         expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
         const versions = db.query("SELECT version FROM schema_migrations").all();
-        expect(versions).toEqual([{ version: 1 }]);
+        expect(versions).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
       } finally {
         db.close();
       }
@@ -118,6 +120,70 @@ describe("SQLite store specifics", () => {
     await store.close();
     await expect(store.ping()).rejects.toThrow();
   });
+
+  test("the details-version migration gives rooms created before it version 1, and later changes raise it", () =>
+    withDir(async (dir) => {
+      const path = join(dir, "old.db");
+      mkdirSync(dir, { recursive: true });
+      const db = new Database(path, { create: true, strict: true });
+      const conn = new SqliteConnection(db);
+      // The schema as the build before the version column left it, with a room in it.
+      applyMigrations(
+        conn,
+        MIGRATIONS.filter((m) => m.version === 1),
+      );
+      db.run(
+        `INSERT INTO users (id, username, email, display_name, password_hash, role, created_at)
+         VALUES ('u1', 'ann', 'ann@example.com', 'Ann', 'h', 'user', 1)`,
+      );
+      db.run(
+        `INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, last_seq)
+         VALUES ('r1', 'group', 'Old', '', 'u1', 1, 0)`,
+      );
+      conn.close();
+
+      const store = openSqliteStore({ path });
+      await store.migrate();
+      expect(await store.rooms.findById("r1")).toMatchObject({ name: "Old", version: 1 });
+      expect(await store.rooms.update("r1", { name: "New" })).toMatchObject({ name: "New", version: 2 });
+      await store.close();
+    }));
+
+  test("processes renaming one room at once get distinct versions 2..n+1; the room has the highest one's name", () =>
+    withDir(async (dir) => {
+      const path = join(dir, "renames.db");
+      const setup = openSqliteStore({ path });
+      await setup.migrate();
+      await setup.users.create({ id: "u1", createdAt: 1, ...newUser });
+      await setup.rooms.create(
+        { id: "r1", kind: "group", name: "R", topic: "", ownerId: "u1", createdAt: 1 },
+        [{ userId: "u1", role: "owner" }],
+      );
+      await setup.close();
+
+      // Each worker renames the room 10 times and prints the version each of its renames committed.
+      const workers = [1, 2, 3].map(async (w) => {
+        const out = join(dir, `w${w}.json`);
+        const result = await inChildProcess(
+          path,
+          `const seen = [];
+          for (let i = 0; i < 10; i++) seen.push((await store.rooms.update("r1", { name: "w${w}-" + i })).version);
+          await Bun.write(${JSON.stringify(out)}, JSON.stringify(seen));`,
+        );
+        expect(result).toEqual({ code: 0, stderr: "" });
+        return (await Bun.file(out).json()) as number[];
+      });
+      const perWorker = await Promise.all(workers);
+      const versions = perWorker.flat().sort((a, b) => a - b);
+      expect(versions).toEqual(Array.from({ length: 30 }, (_, i) => i + 2));
+      // Within one worker the renames are sequential, so its versions rise.
+      for (const seen of perWorker) expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      const top = perWorker.flatMap((seen, w) => seen.map((v, i) => ({ v, name: `w${w + 1}-${i}` })));
+      const highest = top.reduce((x, y) => (y.v > x.v ? y : x));
+      const store = openSqliteStore({ path });
+      expect(await store.rooms.findById("r1")).toMatchObject({ name: highest.name, version: 31 });
+      await store.close();
+    }));
 
   test("processes sharing one file migrate once and keep seqs gap-free and sends idempotent", () =>
     withDir(async (dir) => {

@@ -114,6 +114,7 @@ export interface WireRoom {
   readonly ownerId: string | null;
   readonly createdAt: string;
   readonly lastSeq: number;
+  readonly version: number;
 }
 
 /** Usernames unique per call, so tests sharing a server never collide. */

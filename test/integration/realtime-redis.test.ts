@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startServerPair, type TestServer } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, expectStatus, history, send, signup } from "./helpers.ts";
+import {
+  type Client,
+  client,
+  createRoom,
+  expectStatus,
+  history,
+  send,
+  signup,
+  type WireRoom,
+} from "./helpers.ts";
 
 const available = (await postgresAvailable()) && (await redisAvailable());
 
@@ -98,8 +107,8 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     expectStatus(await api1.post(`/rooms/${room.id}/owner`, { userId: b.user.id }, a.accessToken), 200);
     const details = { type: "room.updated", roomId: room.id, name: "Renamed", topic: "", actorId: a.user.id };
     const expected = [
-      { ...details, ownerId: a.user.id, previousOwnerId: null },
-      { ...details, ownerId: b.user.id, previousOwnerId: a.user.id },
+      { ...details, version: 2, ownerId: a.user.id, previousOwnerId: null },
+      { ...details, version: 3, ownerId: b.user.id, previousOwnerId: a.user.id },
     ];
     const updates = (cl: StompTestClient, sub: string) =>
       cl.messages(sub).filter((e) => e.type === "room.updated");
@@ -112,6 +121,58 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     ).toEqual([]);
     cb.close();
     cc.close();
+  });
+
+  test("renames racing through both servers get distinct versions; by the version rule every client ends at GET's details", async () => {
+    const a = await signup(api1, "rw");
+    const b = await signup(api1, "rw");
+    const room = await createRoom(api1, a, "Raced", [b.user.id]);
+    const watchers = [
+      await StompTestClient.connect(one.wsUrl, b.accessToken),
+      await StompTestClient.connect(two.wsUrl, b.accessToken),
+    ];
+    for (const w of watchers) {
+      await w.subscribeWithReceipt(roomDest(room.id), "s");
+      await w.subscribeWithReceipt("/user/queue/notifications", "n");
+    }
+    const n = 6;
+    const answers = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const res = await (i % 2 === 0 ? api1 : api2).patch(
+          `/rooms/${room.id}`,
+          { name: `r${i}` },
+          a.accessToken,
+        );
+        expectStatus(res, 200);
+        return (res.body as { room: WireRoom }).room;
+      }),
+    );
+    expect(answers.map((r) => r.version).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: n }, (_, i) => i + 2),
+    );
+    const read = await api2.get(`/rooms/${room.id}`, b.accessToken);
+    const now = (read.body as { room: WireRoom }).room;
+    expect(now).toEqual(answers.find((r) => r.version === n + 1)!);
+    const updates = (cl: StompTestClient, sub: string) =>
+      cl.messages(sub).filter((e) => e.type === "room.updated");
+    for (const w of watchers) {
+      for (const sub of ["s", "n"]) {
+        await w.until(() => updates(w, sub).length >= n);
+        const events = updates(w, sub);
+        expect(events.map((e) => Number(e.version)).sort((x, y) => x - y)).toEqual(
+          Array.from({ length: n }, (_, i) => i + 2),
+        );
+        for (const e of events) expect(e.name).toBe(answers.find((r) => r.version === e.version)?.name);
+        // The client's rule: apply an event only when its version is above the one held (1, from the creation).
+        let held = { version: room.version, name: room.name };
+        for (const e of events) {
+          if (typeof e.version === "number" && e.version > held.version)
+            held = { version: e.version, name: String(e.name) };
+        }
+        expect(held).toEqual({ version: now.version, name: now.name });
+      }
+    }
+    for (const w of watchers) w.close();
   });
 
   test("logout through one server closes the session's socket on the other within a second", async () => {

@@ -7,6 +7,7 @@ import {
   client,
   createAdmin,
   createRoom,
+  expectError,
   expectStatus,
   send,
   signup,
@@ -44,6 +45,36 @@ const updates = (c: StompTestClient, subId: string) =>
 const isUpdate = (subId: string) => (f: Parameters<typeof bodyJson>[0]) =>
   f.command === "MESSAGE" && header(f, "subscription") === subId && bodyJson(f).type === "room.updated";
 
+/** The room as a member reads it, checked to be the same in GET /rooms/{id} and in the room list. */
+const readRoom = async (who: Account, roomId: string): Promise<WireRoom> => {
+  const one = await api.get(`/rooms/${roomId}`, who.accessToken);
+  expectStatus(one, 200);
+  const room = (one.body as { room: WireRoom }).room;
+  const list = await api.get("/rooms", who.accessToken);
+  expectStatus(list, 200);
+  const listed = (list.body as { rooms: Array<{ room: WireRoom }> }).rooms.find((s) => s.room.id === roomId);
+  expect(listed?.room).toEqual(room);
+  return room;
+};
+
+/**
+ * The details a client holds after applying `events` by the documented rule: only a higher version replaces them
+ * (an event without one, from a build before versions, is applied as it comes).
+ */
+const held = (start: WireRoom, events: ReadonlyArray<Record<string, unknown>>) => {
+  let details = { version: start.version, name: start.name, topic: start.topic, ownerId: start.ownerId };
+  for (const e of events) {
+    if (typeof e.version === "number" && e.version <= details.version) continue;
+    details = {
+      version: typeof e.version === "number" ? e.version : details.version,
+      name: e.name as string,
+      topic: e.topic as string,
+      ownerId: e.ownerId as string | null,
+    };
+  }
+  return details;
+};
+
 describe("room.updated", () => {
   test("a rename reaches the room's subscribers and its members' notification streams, without seq; nobody else", async () => {
     const owner = await signup(api, "ru");
@@ -72,6 +103,7 @@ describe("room.updated", () => {
     const expected = {
       type: "room.updated",
       roomId: room.id,
+      version: 2,
       name: "After",
       topic: "Fresh topic",
       ownerId: owner.user.id,
@@ -124,6 +156,7 @@ describe("room.updated", () => {
     const first = {
       type: "room.updated",
       roomId: room.id,
+      version: 2,
       name: "Handover",
       topic: "",
       ownerId: heir.user.id,
@@ -148,10 +181,12 @@ describe("room.updated", () => {
     await rename(third, room.id, { topic: "Under new management" });
     await ch.until(() => updates(ch, "s").length >= 3);
     await ct.until(() => updates(ct, "n").length >= 3);
+    // The no-ops took no version: the next change has the one after the first transfer's.
     const rest = [
-      { ...first, ownerId: third.user.id, previousOwnerId: heir.user.id, actorId: admin.user.id },
+      { ...first, version: 3, ownerId: third.user.id, previousOwnerId: heir.user.id, actorId: admin.user.id },
       {
         ...first,
+        version: 4,
         topic: "Under new management",
         ownerId: third.user.id,
         previousOwnerId: null,
@@ -201,8 +236,93 @@ describe("room.updated", () => {
     expect(updates(again, "s")).toEqual([]);
     // What a resuming client does instead: read the room again.
     const read = await api.get(`/rooms/${room.id}`, member.accessToken);
-    expect((read.body as { room: WireRoom }).room).toMatchObject({ name: "Renamed while away", lastSeq: 4 });
+    expect((read.body as { room: WireRoom }).room).toMatchObject({
+      name: "Renamed while away",
+      lastSeq: 4,
+      version: 2,
+    });
     watcher.close();
     again.close();
+  });
+
+  test("the event, the change's answer and a later GET carry the same version; refusals and no-ops take none", async () => {
+    const owner = await signup(api, "rv");
+    const member = await signup(api, "rv");
+    const outsider = await signup(api, "rv");
+    const room = await createRoom(api, owner, "Versioned", [member.user.id]);
+    expect(room.version).toBe(1);
+    const cm = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    await cm.subscribeWithReceipt(roomDest(room.id), "s");
+    await cm.subscribeWithReceipt(NOTIFICATIONS, "n");
+
+    const renamed = await rename(owner, room.id, { name: "Versioned again" });
+    expect(renamed.version).toBe(2);
+    const event = bodyJson(await cm.waitFor(isUpdate("s")));
+    expect(event).toMatchObject({ version: 2, name: "Versioned again" });
+    expect(bodyJson(await cm.waitFor(isUpdate("n")))).toEqual(event);
+    expect(await readRoom(member, room.id)).toEqual(renamed);
+
+    // Bad input and refused changes get the answers they always got, and commit nothing: no version is taken.
+    const path = `/rooms/${room.id}`;
+    expectError(await api.patch(path, { name: "   " }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await api.patch(path, { name: 5 }, owner.accessToken), "VALIDATION_FAILED");
+    // The version is the server's to give: a body naming it is refused like any unknown field.
+    expectError(await api.patch(path, { version: 9 }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await api.patch(path, { name: "Mine", version: 9 }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await api.request("PATCH", path, { raw: "{", token: owner.accessToken }), "MALFORMED_JSON");
+    expectError(await api.patch(path, { name: "Mine" }, member.accessToken), "FORBIDDEN");
+    expectError(await api.patch(path, { name: "Mine" }, outsider.accessToken), "ROOM_NOT_FOUND");
+    const ownerPath = `${path}/owner`;
+    expectError(await api.post(ownerPath, { userId: "not-an-id" }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await api.post(ownerPath, { userId: outsider.user.id }, owner.accessToken), "USER_NOT_FOUND");
+    expectError(await api.post(ownerPath, { userId: member.user.id }, member.accessToken), "FORBIDDEN");
+    // Naming the current owner: 200 with the room as it is, version included.
+    expect(await transfer(owner, room.id, owner.user.id)).toEqual(renamed);
+    expect(await readRoom(member, room.id)).toEqual(renamed);
+
+    // The next change takes the next version and is the next announcement: nothing was announced in between.
+    const handed = await transfer(owner, room.id, member.user.id);
+    expect(handed.version).toBe(3);
+    await cm.until(() => updates(cm, "s").length >= 2 && updates(cm, "n").length >= 2);
+    expect(updates(cm, "s").map((e) => [e.version, e.ownerId])).toEqual([
+      [2, owner.user.id],
+      [3, member.user.id],
+    ]);
+    expect(updates(cm, "n")).toEqual(updates(cm, "s"));
+    expect(await readRoom(member, room.id)).toEqual(handed);
+    cm.close();
+  });
+
+  test("two racing PATCHes get distinct versions; the higher one's details are what GET returns and a client keeps", async () => {
+    const owner = await signup(api, "rc");
+    const member = await signup(api, "rc");
+    const admin = await createAdmin(server, api);
+    for (let round = 0; round < 3; round++) {
+      const room = await createRoom(api, owner, `Raced ${round}`, [member.user.id]);
+      const cm = await StompTestClient.connect(server.wsUrl, member.accessToken);
+      await cm.subscribeWithReceipt(roomDest(room.id), "s");
+      await cm.subscribeWithReceipt(NOTIFICATIONS, "n");
+      const answers = await Promise.all([
+        rename(owner, room.id, { name: `By the owner ${round}`, topic: "owner's" }),
+        rename(admin, room.id, { name: `By the administrator ${round}` }),
+      ]);
+      expect(answers.map((a) => a.version).sort()).toEqual([2, 3]);
+      await cm.until(() => updates(cm, "s").length >= 2 && updates(cm, "n").length >= 2);
+      const after = await readRoom(member, room.id);
+      const newest = answers.find((a) => a.version === 3);
+      expect(after).toEqual(newest!);
+      for (const sub of ["s", "n"]) {
+        const events = updates(cm, sub);
+        // Each announcement is the details its own change committed, under that change's version.
+        expect(events.map((e) => e.version).sort()).toEqual([2, 3]);
+        for (const e of events) {
+          const answer = answers.find((a) => a.version === e.version)!;
+          expect(e).toMatchObject({ name: answer.name, topic: answer.topic, ownerId: answer.ownerId });
+        }
+        // Whatever order they arrived in, the version rule leaves the client with what GET returns.
+        expect(held(room, events)).toEqual(held(after, []));
+      }
+      cm.close();
+    }
   });
 });

@@ -67,7 +67,7 @@ describe("ownership transfer", () => {
 
     const res = await transfer(room.id, heir.user.id, owner);
     expectStatus(res, 200);
-    expect((res.body as { room: WireRoom }).room).toEqual({ ...room, ownerId: heir.user.id });
+    expect((res.body as { room: WireRoom }).room).toEqual({ ...room, ownerId: heir.user.id, version: 2 });
 
     // Every member reads the new state: ownerId, both roles, and each one's own role.
     expect(await ownership(other, room.id)).toEqual({
@@ -186,6 +186,7 @@ describe("ownership transfer", () => {
     for (const who of [owner, admin]) {
       const res = await transfer(room.id, owner.user.id, who);
       expectStatus(res, 200);
+      // The room as it was, version included: nothing changed, so no version was taken.
       expect((res.body as { room: WireRoom }).room).toEqual(room);
     }
     expect(await ownership(member, room.id)).toEqual(before);
@@ -235,6 +236,8 @@ describe("ownership transfer refusals", () => {
     );
     expectError(await transfer(room.id, member.user.id, owner), "USER_NOT_FOUND");
     expect(await ownership(owner, room.id)).toEqual(before);
+    // Nothing committed, so the details kept their version.
+    expect((await details(owner, room.id)).room.version).toBe(1);
   });
 
   test("a plain member is FORBIDDEN, also when naming themselves or the owner", async () => {
@@ -247,6 +250,7 @@ describe("ownership transfer refusals", () => {
     // Rights are checked before the target: a member naming an outsider is FORBIDDEN too.
     expectError(await transfer(room.id, UNKNOWN_ID, a), "FORBIDDEN");
     expect(await ownership(owner, room.id)).toEqual(before);
+    expect((await details(owner, room.id)).room.version).toBe(1);
   });
 
   test("to a stranger, a removed member or for an unknown room, the room does not exist", async () => {
@@ -316,6 +320,6 @@ describe("ownership transfer refusals", () => {
     );
     expectError(await api.post(path, { userId: member.user.id }), "UNAUTHENTICATED");
     expectError(await api.request("GET", path, { token: owner.accessToken }), "METHOD_NOT_ALLOWED");
-    expect((await details(owner, room.id)).room.ownerId).toBe(owner.user.id);
+    expect((await details(owner, room.id)).room).toMatchObject({ ownerId: owner.user.id, version: 1 });
   });
 });

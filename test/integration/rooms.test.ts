@@ -71,6 +71,7 @@ describe("group rooms", () => {
       ownerId: owner.user.id,
       createdAt: expect.any(String),
       lastSeq: 0,
+      version: 1,
     });
 
     const d = await details(member, room.id);

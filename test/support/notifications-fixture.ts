@@ -105,6 +105,7 @@ export class Store {
       ownerId: ANN,
       createdAt: 0,
       lastSeq: this.lastSeq,
+      version: 1,
     };
   }
 

@@ -95,8 +95,9 @@ const updateRoom = createRoute({
   ...secured,
   summary: "Rename a group room or change its topic (owner or administrator)",
   description:
-    "Announced after commit as `room.updated` (the room's new details) on the room's STOMP destination and on " +
-    "its members' /user/queue/notifications; see docs/asyncapi.yaml.",
+    "Raises the room's `version` by one, also when the details stay as they were. Announced after commit as " +
+    "`room.updated` (the room's new details with that version) on the room's STOMP destination and on its " +
+    "members' /user/queue/notifications; see docs/asyncapi.yaml.",
   middleware: [requireAuth, jsonBody] as const,
   request: { params: RoomIdParamSchema, body: jsonRequest(UpdateRoomBodySchema) },
   responses: {
@@ -143,8 +144,9 @@ const transferOwnership = createRoute({
   summary: "Transfer ownership to another member (owner or administrator)",
   description:
     "The new owner must be an active member of the room. The previous owner stays as a plain member and may then " +
-    "leave. Naming the current owner changes nothing and answers 200 with the room. A direct conversation has " +
-    "no owner (INVALID_OPERATION). Of two racing transfers by one owner exactly one applies; the other is " +
+    "leave. A transfer raises the room's `version` by one; naming the current owner changes nothing (the version " +
+    "included) and answers 200 with the room. A direct conversation has no owner (INVALID_OPERATION). Of two " +
+    "racing transfers by one owner exactly one applies; the other is " +
     "FORBIDDEN, since its caller no longer owns the room. A transfer is announced after commit as `room.updated` " +
     "(with `ownerId` and `previousOwnerId`) on the room's STOMP destination and its members' notifications.",
   middleware: [requireAuth, jsonBody] as const,

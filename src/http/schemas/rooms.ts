@@ -17,6 +17,16 @@ export const RoomSchema = z
     ownerId: IdSchema.nullable(),
     createdAt: TimestampSchema,
     lastSeq: z.number().int().openapi({ description: "The highest seq in the room's stream; 0 when empty." }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .openapi({
+        description:
+          "The version of the room's details (name, topic, owner): 1 for a new room, one more after every committed " +
+          "rename, change of topic or ownership transfer; the `version` of `room.updated` events. Of two views of " +
+          "the room, the one with the higher version is the newer.",
+      }),
   })
   .openapi("Room");
 
@@ -29,6 +39,7 @@ export function toRoomWire(r: Room): z.infer<typeof RoomSchema> {
     ownerId: r.ownerId,
     createdAt: iso(r.createdAt),
     lastSeq: r.lastSeq,
+    version: r.version,
   };
 }
 

@@ -103,11 +103,108 @@ export function roomsContract(fx: StoreFixture): void {
       const a = await user();
       const r = await room([a], { name: "Old", topic: "t0" });
       const r1 = await store().rooms.update(r.id, { name: "New" });
-      expect(r1).toEqual({ ...r, name: "New" });
+      expect(r1).toEqual({ ...r, name: "New", version: 2 });
       const r2 = await store().rooms.update(r.id, { topic: "t1" });
-      expect(r2).toEqual({ ...r, name: "New", topic: "t1" });
+      expect(r2).toEqual({ ...r, name: "New", topic: "t1", version: 3 });
       expect(await store().rooms.findById(r.id)).toEqual(r2);
       await expectNotFound(store().rooms.update(ids.next(), { name: "x" }), "room");
+    });
+
+    test("details version: 1 for a new room, one more per update or transfer, unmoved by anything else", async () => {
+      const a = await user();
+      const b = await user();
+      const c = await user();
+      const r = await room([a, b]);
+      expect(r.version).toBe(1);
+      const dm = await store().rooms.create(
+        {
+          id: ids.next(),
+          kind: "dm",
+          name: "",
+          topic: "",
+          ownerId: null,
+          createdAt: T0,
+          dmKey: dmKey(a.id, b.id),
+        },
+        [
+          { userId: a.id, role: "member" },
+          { userId: b.id, role: "member" },
+        ],
+      );
+      expect(dm.version).toBe(1);
+      const version = async () => (await store().rooms.findById(r.id))?.version;
+
+      expect((await store().rooms.update(r.id, { name: "Renamed" })).version).toBe(2);
+      expect((await store().rooms.update(r.id, { topic: "Topic" })).version).toBe(3);
+      expect(
+        (await store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: a.id })).room.version,
+      ).toBe(4);
+      // An update that repeats the details, or names none, still commits and is announced: it gets a version.
+      expect((await store().rooms.update(r.id, { name: "Renamed" })).version).toBe(5);
+      expect(await store().rooms.update(r.id, {})).toMatchObject({
+        name: "Renamed",
+        topic: "Topic",
+        version: 6,
+      });
+      // A transfer to the current owner changes nothing, the version included.
+      expect((await store().rooms.transferOwnership(r.id, b.id)).room.version).toBe(6);
+      expect(
+        (await store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: b.id })).room.version,
+      ).toBe(6);
+      // Refused transfers and updates of another room leave it.
+      await expectConflict(store().rooms.transferOwnership(r.id, a.id, { expectedOwnerId: a.id }), "owner");
+      await expectNotFound(store().rooms.transferOwnership(r.id, c.id), "member");
+      await expectNotFound(store().rooms.update(ids.next(), { name: "x" }), "room");
+      expect(await version()).toBe(6);
+      // Stream events and read markers are not details: the version stays where it is.
+      const m = await send(r.id, a, "hello");
+      await store().messages.edit(r.id, m.id, "hello again", a.id, T0 + 50);
+      await store().messages.softDelete(r.id, m.id, a.id, T0 + 51);
+      await store().rooms.addMember(r.id, c.id, "member", b.id, T0 + 52);
+      await store().rooms.markRead(r.id, c.id, await lastSeq(r.id));
+      await store().rooms.removeMember(r.id, c.id, b.id, T0 + 53);
+      expect(await lastSeq(r.id)).toBe(5);
+      expect(await version()).toBe(6);
+      // Every read of the room carries it.
+      expect((await store().rooms.findMembership(r.id, a.id))?.room.version).toBe(6);
+      expect((await store().rooms.listForUser(a.id)).find((x) => x.room.id === r.id)?.room.version).toBe(6);
+      expect((await store().rooms.findDm(dmKey(a.id, b.id)))?.version).toBe(1);
+    });
+
+    test("concurrent updates and transfers of one room get versions 2..n+1 in commit order; the highest is the room", async () => {
+      const owner = await user();
+      const others = await Promise.all(Array.from({ length: 4 }, () => user()));
+      const r = await room([owner, ...others], { name: "n0", topic: "t0" });
+      type Change = { name?: string; topic?: string; ownerId?: string };
+      const changes: Change[] = [
+        ...Array.from({ length: 8 }, (_, i) => ({ name: `name ${i}` })),
+        ...Array.from({ length: 4 }, (_, i) => ({ topic: `topic ${i}` })),
+        { name: "both", topic: "both" },
+        ...others.map((o) => ({ ownerId: o.id })),
+      ];
+      const results = await Promise.all(
+        changes.map(async (change) => {
+          const committed =
+            change.ownerId === undefined
+              ? await store().rooms.update(r.id, change)
+              : (await store().rooms.transferOwnership(r.id, change.ownerId)).room;
+          return { change, committed };
+        }),
+      );
+      const byVersion = [...results].sort((x, y) => x.committed.version - y.committed.version);
+      expect(byVersion.map((x) => x.committed.version)).toEqual(
+        Array.from({ length: changes.length }, (_, i) => i + 2),
+      );
+      // Applying the changes in version order reproduces every committed room: each change saw exactly the
+      // details the one below it committed, so the versions are the commit order.
+      let expected = r;
+      for (const { change, committed } of byVersion) {
+        expected = { ...expected, ...change, version: expected.version + 1 };
+        expect(committed).toEqual(expected);
+      }
+      expect(await store().rooms.findById(r.id)).toEqual(byVersion.at(-1)?.committed ?? null);
+      const owners = (await store().rooms.listMembers(r.id)).filter((v) => v.member.role === "owner");
+      expect(owners.map((v) => v.member.userId)).toEqual([expected.ownerId ?? ""]);
     });
 
     test("listForUser: my rooms by latest activity, with last message, unread count, read marker, role", async () => {
@@ -251,7 +348,7 @@ export function roomsContract(fx: StoreFixture): void {
       const r = await room([a, b, c]);
       await send(r.id, a, "before");
       const t = await store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: a.id });
-      expect(t).toEqual({ room: { ...r, ownerId: b.id, lastSeq: 1 }, previousOwnerId: a.id });
+      expect(t).toEqual({ room: { ...r, ownerId: b.id, lastSeq: 1, version: 2 }, previousOwnerId: a.id });
       expect(await store().rooms.findById(r.id)).toEqual(t.room);
       const roles = (await store().rooms.listMembers(r.id)).map((v) => [v.member.userId, v.member.role]);
       expect(roles).toEqual([

@@ -112,6 +112,16 @@ CREATE TABLE events (
 );
 `,
   },
+  {
+    version: 2,
+    name: "room details version",
+    sql: `
+-- The version of a room's details (name, topic, owner): raised by one in the transaction of every change of them,
+-- under the room row's lock, so racing changes get distinct versions in commit order. Existing rooms and new ones
+-- start at 1 (a constant default: no table rewrite).
+ALTER TABLE rooms ADD COLUMN version BIGINT NOT NULL DEFAULT 1 CHECK (version >= 1);
+`,
+  },
 ];
 
 /** Distinguishes this store's advisory lock from any other user of pg_advisory_xact_lock. */

@@ -22,7 +22,7 @@ import {
   toRoom,
 } from "./rows.ts";
 
-const ROOM_COLUMNS = "id, kind, name, topic, owner_id, created_at, last_seq";
+const ROOM_COLUMNS = "id, kind, name, topic, owner_id, created_at, last_seq, version";
 /** The unread rule, for member row `mb`: others' messages that are not deleted and above the read marker. */
 const UNREAD_COUNT = `(SELECT count(*) FROM messages u
   WHERE u.room_id = mb.room_id AND u.seq > mb.read_seq AND u.deleted_at IS NULL AND u.sender_id <> mb.user_id)`;
@@ -90,11 +90,18 @@ export function postgresRooms(sql: Db): RoomRepository {
       return rows[0] ? toRoom(rows[0]) : null;
     },
 
+    /**
+     * One statement, holding the room row's lock (the one transfers and stream appends take) until it commits. A
+     * concurrent update or transfer waits for that lock and then (READ COMMITTED) evaluates `version + 1` and the
+     * COALESCEs against the row as this one committed it, so racing changes get consecutive versions in commit
+     * order. RETURNING gives the row as this statement committed it.
+     */
     async update(id: string, patch): Promise<Room> {
       const rows = await sql<RoomRow[]>`
         UPDATE rooms SET
-          name  = COALESCE(${patch.name ?? null}::text, name),
-          topic = COALESCE(${patch.topic ?? null}::text, topic)
+          name    = COALESCE(${patch.name ?? null}::text, name),
+          topic   = COALESCE(${patch.topic ?? null}::text, topic),
+          version = version + 1
          WHERE id = ${id}
         RETURNING ${sql.unsafe(ROOM_COLUMNS)}`;
       if (!rows[0]) throw new NotFound("room");
@@ -103,7 +110,7 @@ export function postgresRooms(sql: Db): RoomRepository {
 
     async listForUser(userId: string): Promise<RoomSummary[]> {
       const rows = await sql<SummaryRow[]>`
-        SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq,
+        SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq, r.version,
                mb.role AS my_role, mb.read_seq,
                lm.id AS m_id, lm.room_id AS m_room_id, lm.seq AS m_seq, lm.sender_id AS m_sender_id,
                lm.body AS m_body, lm.client_msg_id AS m_client_msg_id, lm.created_at AS m_created_at,
@@ -138,7 +145,7 @@ export function postgresRooms(sql: Db): RoomRepository {
       userId: string,
     ): Promise<{ room: Room; member: Member | null } | null> {
       const rows = await sql<(RoomRow & MembershipRow)[]>`
-        SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq,
+        SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq, r.version,
                mb.role AS mb_role, mb.joined_at AS mb_joined_at
           FROM rooms r LEFT JOIN members mb ON mb.room_id = r.id AND mb.user_id = ${userId}
          WHERE r.id = ${roomId}`;
@@ -240,7 +247,9 @@ export function postgresRooms(sql: Db): RoomRepository {
             UPDATE members SET role = CASE WHEN user_id = ${toUserId} THEN 'owner' ELSE 'member' END
              WHERE room_id = ${roomId} AND (user_id = ${toUserId} OR role = 'owner')`;
           const rooms = await tx<RoomRow[]>`
-            UPDATE rooms SET owner_id = ${toUserId} WHERE id = ${roomId} RETURNING ${tx.unsafe(ROOM_COLUMNS)}`;
+            UPDATE rooms SET owner_id = ${toUserId}, version = version + 1
+             WHERE id = ${roomId}
+            RETURNING ${tx.unsafe(ROOM_COLUMNS)}`;
           return { room: toRoom(rooms[0]!), previousOwnerId };
         }
         const rooms = await tx<RoomRow[]>`SELECT ${tx.unsafe(ROOM_COLUMNS)} FROM rooms WHERE id = ${roomId}`;

@@ -70,6 +70,7 @@ export interface RoomRow {
   readonly owner_id: string | null;
   readonly created_at: number;
   readonly last_seq: number;
+  readonly version: number;
 }
 
 export function toRoom(r: RoomRow): Room {
@@ -81,6 +82,7 @@ export function toRoom(r: RoomRow): Room {
     ownerId: r.owner_id,
     createdAt: r.created_at,
     lastSeq: r.last_seq,
+    version: r.version,
   };
 }
 

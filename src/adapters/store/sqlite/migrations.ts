@@ -125,6 +125,15 @@ CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.deleted_at 
 END;
 `,
   },
+  {
+    version: 2,
+    name: "room details version",
+    sql: `
+-- The version of a room's details (name, topic, owner): raised by one in the transaction of every change of them,
+-- so racing changes get distinct versions in commit order. Existing rooms and new ones start at 1.
+ALTER TABLE rooms ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1);
+`,
+  },
 ];
 
 /**

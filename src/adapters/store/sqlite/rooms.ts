@@ -110,15 +110,21 @@ export class SqliteRoomRepository implements RoomRepository {
     return row === null ? null : toRoom(row);
   }
 
+  /**
+   * The `BEGIN IMMEDIATE` transaction holds the write lock from its start, so updates and transfers of the room
+   * (from this process or another on the same file) are serialised and each raises the version it finds. The
+   * room is read back inside the transaction: what is returned is exactly what this update committed.
+   */
   async update(id: string, patch: { readonly name?: string; readonly topic?: string }): Promise<Room> {
-    const row = this.conn.tx(() =>
-      this.conn.get<{ id: string }>(
-        `UPDATE rooms SET name = coalesce($name, name), topic = coalesce($topic, topic) WHERE id = $id RETURNING id`,
+    return this.conn.tx(() => {
+      const row = this.conn.get<{ id: string }>(
+        `UPDATE rooms SET name = coalesce($name, name), topic = coalesce($topic, topic), version = version + 1
+          WHERE id = $id RETURNING id`,
         { id, name: patch.name ?? null, topic: patch.topic ?? null },
-      ),
-    );
-    if (row === null) throw new NotFound("room");
-    return this.#room(id);
+      );
+      if (row === null) throw new NotFound("room");
+      return this.#room(id);
+    });
   }
 
   async listForUser(userId: string): Promise<RoomSummary[]> {
@@ -241,7 +247,10 @@ export class SqliteRoomRepository implements RoomRepository {
             WHERE room_id = $roomId AND (user_id = $toUserId OR role = 'owner')`,
           params,
         );
-        this.conn.run("UPDATE rooms SET owner_id = $toUserId WHERE id = $roomId", params);
+        this.conn.run(
+          "UPDATE rooms SET owner_id = $toUserId, version = version + 1 WHERE id = $roomId",
+          params,
+        );
       }
       return { room: this.#room(roomId), previousOwnerId };
     });

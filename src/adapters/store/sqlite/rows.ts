@@ -86,7 +86,7 @@ export function toSession(r: SessionRow): Session {
 
 /** Room columns, prefixed `r_` so they can sit beside member and message columns in one row. */
 export function roomColumns(alias: string): string {
-  return ["id", "kind", "name", "topic", "owner_id", "created_at", "last_seq"]
+  return ["id", "kind", "name", "topic", "owner_id", "created_at", "last_seq", "version"]
     .map((c) => `${alias}.${c} AS r_${c}`)
     .join(", ");
 }
@@ -99,6 +99,7 @@ export interface RoomRow {
   r_owner_id: string | null;
   r_created_at: number;
   r_last_seq: number;
+  r_version: number;
 }
 
 export function toRoom(r: RoomRow): Room {
@@ -110,6 +111,7 @@ export function toRoom(r: RoomRow): Room {
     ownerId: r.r_owner_id,
     createdAt: r.r_created_at,
     lastSeq: r.r_last_seq,
+    version: r.r_version,
   };
 }
 
