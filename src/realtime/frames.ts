@@ -1,6 +1,8 @@
+import { Buffer } from "node:buffer";
 import { ERROR_CATALOG, type ErrorCode } from "../domain/errors.ts";
-import { ERRORS_DESTINATION } from "./channels.ts";
+import { ERRORS_DESTINATION, NOTIFICATIONS_DESTINATION } from "./channels.ts";
 import type { HubEvent } from "./hub-event.ts";
+import { escapeHeaderText } from "./stomp/escape.ts";
 import type { StompHeader } from "./stomp/frame.ts";
 import { frameText, TextMessageTemplate } from "./text-frames.ts";
 
@@ -84,18 +86,18 @@ export function roomEventTemplate(
   return new TextMessageTemplate(headers, event.json);
 }
 
-/** A MESSAGE on /user/queue/notifications. */
-export function notificationTemplate(
-  messageId: string,
-  destination: string,
-  body: string,
-): TextMessageTemplate {
-  return new TextMessageTemplate(
-    [
-      ["destination", destination],
-      ["content-type", "application/json"],
-      ["message-id", messageId],
-    ],
-    body,
-  );
+/**
+ * A MESSAGE on /user/queue/notifications, in two parts whose concatenation is the frame: the head depends only on
+ * the subscription id (made once per subscription), the tail only on the notice (made once per notice and shared
+ * by every subscription id of the user). Notifications are sent once per member and message, so the frame is
+ * not assembled from a header list each time; the bytes are those a TextMessageTemplate with the headers
+ * destination, content-type and message-id makes (tested).
+ */
+export function notificationHead(subscriptionId: string): string {
+  return `MESSAGE\nsubscription:${escapeHeaderText(subscriptionId)}\ndestination:${NOTIFICATIONS_DESTINATION}\ncontent-type:application/json\nmessage-id:`;
+}
+
+/** See notificationHead. */
+export function notificationTail(messageId: string, body: string): string {
+  return `${escapeHeaderText(messageId)}\ncontent-length:${Buffer.byteLength(body, "utf8")}\n\n${body}\0`;
 }

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import type { RoomRepository } from "../ports/store.ts";
-import { NOTIFICATIONS_DESTINATION, userTopic } from "./channels.ts";
+import { userTopic } from "./channels.ts";
 import type { Connection } from "./connection.ts";
-import { notificationTemplate } from "./frames.ts";
+import { notificationHead, notificationTail } from "./frames.ts";
 import type { HubEvent } from "./hub-event.ts";
 import type { HubLease, HubRegistry } from "./hub-registry.ts";
 import type { TopicPublisher } from "./room-hub.ts";
@@ -71,9 +71,18 @@ interface RoomState {
   readonly listener: (event: HubEvent) => void;
 }
 
+/** One subscription id of the user's notification subscriptions here, and what its frames need, made once. */
+interface SubscriptionEntry {
+  /** The local subscriptions with this id (several connections of the user may use the same id). */
+  count: number;
+  readonly topic: string;
+  /** The frame's part before the message-id (see notificationHead). */
+  readonly head: string;
+}
+
 interface UserState {
   readonly userId: string;
-  readonly subscriptionIds: Map<string, number>;
+  readonly subscriptions: Map<string, SubscriptionEntry>;
   readonly rooms: Map<string, RoomState>;
   ready: Promise<void>;
   closed: boolean;
@@ -89,6 +98,9 @@ interface UserState {
  */
 export class Notifications {
   readonly #users = new Map<string, UserState>();
+  /** The event whose `message` body start #messageBodyStart made last, and that start. */
+  #bodyStartOf: HubEvent | null = null;
+  #bodyStart = "";
 
   constructor(private readonly deps: NotificationsDeps) {}
 
@@ -98,7 +110,7 @@ export class Notifications {
     if (state === undefined) {
       const created: UserState = {
         userId,
-        subscriptionIds: new Map(),
+        subscriptions: new Map(),
         rooms: new Map(),
         ready: Promise.resolve(),
         closed: false,
@@ -112,17 +124,24 @@ export class Notifications {
       this.#users.set(userId, created);
       state = created;
     }
-    state.subscriptionIds.set(subscriptionId, (state.subscriptionIds.get(subscriptionId) ?? 0) + 1);
+    const entry = state.subscriptions.get(subscriptionId);
+    if (entry !== undefined) entry.count++;
+    else
+      state.subscriptions.set(subscriptionId, {
+        count: 1,
+        topic: userTopic(userId, subscriptionId),
+        head: notificationHead(subscriptionId),
+      });
     await state.ready;
   }
 
   unsubscribe(userId: string, subscriptionId: string): void {
     const state = this.#users.get(userId);
     if (state === undefined) return;
-    const n = state.subscriptionIds.get(subscriptionId) ?? 0;
-    if (n > 1) state.subscriptionIds.set(subscriptionId, n - 1);
-    else state.subscriptionIds.delete(subscriptionId);
-    if (state.subscriptionIds.size === 0) this.#close(state);
+    const entry = state.subscriptions.get(subscriptionId);
+    if (entry !== undefined && entry.count > 1) entry.count--;
+    else state.subscriptions.delete(subscriptionId);
+    if (state.subscriptions.size === 0) this.#close(state);
   }
 
   #close(state: UserState): void {
@@ -147,14 +166,14 @@ export class Notifications {
     if (state === undefined) return;
     switch (notice.type) {
       case "member.joined":
-        this.#notify(state, { type: "member.joined", roomId: notice.roomId, userId });
+        this.#notify(state, JSON.stringify({ type: "member.joined", roomId: notice.roomId, userId }));
         if (!state.rooms.has(notice.roomId)) void this.#addRoomLate(state, notice.roomId);
         return;
       case "member.left": {
         const room = state.rooms.get(notice.roomId);
         state.rooms.delete(notice.roomId);
         if (room !== undefined) this.#unfollow(room);
-        this.#notify(state, { type: "member.left", roomId: notice.roomId, userId });
+        this.#notify(state, JSON.stringify({ type: "member.left", roomId: notice.roomId, userId }));
         return;
       }
       case "read": {
@@ -170,7 +189,7 @@ export class Notifications {
           readSeq: notice.readSeq,
           unreadCount,
         };
-        this.#notify(state, body, this.deps.connection(userId, notice.origin));
+        this.#notify(state, JSON.stringify(body), this.deps.connection(userId, notice.origin));
         return;
       }
       case "sessions.revoked":
@@ -221,11 +240,7 @@ export class Notifications {
 
   /** The frame for one subscription of one connection (used for session.revoked, sent before the close). */
   frameFor(subscriptionId: string, body: NotificationBody): string {
-    return notificationTemplate(
-      this.deps.messageId(),
-      NOTIFICATIONS_DESTINATION,
-      JSON.stringify(body),
-    ).forSubscription(subscriptionId);
+    return notificationHead(subscriptionId) + notificationTail(this.deps.messageId(), JSON.stringify(body));
   }
 
   async #init(state: UserState): Promise<void> {
@@ -328,13 +343,7 @@ export class Notifications {
     if (event.type === "message") {
       this.#remember(room, event.seq, 0);
       room.unread++;
-      this.#notify(state, {
-        type: "message",
-        roomId: event.roomId,
-        seq: event.seq,
-        senderId: event.senderId,
-        unreadCount: room.unread,
-      });
+      this.#notify(state, `${this.#messageBodyStart(event, event.seq, event.senderId)}${room.unread}}`);
     } else if (event.type === "message.deleted") {
       // Deleting a message at or below the marker moves no count, now or for a notice (its marker is not lower).
       if (event.messageSeq !== null && event.messageSeq > room.readSeq)
@@ -368,27 +377,42 @@ export class Notifications {
     // Never below zero: a read notice that overtook this event may already leave the message out.
     if (room.unread === 0) return;
     room.unread--;
-    this.#notify(state, { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread });
+    const body: NotificationBody = { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread };
+    this.#notify(state, JSON.stringify(body));
   }
 
   /**
-   * One publish per distinct subscription id; `except` (a local connection) does not receive it. A string body is
-   * JSON already serialised (a forwarded room event).
+   * The `message` notification's body up to its count, which is all that differs between the members it goes
+   * to: made once per event (the hub hands one event to every follower in turn) rather than once per member.
    */
-  #notify(state: UserState, body: NotificationBody | string, except?: Connection): void {
-    if (state.subscriptionIds.size === 0) return;
-    const template = notificationTemplate(
-      this.deps.messageId(),
-      NOTIFICATIONS_DESTINATION,
-      typeof body === "string" ? body : JSON.stringify(body),
-    );
+  #messageBodyStart(event: HubEvent, seq: number, senderId: string): string {
+    if (this.#bodyStartOf !== event) {
+      const body: Omit<Extract<NotificationBody, { type: "message" }>, "unreadCount"> = {
+        type: "message",
+        roomId: event.roomId,
+        seq,
+        senderId,
+      };
+      // The JSON object without its closing brace, then the last member, as JSON.stringify would write it.
+      this.#bodyStart = `${JSON.stringify(body).slice(0, -1)},"unreadCount":`;
+      this.#bodyStartOf = event;
+    }
+    return this.#bodyStart;
+  }
+
+  /**
+   * One publish per distinct subscription id of `body` (serialised JSON); `except` (a local connection) does not
+   * receive it.
+   */
+  #notify(state: UserState, body: string, except?: Connection): void {
+    if (state.subscriptions.size === 0) return;
+    const tail = notificationTail(this.deps.messageId(), body);
     const ws = except?.isOpen ? except.ws : null;
-    for (const id of state.subscriptionIds.keys()) {
-      const topic = userTopic(state.userId, id);
-      const frame = template.forSubscription(id);
+    for (const sub of state.subscriptions.values()) {
+      const frame = sub.head + tail;
       // A socket's own publish reaches every subscriber of the topic but itself.
-      if (ws !== null) ws.publish(topic, frame);
-      else this.deps.publisher.publish(topic, frame);
+      if (ws !== null) ws.publish(sub.topic, frame);
+      else this.deps.publisher.publish(sub.topic, frame);
     }
   }
 }

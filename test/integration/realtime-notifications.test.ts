@@ -52,6 +52,34 @@ describe("/user/queue/notifications", () => {
     c.close();
   });
 
+  test("one message reaches each member on this process with that member's own count, as exact JSON", async () => {
+    const a = await signup(api, "nm");
+    const b = await signup(api, "nm");
+    const d = await signup(api, "nm");
+    const room = await createRoom(api, a, "Each", [b.user.id, d.user.id]);
+    await send(api, a, room.id, "one");
+    await send(api, a, room.id, "two");
+    // b has read both, d neither: the same event moves their counts to 1 and 3.
+    expectStatus(await api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
+    const cb = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const cd = await StompTestClient.connect(server.wsUrl, d.accessToken);
+    await cb.subscribeWithReceipt(NOTIFY, "n");
+    await cd.subscribeWithReceipt(NOTIFY, "x:y");
+    await send(api, a, room.id, "three");
+    await send(api, a, room.id, "four");
+    for (const c of [cb, cd]) await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).seq === 4);
+    const text = (c: StompTestClient, subId: string) =>
+      c.framesOf(subId).map((f) => new TextDecoder().decode(f.body));
+    const body = (seq: number, unread: number) =>
+      `{"type":"message","roomId":"${room.id}","seq":${seq},"senderId":"${a.user.id}","unreadCount":${unread}}`;
+    expect(text(cb, "n")).toEqual([body(3, 1), body(4, 2)]);
+    expect(text(cd, "x:y")).toEqual([body(3, 3), body(4, 4)]);
+    // The two frames of one event are stamped with distinct message-ids.
+    expect(header(cb.framesOf("n")[0]!, "message-id")).not.toBe(header(cd.framesOf("x:y")[0]!, "message-id"));
+    cb.close();
+    cd.close();
+  });
+
   test("a room created with me in it, and a new DM, are announced and then counted", async () => {
     const a = await signup(api, "cr");
     const b = await signup(api, "cr");

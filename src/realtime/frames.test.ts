@@ -1,0 +1,34 @@
+import { describe, expect, test } from "bun:test";
+import { NOTIFICATIONS_DESTINATION } from "./channels.ts";
+import { notificationHead, notificationTail } from "./frames.ts";
+import { TextMessageTemplate } from "./text-frames.ts";
+
+describe("notification frames", () => {
+  const cases: [subscriptionId: string, messageId: string, body: string][] = [
+    ["sub-0", "aB3_x.1z", '{"type":"message","roomId":"01J","seq":7,"senderId":"01K","unreadCount":3}'],
+    // Client-chosen subscription ids may hold characters STOMP escapes; bodies may hold any text.
+    ["a:b\\c\nd\re", "id:with\\escapes", '{"type":"room.updated","name":"Café ☕ 設計"}'],
+    ["s", "m", "{}"],
+  ];
+
+  test.each(cases)("head + tail is the frame the generic template makes (%#)", (subscriptionId, messageId, body) => {
+    const generic = new TextMessageTemplate(
+      [
+        ["destination", NOTIFICATIONS_DESTINATION],
+        ["content-type", "application/json"],
+        ["message-id", messageId],
+      ],
+      body,
+    ).forSubscription(subscriptionId);
+    expect(notificationHead(subscriptionId) + notificationTail(messageId, body)).toBe(generic);
+  });
+
+  test("content-length counts UTF-8 bytes, not UTF-16 units", () => {
+    const tail = notificationTail("m", '"☕"');
+    expect(tail).toContain("\ncontent-length:5\n\n");
+  });
+
+  test("a header value with NUL is refused, as everywhere else", () => {
+    expect(() => notificationHead("a\0b")).toThrow(RangeError);
+  });
+});
