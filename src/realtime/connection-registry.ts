@@ -1,5 +1,6 @@
 import type { Connection } from "./connection.ts";
 import type { LocalUser, LocalUsers } from "./local-users.ts";
+import { addOne, removeOne, sizeOf } from "./one-or-many.ts";
 
 /**
  * The open connections of this process: all of them (for the sweep and shutdown) and by user (for per-user
@@ -50,11 +51,7 @@ export class ConnectionRegistry {
   /** Counts the connection against its (authenticated) user. */
   bindUser(conn: Connection, userId: string): void {
     const user = this.users.obtain(userId);
-    const entry = user.connections;
-    if (entry === null) user.connections = conn;
-    else if (Array.isArray(entry)) {
-      if (!entry.includes(conn)) entry.push(conn);
-    } else if (entry !== conn) user.connections = [entry, conn];
+    user.connections = addOne(user.connections, conn);
   }
 
   /** The user's connections, as a snapshot: the caller may close or unbind them while it iterates. */
@@ -73,9 +70,7 @@ export class ConnectionRegistry {
   }
 
   countOfUser(userId: string): number {
-    const entry = this.users.get(userId)?.connections ?? null;
-    if (entry === null) return 0;
-    return Array.isArray(entry) ? entry.length : 1;
+    return sizeOf(this.users.get(userId)?.connections ?? null);
   }
 
   remove(conn: Connection): void {
@@ -93,18 +88,8 @@ export class ConnectionRegistry {
   }
 
   #unbind(user: LocalUser, conn: Connection): void {
-    const entry = user.connections;
-    if (entry === null) return;
-    if (!Array.isArray(entry)) {
-      if (entry !== conn) return;
-      user.connections = null;
-      this.users.dropIfUnused(user);
-      return;
-    }
-    const at = entry.indexOf(conn);
-    if (at < 0) return;
-    entry.splice(at, 1);
-    if (entry.length === 1) user.connections = entry[0] ?? null;
+    user.connections = removeOne(user.connections, conn);
+    if (user.connections === null) this.users.dropIfUnused(user);
   }
 }
 

@@ -37,6 +37,33 @@ describe("Subscriptions (none, one, then an array)", () => {
     expect([...subs.values()]).toEqual([a3, b]);
   });
 
+  test("followsRoom: a live room subscription, whether alone or among others", () => {
+    const room = (id: string, roomId: string, live: boolean): Subscription => ({
+      kind: "room",
+      id,
+      roomId,
+      lease: null,
+      live,
+      cancelled: false,
+    });
+    const subs = new Subscriptions();
+    expect(subs.followsRoom("R")).toBe(false);
+    subs.set("r", room("r", "R", false));
+    // Still being set up (replaying or checking membership): not followed yet.
+    expect(subs.followsRoom("R")).toBe(false);
+    subs.set("r", room("r", "R", true));
+    expect(subs.followsRoom("R")).toBe(true);
+    expect(subs.followsRoom("S")).toBe(false);
+    subs.set("e", errors("e")).set("s", room("s", "S", true));
+    expect([subs.followsRoom("R"), subs.followsRoom("S"), subs.followsRoom("T")]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    subs.delete("r");
+    expect(subs.followsRoom("R")).toBe(false);
+  });
+
   test("values() is a snapshot: deleting while iterating visits every subscription once", () => {
     const subs = new Subscriptions();
     for (const id of ["a", "b", "c"]) subs.set(id, errors(id));

@@ -27,6 +27,8 @@ export interface RoomSubscription {
 export interface NotificationsSubscription {
   readonly kind: "notifications";
   readonly id: string;
+  /** Subscribed with `skip-followed:true`: no `message` notice for a room this connection follows live. */
+  readonly skipFollowed: boolean;
 }
 
 export interface ErrorsSubscription {
@@ -99,6 +101,15 @@ export class Subscriptions {
     list.splice(at, 1);
     if (list.length === 1) this.#list = list[0] ?? null;
     return true;
+  }
+
+  /** Whether one of these is a live subscription to the room's stream. */
+  followsRoom(roomId: string): boolean {
+    const list = this.#list;
+    if (list === null) return false;
+    if (!Array.isArray(list)) return list.kind === "room" && list.live && list.roomId === roomId;
+    for (const sub of list) if (sub.kind === "room" && sub.live && sub.roomId === roomId) return true;
+    return false;
   }
 
   values(): IterableIterator<Subscription> {

@@ -1,5 +1,6 @@
 import type { BrokerSubscription } from "../ports/broker.ts";
 import type { Connection } from "./connection.ts";
+import type { OneOrMany } from "./one-or-many.ts";
 
 /**
  * What this process keeps about one user while it keeps anything: one record per user, shared by three owners
@@ -16,7 +17,7 @@ import type { Connection } from "./connection.ts";
  */
 export class LocalUser {
   /** ConnectionRegistry's: the user's connections here; the connection itself while one, an array from two. */
-  connections: Connection | Connection[] | null = null;
+  connections: OneOrMany<Connection> = null;
   /** UserChannels': connections holding (or waiting for) the user's broker channel; 0 when none. */
   channelRefs = 0;
   /** UserChannels': the broker's pending subscribe until it settles, then the subscription; null at 0 refs. */

@@ -5,6 +5,7 @@ import type { Connection } from "./connection.ts";
 import { notificationHead, notificationTail } from "./frames.ts";
 import type { HubEvent } from "./hub-event.ts";
 import type { HubLease, HubRegistry } from "./hub-registry.ts";
+import { addOne, type OneOrMany, removeOne, sizeOf } from "./one-or-many.ts";
 import type { TopicPublisher } from "./room-hub.ts";
 import type { UserNotice } from "./user-notice.ts";
 import type { WireRoomUpdatedEvent } from "./wire.ts";
@@ -75,6 +76,12 @@ interface RoomState {
 interface SubscriptionEntry {
   /** The local subscriptions with this id (several connections of the user may use the same id). */
   count: number;
+  /**
+   * The connections among them that subscribed with `skip-followed`: the one while one, an array from two, null
+   * when none. A `message` notice is left out for this id only when every holder is one of these and follows
+   * the message's room (any other holder needs it, and they share the topic).
+   */
+  skippers: OneOrMany<Connection>;
   readonly topic: string;
   /** The frame's part before the message-id (see notificationHead). */
   readonly head: string;
@@ -104,8 +111,11 @@ export class Notifications {
 
   constructor(private readonly deps: NotificationsDeps) {}
 
-  /** Adds a subscription; resolves once the unread counts are known and every room is followed. */
-  async subscribe(userId: string, subscriptionId: string): Promise<void> {
+  /**
+   * Adds a subscription; resolves once the unread counts are known and every room is followed. `skipper` is the
+   * connection when it subscribed with `skip-followed` (see SubscriptionEntry.skippers).
+   */
+  async subscribe(userId: string, subscriptionId: string, skipper: Connection | null = null): Promise<void> {
     let state = this.#users.get(userId);
     if (state === undefined) {
       const created: UserState = {
@@ -124,23 +134,30 @@ export class Notifications {
       this.#users.set(userId, created);
       state = created;
     }
-    const entry = state.subscriptions.get(subscriptionId);
+    let entry = state.subscriptions.get(subscriptionId);
     if (entry !== undefined) entry.count++;
-    else
-      state.subscriptions.set(subscriptionId, {
+    else {
+      entry = {
         count: 1,
+        skippers: null,
         topic: userTopic(userId, subscriptionId),
         head: notificationHead(subscriptionId),
-      });
+      };
+      state.subscriptions.set(subscriptionId, entry);
+    }
+    if (skipper !== null) entry.skippers = addOne(entry.skippers, skipper);
     await state.ready;
   }
 
-  unsubscribe(userId: string, subscriptionId: string): void {
+  /** Ends a subscription made with the same arguments. */
+  unsubscribe(userId: string, subscriptionId: string, skipper: Connection | null = null): void {
     const state = this.#users.get(userId);
     if (state === undefined) return;
     const entry = state.subscriptions.get(subscriptionId);
-    if (entry !== undefined && entry.count > 1) entry.count--;
-    else state.subscriptions.delete(subscriptionId);
+    if (entry !== undefined && entry.count > 1) {
+      entry.count--;
+      if (skipper !== null) entry.skippers = removeOne(entry.skippers, skipper);
+    } else state.subscriptions.delete(subscriptionId);
     if (state.subscriptions.size === 0) this.#close(state);
   }
 
@@ -343,7 +360,12 @@ export class Notifications {
     if (event.type === "message") {
       this.#remember(room, event.seq, 0);
       room.unread++;
-      this.#notify(state, `${this.#messageBodyStart(event, event.seq, event.senderId)}${room.unread}}`);
+      this.#notify(
+        state,
+        `${this.#messageBodyStart(event, event.seq, event.senderId)}${room.unread}}`,
+        undefined,
+        event.roomId,
+      );
     } else if (event.type === "message.deleted") {
       // Deleting a message at or below the marker moves no count, now or for a notice (its marker is not lower).
       if (event.messageSeq !== null && event.messageSeq > room.readSeq)
@@ -402,17 +424,29 @@ export class Notifications {
 
   /**
    * One publish per distinct subscription id of `body` (serialised JSON); `except` (a local connection) does not
-   * receive it.
+   * receive it. `followedRoom`, for a `message` notice: ids whose every holder skips notices of rooms it follows
+   * and follows this one are left out.
    */
-  #notify(state: UserState, body: string, except?: Connection): void {
+  #notify(state: UserState, body: string, except?: Connection, followedRoom?: string): void {
     if (state.subscriptions.size === 0) return;
-    const tail = notificationTail(this.deps.messageId(), body);
+    let tail: string | null = null;
     const ws = except?.isOpen ? except.ws : null;
     for (const sub of state.subscriptions.values()) {
+      if (followedRoom !== undefined && sub.skippers !== null && allFollow(sub, followedRoom)) continue;
+      tail ??= notificationTail(this.deps.messageId(), body);
       const frame = sub.head + tail;
       // A socket's own publish reaches every subscriber of the topic but itself.
       if (ws !== null) ws.publish(sub.topic, frame);
       else this.deps.publisher.publish(sub.topic, frame);
     }
   }
+}
+
+/** Whether every holder of the id skipped followed rooms and follows `roomId` live. */
+function allFollow(entry: SubscriptionEntry, roomId: string): boolean {
+  const skippers = entry.skippers;
+  if (skippers === null || sizeOf(skippers) !== entry.count) return false;
+  if (!Array.isArray(skippers)) return skippers.subscriptions.followsRoom(roomId);
+  for (const conn of skippers) if (!conn.subscriptions.followsRoom(roomId)) return false;
+  return true;
 }

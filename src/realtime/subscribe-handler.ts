@@ -3,6 +3,7 @@ import { roomTopic, userTopic } from "./channels.ts";
 import {
   type Connection,
   DEFAULT_ERRORS_SUBSCRIPTION,
+  type NotificationsSubscription,
   type RoomSubscription,
   type Subscription,
 } from "./connection.ts";
@@ -57,7 +58,7 @@ export async function handleSubscribe(
         break;
       }
       case "notifications":
-        await subscribeNotifications(ctx, conn, id);
+        await subscribeNotifications(ctx, conn, id, skipFollowedOf(header(frame, "skip-followed")));
         break;
       case "errors":
         conn.subscriptions.set(id, { kind: "errors", id });
@@ -142,14 +143,27 @@ async function subscribeRoom(
   return live;
 }
 
-async function subscribeNotifications(ctx: GatewayContext, conn: Connection, id: string): Promise<void> {
+/** The `skip-followed` header of a notifications SUBSCRIBE: absent or "false" is off, "true" on. */
+function skipFollowedOf(value: string | undefined): boolean {
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  throw new AppError("VALIDATION_FAILED", 'skip-followed must be "true" or "false".');
+}
+
+async function subscribeNotifications(
+  ctx: GatewayContext,
+  conn: Connection,
+  id: string,
+  skipFollowed: boolean,
+): Promise<void> {
   const userId = conn.userId;
   if (userId === null || conn.ws === null) return;
   const topic = userTopic(userId, id);
-  conn.subscriptions.set(id, { kind: "notifications", id });
+  const sub: NotificationsSubscription = { kind: "notifications", id, skipFollowed };
+  conn.subscriptions.set(id, sub);
   conn.ws.subscribe(topic);
   try {
-    await ctx.notifications.subscribe(userId, id);
+    await ctx.notifications.subscribe(userId, id, skipFollowed ? conn : null);
   } catch (err) {
     conn.subscriptions.delete(id);
     conn.ws?.unsubscribe(topic);
@@ -194,7 +208,8 @@ export function endSubscription(ctx: GatewayContext, conn: Connection, sub: Subs
       conn.subscriptions.delete(sub.id);
       if (conn.phase !== "closed" && conn.userId !== null)
         conn.ws?.unsubscribe(userTopic(conn.userId, sub.id));
-      if (conn.userId !== null) ctx.notifications.unsubscribe(conn.userId, sub.id);
+      if (conn.userId !== null)
+        ctx.notifications.unsubscribe(conn.userId, sub.id, sub.skipFollowed ? conn : null);
       return;
     case "errors":
       conn.subscriptions.delete(sub.id);
