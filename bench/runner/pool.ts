@@ -214,6 +214,16 @@ export class WorkerPool {
     return { subscriptions, behind };
   }
 
+  /**
+   * Notification frames received on sockets opened by a reconnect, over every worker. Kept out of `totals()`,
+   * whose every counter goes into each run's result: only a run that needs it reports it (see `runLoad`).
+   */
+  notificationsAfterReconnect(): number {
+    let n = 0;
+    for (const tick of this.latest.values()) n += tick.notificationsAfterReconnect;
+    return n;
+  }
+
   totals(): Totals {
     const t = Object.fromEntries(COUNTERS.map((k) => [k, 0])) as unknown as Totals;
     for (const tick of this.latest.values()) for (const k of COUNTERS) t[k] += tick[k];

@@ -76,6 +76,12 @@ export interface RunResult {
   readonly resumeMs: Latency | null;
   /** Wall-clock ms of the last completed resume (0 if none). */
   readonly lastResumeAt: number;
+  /**
+   * Notification frames received on sockets opened by a reconnect (each from the SUBSCRIBE sent anew on it).
+   * Only in runs whose connections followed notifications and in which some resumed (storm --notifications), so
+   * every other run's result stays as it was.
+   */
+  readonly notificationsAfterReconnect?: number;
   readonly error?: string;
 }
 
@@ -295,6 +301,9 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
       seqTail,
       resumeMs: pool.resumeLatency.count > 0 ? latencyOf(pool.resumeLatency) : null,
       lastResumeAt: pool.lastResumeAt,
+      ...(o.notifications === true && totals.resumed > 0
+        ? { notificationsAfterReconnect: pool.notificationsAfterReconnect() }
+        : {}),
     };
   } finally {
     await pool.close();

@@ -28,6 +28,30 @@ export function everyoneSends(layout: Layout): number[] {
   return layout.connRooms.map((rooms) => rooms[0] ?? -1);
 }
 
+/** `--notifications` as `--help` shows it, for every scenario that offers it. */
+export const NOTIFICATIONS_OPTION =
+  "off (--notifications: every client also follows /user/queue/notifications, as one with a room list)";
+
+/**
+ * `--notifications` (or `--notifications on`): every Parley client also subscribes to /user/queue/notifications
+ * on each of its connections. Any other value is refused rather than read as off, so a typo cannot quietly
+ * measure the lighter workload.
+ */
+export function followsNotifications(o: BenchOptions): boolean {
+  const v = o.values.notifications;
+  if (v === undefined || v === "off") return false;
+  if (v === true || v === "on") return true;
+  throw new Error(`--notifications takes no value (or on / off), got ${String(v)}`);
+}
+
+/**
+ * The most notification frames a run's clients can get when every room holds `roomSize` of them: one per
+ * accepted message for each member of its room but the sender (a sender is not notified of its own message).
+ */
+export function notificationsCeiling(r: RunResult, roomSize: number): number {
+  return (r.totals.sent - r.totals.rejected) * (roomSize - 1);
+}
+
 export async function startTarget(
   name: TargetName,
   o: BenchOptions,

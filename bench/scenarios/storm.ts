@@ -7,7 +7,14 @@
 import type { Check } from "../report/result.ts";
 import type { RunResult } from "../runner/run-load.ts";
 import { SATURATED_SHARE } from "../runner/saturation.ts";
-import { oneSenderPerRoom, roomsOf, runEach } from "./common.ts";
+import {
+  followsNotifications,
+  NOTIFICATIONS_OPTION,
+  notificationsCeiling,
+  oneSenderPerRoom,
+  roomsOf,
+  runEach,
+} from "./common.ts";
 import { num, targets, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
@@ -80,6 +87,26 @@ export function stormChecks(r: RunResult, start: StormStart): Check[] {
   ];
 }
 
+/**
+ * With --notifications: what the clients got on /user/queue/notifications, informational only. A notification is
+ * live-only (a resume replays the room's events, not the notices), so the messages committed while a client was
+ * away are legitimately never notified to it, and the ceiling (every accepted message × the other members of its
+ * room) is not a goal. An exact expectation is not worth its cost here: the generator would have to parse every
+ * notification body (type, room, seq) on its receive path, which seed --notifications drives at ~150k frames/s,
+ * and even then the client cannot see when the server's new subscription went live, so which messages around a
+ * reconnect are owed a notice is not known on its side. What a check can rest on is the room streams (lost, dup);
+ * here, notifications on reconnected sockets > 0 shows that the fresh SUBSCRIBE on each new connection works.
+ */
+export function stormNotificationsCheck(r: RunResult, roomSize: number): Check {
+  const n = (x: number) => x.toLocaleString("en");
+  return {
+    name: `${r.target}: notifications received (informational)`,
+    value: `${n(r.totals.notifications)} of at most ${n(notificationsCeiling(r, roomSize))}; ${n(r.notificationsAfterReconnect ?? 0)} of them on reconnected sockets`,
+    goal: "none: a notification is not replayed on resume, so those of messages committed while a client was away are missed",
+    ok: null,
+  };
+}
+
 export const stormScenario: Scenario = {
   name: "storm",
   summary:
@@ -94,6 +121,7 @@ export const stormScenario: Scenario = {
     drop: "reset (the client's socket is aborted: TCP RST, as when a network drops it) or close (TCP FIN)",
     targets: "parley",
     processes: "1 (more: PostgreSQL + Redis, shared port)",
+    notifications: `${NOTIFICATIONS_OPTION}; subscribed again on every reconnect`,
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -110,10 +138,13 @@ export const stormScenario: Scenario = {
     const names = targets(o, ["parley"]);
     const workers = workerCount(o, layout.connRooms.length);
     if (stormSecond >= seconds) throw new Error("--storm-at must fall inside --seconds");
+    const notifications = followsNotifications(o);
     // One entry per run that reached its storm, in run order (a target that fails before it adds none).
     const stormAt: number[] = [];
     const { runs, notes } = await runEach(names, o, layout, {
       sendRooms: oneSenderPerRoom(layout),
+      // Sent with every (re)connection's joins, so each reconnect subscribes to notifications anew.
+      ...(notifications ? { notifications } : {}),
       messageSize: num(o, "size", 64),
       workers,
       generatorCpus: o.placement.generatorCpus,
@@ -133,9 +164,10 @@ export const stormScenario: Scenario = {
       },
     });
     const generatorCores = Math.min(workers, o.placement.generatorCores);
-    const checks = runs.flatMap((r, i) =>
-      stormChecks(r, { at: stormAt[i] ?? null, second: stormSecond, generatorCores }),
-    );
+    const checks = runs.flatMap((r, i) => [
+      ...stormChecks(r, { at: stormAt[i] ?? null, second: stormSecond, generatorCores }),
+      ...(notifications ? [stormNotificationsCheck(r, roomSize)] : []),
+    ]);
     return {
       title: `Storm: ${layout.connRooms.length.toLocaleString("en")} connections in rooms of ${roomSize} drop within ${spreadMs / 1000} s and resume`,
       options: {
@@ -148,6 +180,8 @@ export const stormScenario: Scenario = {
         drop,
         workers,
         targets: names,
+        // Only when on, so a run without the option reports exactly what it did before the option existed.
+        ...(notifications ? { notifications } : {}),
       },
       runs,
       checks,
@@ -157,6 +191,11 @@ export const stormScenario: Scenario = {
         `A drop is ${drop === "reset" ? "an abort of the client's socket (TCP RST, no TIME_WAIT left on the generator)" : "a client-side close (TCP FIN; the old socket stays in TIME_WAIT on the generator, and every reconnect's bind must skip those ports — at 15k this can saturate the generator's core in the kernel's bind)"} at a uniformly random moment within the spread; the connection reconnects at once (≤ 200 upgrades in flight per generator worker), and resubscribes every room with since-seq = the last seq it received there plus its error queue; it counts as resumed when the receipt of its last SUBSCRIBE arrives.`,
         "Lost = seqs missing between two events one subscription received, plus, after the drain, how far each subscription's last seq is behind the highest seq any subscriber of its room received. Presence events (no seq) are not counted.",
         "Sends keep their schedule through the storm; a sender that is reconnecting skips its due sends (they are neither sent nor expected).",
+        ...(notifications
+          ? [
+              "Every client also followed /user/queue/notifications (as a client with a room list does), on its first connection and again on each reconnect: a fresh SUBSCRIBE on the new connection, before its rooms' resubscriptions, so each reconnect also makes the server read that user's rooms and unread counts. Notifications are not replayed on resume: those of messages committed while a client was away are missed by design, so their count is informational, not a goal.",
+            ]
+          : []),
       ],
     };
   },

@@ -33,6 +33,11 @@ export interface Counters {
   expected: number;
   noProbe: number;
   notifications: number;
+  /**
+   * Of `notifications`, those that arrived on a connection's socket after a reconnect: only the fresh SUBSCRIBE
+   * sent on that socket can bring them, so this shows a resubscription works.
+   */
+  notificationsAfterReconnect: number;
   /** Seqs missing inside one subscription's stream (a hole between two events it received), for room-seq dialects. */
   gaps: number;
   /** `reset` events: a resume the server could not replay. */
@@ -74,6 +79,8 @@ export class GenConnection implements ScanSink {
   private resuming = false;
   /** Set by `drop()` until the dropped socket's close arrives, which starts the reconnect. */
   private dropping = false;
+  /** Set once the connection has reconnected: what arrives from then on comes on a socket of a reconnect. */
+  private reconnected = false;
   private droppedAt = 0;
   private pending: Uint8Array[] | null = null;
   private sendFrame: MaskedFrame | null = null;
@@ -125,6 +132,7 @@ export class GenConnection implements ScanSink {
     this.isSettled = false;
     this.isFailed = false;
     this.openedAt = Date.now();
+    this.reconnected = true;
     this.ctx.reconnect(this);
   }
 
@@ -297,7 +305,9 @@ export class GenConnection implements ScanSink {
   }
 
   notification(): void {
-    this.ctx.counters.notifications++;
+    const c = this.ctx.counters;
+    c.notifications++;
+    if (this.reconnected) c.notificationsAfterReconnect++;
   }
 
   rejected(_code: string): void {

@@ -59,6 +59,8 @@ export interface WorkerTick {
   readonly noProbe: number;
   /** Frames received on /user/queue/notifications. */
   readonly notifications: number;
+  /** Of those, the ones received on a socket opened by a reconnect (after a storm's drop). */
+  readonly notificationsAfterReconnect: number;
   readonly gaps: number;
   readonly resets: number;
   readonly resumed: number;

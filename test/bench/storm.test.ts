@@ -1,10 +1,13 @@
 /**
  * The reconnect storm end to end, tiny: 2 rooms × 10 connections against a real Parley process; every connection
  * drops and resumes with since-seq while each room's sender keeps sending. A resume that skipped or repeated an
- * event, a connection that never came back, or broken seq accounting fails here.
+ * event, a connection that never came back, or broken seq accounting fails here. With --notifications, every
+ * connection follows /user/queue/notifications and must get notifications again on its reconnected socket.
  */
 import { describe, expect, test } from "bun:test";
 import type { RunResult, SeriesPoint } from "../../bench/runner/run-load.ts";
+import { followsNotifications } from "../../bench/scenarios/common.ts";
+import type { BenchOptions } from "../../bench/scenarios/scenario.ts";
 import { generatorBoundSeconds, stormChecks, stormScenario } from "../../bench/scenarios/storm.ts";
 
 const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
@@ -41,9 +44,75 @@ describe("bench storm", () => {
       expect(run.totals.received).toBeGreaterThan(0);
       expect(out.checks.every((c) => c.ok !== false)).toBe(true);
       expect(out.options.drop).toBe(drop);
+      // Without the option nothing about notifications is asked for or reported.
+      expect(run.totals.notifications).toBe(0);
+      expect(run.notificationsAfterReconnect).toBeUndefined();
+      expect(out.options).not.toHaveProperty("notifications");
+      expect(out.checks.map((c) => c.name).join()).not.toContain("notifications");
+      expect(out.notes.join()).not.toContain("notifications");
     },
     30_000,
   );
+
+  test("Parley with --notifications: notifications resubscribed on every reconnect, the storm goals unchanged", async () => {
+    const out = await stormScenario.run({
+      values: {
+        users: "20",
+        "room-size": "10",
+        rate: "20",
+        seconds: "5",
+        "storm-at": "2",
+        spread: "300",
+        ephemeral: true,
+        workers: "1",
+        notifications: true,
+      },
+      placement: UNPINNED,
+      status: () => {},
+    });
+    expect(out.notes.filter((n) => n.includes("skipped"))).toEqual([]);
+    const run = out.runs[0]!;
+    expect(run.connections.ready).toBe(20);
+    expect(run.totals.resumed).toBe(20);
+    expect(run.seqTail).toEqual({ subscriptions: 20, behind: 0 });
+    expect(run.totals.gaps + run.totals.resets + run.totals.duplicates).toBe(0);
+    // Only a SUBSCRIBE sent on the new socket can bring these: about 2 s of 2 senders × 9 other members × 20/s.
+    expect(run.notificationsAfterReconnect).toBeGreaterThan(0);
+    expect(run.totals.notifications).toBeGreaterThan(run.notificationsAfterReconnect!);
+    // Never more than one per accepted message per other member (9 in each room of 10).
+    expect(run.totals.notifications).toBeLessThanOrEqual((run.totals.sent - run.totals.rejected) * 9);
+    const check = out.checks.find((c) => c.name.includes("notifications received"))!;
+    expect(check.ok).toBeNull();
+    expect(check.value).toContain(
+      `${run.notificationsAfterReconnect!.toLocaleString("en")} of them on reconnected sockets`,
+    );
+    // The storm's own checks are the same ones as without the option, all met.
+    expect(out.checks.filter((c) => c.ok !== null).map((c) => c.name)).toEqual([
+      "parley: resumed",
+      "parley: last resume after the storm began",
+      "parley: lost events (holes inside streams + streams ending early)",
+      "parley: duplicates",
+    ]);
+    expect(out.checks.every((c) => c.ok !== false)).toBe(true);
+    expect(out.options.notifications).toBe(true);
+    expect(out.notes.some((n) => n.includes("again on each reconnect"))).toBe(true);
+  }, 30_000);
+
+  test("--notifications is on as a bare flag or `on`, off when absent or `off`; anything else is refused", async () => {
+    const with_ = (notifications?: string | boolean): BenchOptions => ({
+      values: notifications === undefined ? {} : { notifications },
+      placement: UNPINNED,
+      status: () => {},
+    });
+    expect(followsNotifications(with_(true))).toBe(true);
+    expect(followsNotifications(with_("on"))).toBe(true);
+    expect(followsNotifications(with_())).toBe(false);
+    expect(followsNotifications(with_("off"))).toBe(false);
+    expect(() => followsNotifications(with_("yes"))).toThrow("--notifications takes no value");
+    // Refused before any server or generator starts.
+    await expect(stormScenario.run(with_("1000"))).rejects.toThrow("--notifications takes no value");
+    expect(stormScenario.options.notifications).toContain("again on every reconnect");
+  });
 
   test("an unknown drop mode is refused before anything starts", async () => {
     await expect(
