@@ -12,6 +12,13 @@ import { scanSocketIo } from "./socketio-scan.ts";
 import { scanStomp } from "./stomp-scan.ts";
 import { OP_BINARY, OP_TEXT } from "./ws-frames.ts";
 
+/**
+ * Whether a Parley client also follows /user/queue/notifications: "on" as a client with a room list does, and
+ * "skip-followed" with the SUBSCRIBE header `skip-followed:true`, as such a client with its rooms open does (no
+ * `message` notice for a room it follows; docs/realtime.md).
+ */
+export type NotificationsMode = "off" | "on" | "skip-followed";
+
 export type DialectKind = "parley" | "bare" | "rabbit" | "socketio";
 
 export interface Dialect {
@@ -29,7 +36,7 @@ export interface Dialect {
     rooms: readonly number[],
     roomIds: readonly string[],
     sinceSeq?: ArrayLike<number>,
-    notifications?: boolean,
+    notifications?: NotificationsMode,
   ): Uint8Array[];
   /** Whether MESSAGE frames carry the room's own gap-free `seq`, so a hole in it is a lost event. */
   readonly roomSeq: boolean;
@@ -71,13 +78,14 @@ function stompDialect(kind: "parley" | "bare" | "rabbit"): Dialect {
           ]),
         );
       // As a client showing a room list does: unread counts and notices for every room of the user.
-      if (kind === "parley" && notifications === true)
-        frames.push(
-          stomp("SUBSCRIBE", [
-            ["id", "n"],
-            ["destination", "/user/queue/notifications"],
-          ]),
-        );
+      if (kind === "parley" && notifications !== undefined && notifications !== "off") {
+        const headers: StompHeader[] = [
+          ["id", "n"],
+          ["destination", "/user/queue/notifications"],
+        ];
+        if (notifications === "skip-followed") headers.push(["skip-followed", "true"]);
+        frames.push(stomp("SUBSCRIBE", headers));
+      }
       rooms.forEach((room, i) => {
         const headers: StompHeader[] = [
           ["id", `r${room}`],

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { Histogram } from "../metrics/histogram.ts";
-import type { DialectKind } from "../protocol/dialect.ts";
+import type { DialectKind, NotificationsMode } from "../protocol/dialect.ts";
 import type { ConnSpec, FromWorker, ToWorker, WorkerTick } from "../worker/messages.ts";
 import { pin } from "./cpus.ts";
 import { onInterrupt } from "./interrupt.ts";
@@ -20,8 +20,8 @@ export interface PoolOptions {
   readonly roomIds: readonly string[];
   readonly roomSize: readonly number[];
   readonly messageSize: number;
-  /** Each Parley connection also subscribes to /user/queue/notifications. */
-  readonly notifications?: boolean;
+  /** Whether (and how) each Parley connection also subscribes to /user/queue/notifications. */
+  readonly notifications?: NotificationsMode;
   readonly localAddresses: readonly string[];
   readonly openConcurrency?: number;
 }
@@ -143,7 +143,7 @@ export class WorkerPool {
           roomIds: opts.roomIds,
           roomSize: opts.roomSize,
           messageSize: opts.messageSize,
-          notifications: opts.notifications ?? false,
+          notifications: opts.notifications ?? "off",
           openConcurrency: opts.openConcurrency ?? 200,
         },
       };

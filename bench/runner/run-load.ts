@@ -5,6 +5,7 @@
  * warm-up and excluded from the step's figures (it still appears in the time series).
  */
 import { Histogram } from "../metrics/histogram.ts";
+import type { NotificationsMode } from "../protocol/dialect.ts";
 import { cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
 import type { Layout, Target } from "../targets/target.ts";
 import type { ConnSpec } from "../worker/messages.ts";
@@ -98,8 +99,8 @@ export interface RunOptions {
   /** Room each connection sends to, or -1. */
   readonly sendRooms: readonly number[];
   readonly messageSize: number;
-  /** Each Parley connection also subscribes to /user/queue/notifications (as a client with a room list). */
-  readonly notifications?: boolean;
+  /** Whether (and how) each Parley connection also subscribes to /user/queue/notifications. */
+  readonly notifications?: NotificationsMode;
   readonly workers: number;
   readonly generatorCpus: string | null;
   readonly generatorCores: number;
@@ -301,7 +302,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
       seqTail,
       resumeMs: pool.resumeLatency.count > 0 ? latencyOf(pool.resumeLatency) : null,
       lastResumeAt: pool.lastResumeAt,
-      ...(o.notifications === true && totals.resumed > 0
+      ...(o.notifications !== undefined && o.notifications !== "off" && totals.resumed > 0
         ? { notificationsAfterReconnect: pool.notificationsAfterReconnect() }
         : {}),
     };

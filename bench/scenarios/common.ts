@@ -1,4 +1,5 @@
 /** Pieces shared by the load scenarios: room layouts, starting targets, and running a list of them in turn. */
+import type { NotificationsMode } from "../protocol/dialect.ts";
 import { type RunOptions, type RunResult, runLoad } from "../runner/run-load.ts";
 import { startParley } from "../targets/parley.ts";
 import { DEFAULT_PG_URL, DEFAULT_REDIS_URL, startParleyCluster } from "../targets/parley-cluster.ts";
@@ -30,18 +31,19 @@ export function everyoneSends(layout: Layout): number[] {
 
 /** `--notifications` as `--help` shows it, for every scenario that offers it. */
 export const NOTIFICATIONS_OPTION =
-  "off (--notifications: every client also follows /user/queue/notifications, as one with a room list)";
+  "off (--notifications: every client also follows /user/queue/notifications, as one with a room list; --notifications skip-followed: with skip-followed:true, as one with its rooms open)";
 
 /**
  * `--notifications` (or `--notifications on`): every Parley client also subscribes to /user/queue/notifications
- * on each of its connections. Any other value is refused rather than read as off, so a typo cannot quietly
- * measure the lighter workload.
+ * on each of its connections; `--notifications skip-followed` does so with the header `skip-followed:true`. Any
+ * other value is refused rather than read as off, so a typo cannot quietly measure the lighter workload.
  */
-export function followsNotifications(o: BenchOptions): boolean {
+export function notificationsMode(o: BenchOptions): NotificationsMode {
   const v = o.values.notifications;
-  if (v === undefined || v === "off") return false;
-  if (v === true || v === "on") return true;
-  throw new Error(`--notifications takes no value (or on / off), got ${String(v)}`);
+  if (v === undefined || v === "off") return "off";
+  if (v === true || v === "on") return "on";
+  if (v === "skip-followed") return "skip-followed";
+  throw new Error(`--notifications takes no value (or on / off / skip-followed), got ${String(v)}`);
 }
 
 /**

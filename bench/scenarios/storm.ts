@@ -8,7 +8,7 @@ import type { Check } from "../report/result.ts";
 import type { RunResult } from "../runner/run-load.ts";
 import { SATURATED_SHARE } from "../runner/saturation.ts";
 import {
-  followsNotifications,
+  notificationsMode,
   NOTIFICATIONS_OPTION,
   notificationsCeiling,
   oneSenderPerRoom,
@@ -138,13 +138,13 @@ export const stormScenario: Scenario = {
     const names = targets(o, ["parley"]);
     const workers = workerCount(o, layout.connRooms.length);
     if (stormSecond >= seconds) throw new Error("--storm-at must fall inside --seconds");
-    const notifications = followsNotifications(o);
+    const notifications = notificationsMode(o);
     // One entry per run that reached its storm, in run order (a target that fails before it adds none).
     const stormAt: number[] = [];
     const { runs, notes } = await runEach(names, o, layout, {
       sendRooms: oneSenderPerRoom(layout),
       // Sent with every (re)connection's joins, so each reconnect subscribes to notifications anew.
-      ...(notifications ? { notifications } : {}),
+      ...(notifications !== "off" ? { notifications } : {}),
       messageSize: num(o, "size", 64),
       workers,
       generatorCpus: o.placement.generatorCpus,
@@ -166,7 +166,7 @@ export const stormScenario: Scenario = {
     const generatorCores = Math.min(workers, o.placement.generatorCores);
     const checks = runs.flatMap((r, i) => [
       ...stormChecks(r, { at: stormAt[i] ?? null, second: stormSecond, generatorCores }),
-      ...(notifications ? [stormNotificationsCheck(r, roomSize)] : []),
+      ...(notifications !== "off" ? [stormNotificationsCheck(r, roomSize)] : []),
     ]);
     return {
       title: `Storm: ${layout.connRooms.length.toLocaleString("en")} connections in rooms of ${roomSize} drop within ${spreadMs / 1000} s and resume`,
@@ -181,7 +181,7 @@ export const stormScenario: Scenario = {
         workers,
         targets: names,
         // Only when on, so a run without the option reports exactly what it did before the option existed.
-        ...(notifications ? { notifications } : {}),
+        ...(notifications !== "off" ? { notifications } : {}),
       },
       runs,
       checks,
@@ -191,7 +191,7 @@ export const stormScenario: Scenario = {
         `A drop is ${drop === "reset" ? "an abort of the client's socket (TCP RST, no TIME_WAIT left on the generator)" : "a client-side close (TCP FIN; the old socket stays in TIME_WAIT on the generator, and every reconnect's bind must skip those ports — at 15k this can saturate the generator's core in the kernel's bind)"} at a uniformly random moment within the spread; the connection reconnects at once (≤ 200 upgrades in flight per generator worker), and resubscribes every room with since-seq = the last seq it received there plus its error queue; it counts as resumed when the receipt of its last SUBSCRIBE arrives.`,
         "Lost = seqs missing between two events one subscription received, plus, after the drain, how far each subscription's last seq is behind the highest seq any subscriber of its room received. Presence events (no seq) are not counted.",
         "Sends keep their schedule through the storm; a sender that is reconnecting skips its due sends (they are neither sent nor expected).",
-        ...(notifications
+        ...(notifications !== "off"
           ? [
               "Every client also followed /user/queue/notifications (as a client with a room list does), on its first connection and again on each reconnect: a fresh SUBSCRIBE on the new connection, before its rooms' resubscriptions, so each reconnect also makes the server read that user's rooms and unread counts. Notifications are not replayed on resume: those of messages committed while a client was away are missed by design, so their count is informational, not a goal.",
             ]

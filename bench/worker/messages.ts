@@ -1,5 +1,5 @@
 /** The IPC contract between the coordinator and its generator worker processes (JSON over Bun's IPC channel). */
-import type { DialectKind } from "../protocol/dialect.ts";
+import type { DialectKind, NotificationsMode } from "../protocol/dialect.ts";
 
 export interface ConnSpec {
   /** Parley access token; absent for peers without auth. */
@@ -23,8 +23,8 @@ export interface WorkerPlan {
   /** Subscribers per room index, to count expected deliveries per accepted send. */
   readonly roomSize: readonly number[];
   readonly messageSize: number;
-  /** Whether each Parley connection also subscribes to /user/queue/notifications. */
-  readonly notifications: boolean;
+  /** Whether (and how) each Parley connection also subscribes to /user/queue/notifications. */
+  readonly notifications: NotificationsMode;
   /** Upgrades in flight at once in this worker. */
   readonly openConcurrency: number;
 }

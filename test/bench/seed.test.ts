@@ -9,7 +9,7 @@ import { seedScenario } from "../../bench/scenarios/seed.ts";
 const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
 
 describe("bench seed", () => {
-  test.each([false, true])(
+  test.each(["off", "on", "skip-followed"] as const)(
     "Parley, notifications %p: nothing lost, notifications counted",
     async (notifications) => {
       const out = await seedScenario.run({
@@ -20,7 +20,9 @@ describe("bench seed", () => {
           seconds: "3",
           ephemeral: true,
           workers: "1",
-          ...(notifications ? { notifications: true } : {}),
+          ...(notifications === "off"
+            ? {}
+            : { notifications: notifications === "on" ? true : notifications }),
         },
         placement: UNPINNED,
         status: () => {},
@@ -31,8 +33,14 @@ describe("bench seed", () => {
       expect(run.totals.duplicates).toBe(0);
       expect(run.totals.sent).toBeGreaterThan(0);
       expect(out.options.notifications).toBe(notifications);
-      if (!notifications) {
+      if (notifications === "off") {
         expect(run.totals.notifications).toBe(0);
+        return;
+      }
+      if (notifications === "skip-followed") {
+        // Every client follows its room: the server owes it no message notice, and the check says so.
+        expect(run.totals.notifications).toBe(0);
+        expect(out.checks.find((c) => c.name.includes("skip-followed"))?.ok).toBe(true);
         return;
       }
       // One per message of each of the 3 other members, for every accepted message (all drained).

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { RunResult, SeriesPoint } from "../../bench/runner/run-load.ts";
-import { followsNotifications } from "../../bench/scenarios/common.ts";
+import { notificationsMode } from "../../bench/scenarios/common.ts";
 import type { BenchOptions } from "../../bench/scenarios/scenario.ts";
 import { generatorBoundSeconds, stormChecks, stormScenario } from "../../bench/scenarios/storm.ts";
 
@@ -94,21 +94,22 @@ describe("bench storm", () => {
       "parley: duplicates",
     ]);
     expect(out.checks.every((c) => c.ok !== false)).toBe(true);
-    expect(out.options.notifications).toBe(true);
+    expect(out.options.notifications).toBe("on");
     expect(out.notes.some((n) => n.includes("again on each reconnect"))).toBe(true);
   }, 30_000);
 
-  test("--notifications is on as a bare flag or `on`, off when absent or `off`; anything else is refused", async () => {
+  test("--notifications is on as a bare flag or `on`, skip-followed as such, off when absent or `off`; anything else is refused", async () => {
     const with_ = (notifications?: string | boolean): BenchOptions => ({
       values: notifications === undefined ? {} : { notifications },
       placement: UNPINNED,
       status: () => {},
     });
-    expect(followsNotifications(with_(true))).toBe(true);
-    expect(followsNotifications(with_("on"))).toBe(true);
-    expect(followsNotifications(with_())).toBe(false);
-    expect(followsNotifications(with_("off"))).toBe(false);
-    expect(() => followsNotifications(with_("yes"))).toThrow("--notifications takes no value");
+    expect(notificationsMode(with_(true))).toBe("on");
+    expect(notificationsMode(with_("on"))).toBe("on");
+    expect(notificationsMode(with_("skip-followed"))).toBe("skip-followed");
+    expect(notificationsMode(with_())).toBe("off");
+    expect(notificationsMode(with_("off"))).toBe("off");
+    expect(() => notificationsMode(with_("yes"))).toThrow("--notifications takes no value");
     // Refused before any server or generator starts.
     await expect(stormScenario.run(with_("1000"))).rejects.toThrow("--notifications takes no value");
     expect(stormScenario.options.notifications).toContain("again on every reconnect");
