@@ -16,6 +16,19 @@ export const DISPLAY_NAME_MAX = 64;
 export const SEARCH_QUERY_MAX = 200;
 export const PAGE_DEFAULT = 20;
 export const PAGE_MAX = 100;
+
+/**
+ * The highest unread count reported anywhere (`GET /api/v1/rooms`, the read answers, /user/queue/notifications):
+ * a count of UNREAD_COUNT_MAX means "UNREAD_COUNT_MAX or more", and clients show it as such (e.g. "999+"). The
+ * stores stop counting a room's unread messages there, so a room list or a reconnect costs at most this many rows
+ * per room however much is unread, and the live counts saturate at it.
+ *
+ * A constant, not a configuration option: it is part of the API's contract (its documents state it, clients
+ * render it), and every process must apply the same cap — the live counts of one process are replaced by counts
+ * that another process's store read computed (read notices) and moved again by the same events, so two caps would
+ * mix. There is nothing to tune either: at this cap the bounded count is well under a millisecond per room.
+ */
+export const UNREAD_COUNT_MAX = 1000;
 /** ULID: 26 Crockford base-32 characters. Anything else in an id position is rejected before the store sees it. */
 export const ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 

@@ -116,7 +116,11 @@ export interface RoomSummary {
   readonly room: Room;
   readonly myRole: MemberRole;
   readonly lastMessage: Message | null;
-  /** Messages (not deleted, not sent by me) with seq above my read marker. */
+  /**
+   * Messages (not deleted, not sent by me) with seq above my read marker, counted up to UNREAD_COUNT_MAX
+   * (src/domain/rules.ts): that value means "that many or more". Reading it costs at most that many counted rows
+   * per room, however much is unread.
+   */
   readonly unreadCount: number;
   readonly readSeq: number;
 }
@@ -208,7 +212,7 @@ export interface RoomRepository {
 
 export interface ReadMark {
   readonly readSeq: number;
-  /** Unread count by the rule of RoomSummary.unreadCount, against `readSeq`. */
+  /** Unread count by the rule of RoomSummary.unreadCount (capped alike), against `readSeq`. */
   readonly unreadCount: number;
   /**
    * The room's last seq as of the count. Whoever keeps the count up to date from the

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { UNREAD_COUNT_MAX } from "../domain/rules.ts";
 import type { RoomRepository } from "../ports/store.ts";
 import { userTopic } from "./channels.ts";
 import type { Connection } from "./connection.ts";
@@ -55,6 +56,7 @@ export const MOVES_KEPT = 16;
 
 interface RoomState {
   lease: HubLease | null;
+  /** The count by the store's rule, capped as the store caps it: never above UNREAD_COUNT_MAX (see #onDeleted). */
   unread: number;
   readSeq: number;
   /** Events up to this seq are already counted in `unread`. */
@@ -215,7 +217,7 @@ export class Notifications {
   }
 
   /**
-   * Takes the count of a read notice whose marker is not behind the one held. The count is exact at
+   * Takes the count of a read notice whose marker is not behind the one held. The count is exact (as capped) at
    * `countedSeq`: events up to it are in it, so one that this process's hub delivers only later (a room in its
    * coalescing window, a sender's name being loaded, the room's channel behind the user's) must not move it
    * again; events after it that were already applied are applied to it again from `moves`.
@@ -225,8 +227,10 @@ export class Notifications {
     // A version that does not send countedSeq read its count after every event up to readSeq had committed.
     const countedSeq = notice.countedSeq ?? readSeq;
     const exact = notice.countedSeq !== undefined;
-    // The count held is exact at baseSeq for this same marker, so the notice's is no newer.
-    if (exact && readSeq === room.readSeq && countedSeq <= room.baseSeq && room.buffered === null) return;
+    // The count held is exact at baseSeq for this same marker, so a notice counted before it is no newer. One
+    // counted at baseSeq is taken: the same count, except that it also ends an over-statement left at the cap
+    // (see #onDeleted).
+    if (exact && readSeq === room.readSeq && countedSeq < room.baseSeq && room.buffered === null) return;
     let unread = notice.unreadCount;
     const moves = room.moves;
     if (exact && moves !== null && countedSeq < room.baseSeq && countedSeq >= room.movesFrom) {
@@ -234,10 +238,11 @@ export class Notifications {
         const seq = moves[i] as number;
         const deletedSeq = moves[i + 1] as number;
         if (seq <= countedSeq) continue;
-        if (deletedSeq === 0) unread++;
+        // Kept at the cap both ways, as the live events do (#onRoomEvent, #onDeleted).
+        if (deletedSeq === 0) unread = Math.min(unread + 1, UNREAD_COUNT_MAX);
         // In the count exactly when above the new marker: read with it (deleted after countedSeq), or added by
         // its own message event above. Never below zero, as in #onDeleted.
-        else if (deletedSeq > readSeq && unread > 0) unread--;
+        else if (deletedSeq > readSeq && unread > 0 && unread < UNREAD_COUNT_MAX) unread--;
       }
     }
     room.readSeq = readSeq;
@@ -332,9 +337,10 @@ export class Notifications {
   }
 
   /**
-   * Keeps `unread` equal to the store's rule — others' messages, not deleted, above the read marker — as the
-   * room's events arrive. Each stored event moves the count at most once: events up to `baseSeq` are already in
-   * it, whether through the count read from the store or through an earlier delivery of the same seq.
+   * Keeps `unread` equal to the store's rule — others' messages, not deleted, above the read marker, up to the
+   * cap (but see #onDeleted) — as the room's events arrive. Each stored event moves the count at most once: events
+   * up to `baseSeq` are already in it, whether through the count read from the store or through an earlier
+   * delivery of the same seq.
    */
   #onRoomEvent(state: UserState, room: RoomState, event: HubEvent): void {
     // A room's new details move no count, so they need not wait for the counts to be read.
@@ -359,7 +365,8 @@ export class Notifications {
     if (event.senderId === null || event.senderId === state.userId) return;
     if (event.type === "message") {
       this.#remember(room, event.seq, 0);
-      room.unread++;
+      // At the cap it stays there, as the store's count would ("that many or more"); the notice still goes out.
+      if (room.unread < UNREAD_COUNT_MAX) room.unread++;
       this.#notify(
         state,
         `${this.#messageBodyStart(event, event.seq, event.senderId)}${room.unread}}`,
@@ -393,12 +400,18 @@ export class Notifications {
    * stream, added it since. The store appends message.deleted once per message, so no second deletion of it can
    * follow. Without `messageSeq` (an event from a version that did not send it) the message cannot be placed
    * against the marker, and the count is left as it is until the next subscription reads it again.
+   *
+   * At the cap (UNREAD_COUNT_MAX, "that many or more") the count stays there and the notice goes out with it: the
+   * count held cannot tell whether the true count was exactly the cap or more. More is the usual case (a count
+   * reaches the cap in a busy room its member does not read), where lowering it would be wrong and visible; if it
+   * was exactly the cap, each such deletion over-states it by one (a later message from another takes one back)
+   * until the next read notice or subscription brings the store's count. #applyRead replays deletions alike.
    */
   #onDeleted(state: UserState, room: RoomState, roomId: string, messageSeq: number | null): void {
     if (messageSeq === null || messageSeq <= room.readSeq) return;
     // Never below zero: a read notice that overtook this event may already leave the message out.
     if (room.unread === 0) return;
-    room.unread--;
+    if (room.unread < UNREAD_COUNT_MAX) room.unread--;
     const body: NotificationBody = { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread };
     this.#notify(state, JSON.stringify(body));
   }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { UNREAD_COUNT_MAX } from "../domain/rules.ts";
 import { parseUserNotice } from "./user-notice.ts";
 
 const encoder = new TextEncoder();
@@ -18,5 +19,16 @@ describe("parseUserNotice: read", () => {
 
   test("a countedSeq that is not a number makes the notice unreadable", () => {
     expect(parse({ ...read, countedSeq: "6" })).toBeNull();
+  });
+
+  test("a count above the cap, from a build before it, is capped", () => {
+    expect(parse({ ...read, unreadCount: UNREAD_COUNT_MAX + 7 })).toEqual({
+      ...read,
+      unreadCount: UNREAD_COUNT_MAX,
+    });
+    expect(parse({ ...read, unreadCount: UNREAD_COUNT_MAX })).toEqual({
+      ...read,
+      unreadCount: UNREAD_COUNT_MAX,
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { UNREAD_COUNT_MAX } from "../domain/rules.ts";
+
 /**
  * What travels on a user's broker channel (`user:{userId}`): things every process holding a connection of that
  * user must act on. Not stored; a lost notice costs a stale badge or a socket closed at its next check, never a
@@ -10,6 +12,7 @@ export type UserNotice =
       readonly type: "read";
       readonly roomId: string;
       readonly readSeq: number;
+      /** At most UNREAD_COUNT_MAX: parseUserNotice caps a larger one (from a build before the cap). */
       readonly unreadCount: number;
       /**
        * The room's last seq as of `unreadCount`: events up to it are in the count, later ones are not. Absent
@@ -57,7 +60,9 @@ export function parseUserNotice(payload: Uint8Array): UserNotice | null {
         type: "read",
         roomId: o.roomId,
         readSeq: o.readSeq,
-        unreadCount: o.unreadCount,
+        // A build before the cap counted on (rolling upgrade); capped, its count is the one this build's store
+        // would have read.
+        unreadCount: Math.min(o.unreadCount, UNREAD_COUNT_MAX),
         ...(o.countedSeq === undefined ? {} : { countedSeq: o.countedSeq }),
         origin: o.origin,
       };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ERROR_CATALOG } from "../../src/domain/errors.ts";
+import { UNREAD_COUNT_MAX } from "../../src/domain/rules.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { type Client, client, expectError, expectStatus, signup, UNKNOWN_ID } from "./helpers.ts";
 
@@ -116,6 +117,17 @@ describe("OpenAPI document", () => {
         expect(response.content?.["application/json"]?.schema?.$ref).toBe("#/components/schemas/Error");
       }
       expect({ key, has500: "500" in op.responses }).toEqual({ key, has500: true });
+    }
+  });
+
+  test("every unreadCount is documented as capped at UNREAD_COUNT_MAX", () => {
+    for (const name of ["RoomSummary", "ReadState"]) {
+      const schema = doc.components.schemas[name] as {
+        properties?: { unreadCount?: { maximum?: number; description?: string } };
+      };
+      const unread = schema.properties?.unreadCount;
+      expect({ name, maximum: unread?.maximum }).toEqual({ name, maximum: UNREAD_COUNT_MAX });
+      expect(unread?.description).toContain(`"${UNREAD_COUNT_MAX} or more"`);
     }
   });
 

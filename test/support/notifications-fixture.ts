@@ -6,6 +6,7 @@ import pino from "pino";
 import { memoryBroker } from "../../src/adapters/broker/memory-broker.ts";
 import type { Message, RoomEvent } from "../../src/domain/message.ts";
 import type { Room } from "../../src/domain/room.ts";
+import { UNREAD_COUNT_MAX } from "../../src/domain/rules.ts";
 import type { Broker } from "../../src/ports/broker.ts";
 import type { ReadMark, RoomSummary } from "../../src/ports/store.ts";
 import { roomChannel } from "../../src/realtime/channels.ts";
@@ -20,7 +21,7 @@ export const ANN = "u-ann";
 
 /**
  * One room's stored stream and read markers, with the store's unread rule: others' messages that are not
- * deleted and lie above the member's read marker. What the store commits is published to the broker by
+ * deleted and lie above the member's read marker, counted up to UNREAD_COUNT_MAX. What the store commits is published to the broker by
  * `publish`, separately, so a test decides when the hubs see it relative to the count being read.
  */
 export class Store {
@@ -87,7 +88,13 @@ export class Store {
     return { readSeq, unreadCount: this.unread(userId), countedSeq: this.lastSeq };
   }
 
+  /** The count the stores report: the rule's, capped at UNREAD_COUNT_MAX. */
   unread(userId: string): number {
+    return Math.min(this.uncappedUnread(userId), UNREAD_COUNT_MAX);
+  }
+
+  /** The rule's count without the cap: what a count at the cap stands for. */
+  uncappedUnread(userId: string): number {
     const readSeq = this.#readSeq.get(userId) ?? 0;
     let n = 0;
     for (const m of this.#messages.values()) {

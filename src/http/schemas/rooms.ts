@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { RoomEvent } from "../../domain/message.ts";
 import { MEMBER_ROLES, ROOM_KINDS, type Room } from "../../domain/room.ts";
-import { ROOM_NAME_MAX, ROOM_TOPIC_MAX } from "../../domain/rules.ts";
+import { ROOM_NAME_MAX, ROOM_TOPIC_MAX, UNREAD_COUNT_MAX } from "../../domain/rules.ts";
 import type { MemberView, RoomSummary } from "../../ports/store.ts";
 import { INITIAL_MEMBERS_MAX, type RoomDetails } from "../../services/room-service.ts";
 import { IdSchema, iso, TimestampSchema, textSchema } from "./common.ts";
@@ -45,12 +45,25 @@ export function toRoomWire(r: Room): z.infer<typeof RoomSchema> {
 
 export const RoomEnvelopeSchema = z.object({ room: RoomSchema });
 
+/** The unread count wherever the API reports one: capped, and documented as such. */
+const UnreadCountSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(UNREAD_COUNT_MAX)
+  .openapi({
+    description:
+      "Others' messages, not deleted, above the read marker, counted up to " +
+      `${UNREAD_COUNT_MAX}: ${UNREAD_COUNT_MAX} means "${UNREAD_COUNT_MAX} or more" ` +
+      `(show it as e.g. "${UNREAD_COUNT_MAX - 1}+").`,
+  });
+
 export const RoomSummarySchema = z
   .object({
     room: RoomSchema,
     myRole: z.enum(MEMBER_ROLES),
     lastMessage: MessageSchema.nullable(),
-    unreadCount: z.number().int(),
+    unreadCount: UnreadCountSchema,
     readSeq: z.number().int(),
   })
   .openapi("RoomSummary");
@@ -132,7 +145,7 @@ export const ReadBodySchema = z
   .openapi("MarkRead");
 
 export const ReadResultSchema = z
-  .object({ readSeq: z.number().int(), unreadCount: z.number().int() })
+  .object({ readSeq: z.number().int(), unreadCount: UnreadCountSchema })
   .openapi("ReadState");
 
 export const RoomIdParamSchema = z.object({

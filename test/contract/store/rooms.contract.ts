@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { Conflict } from "../../../src/domain/errors.ts";
 import { dmKey } from "../../../src/domain/room.ts";
+import { UNREAD_COUNT_MAX } from "../../../src/domain/rules.ts";
 import { expectConflict, expectNotFound, type StoreFixture, T0 } from "./fixtures.ts";
 
 export function roomsContract(fx: StoreFixture): void {
@@ -565,6 +566,52 @@ export function roomsContract(fx: StoreFixture): void {
         unreadCount: 20,
         countedSeq: 40,
       });
+    });
+
+    test(`unread counts stop at UNREAD_COUNT_MAX (${UNREAD_COUNT_MAX}); below it they are exact, without own or deleted messages`, async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      // Sent concurrently, so the store's group commit takes them in a few transactions; seqs 1..cap+5.
+      const cap = UNREAD_COUNT_MAX;
+      const sent = await Promise.all(Array.from({ length: cap + 5 }, (_, i) => send(r.id, b, `m${i}`)));
+      const unreadOf = async (who: string) =>
+        (await store().rooms.listForUser(who)).find((s) => s.room.id === r.id)?.unreadCount;
+      expect(await unreadOf(a.id)).toBe(cap);
+      expect(await store().rooms.markRead(r.id, a.id, 0)).toEqual({
+        readSeq: 0,
+        unreadCount: cap,
+        countedSeq: cap + 5,
+      });
+      // The sender's own messages never count, however many there are.
+      expect(await unreadOf(b.id)).toBe(0);
+
+      // Below the cap again: the first six deleted (met first by the count, and skipped), three of a's own after.
+      for (const m of sent.filter((m) => m.seq <= 6))
+        await store().messages.softDelete(r.id, m.id, b.id, T0 + 9000);
+      for (let i = 0; i < 3; i++) await send(r.id, a, `own ${i}`);
+      expect(await unreadOf(a.id)).toBe(cap - 1);
+      expect(await store().rooms.markRead(r.id, a.id, 0)).toEqual({
+        readSeq: 0,
+        unreadCount: cap - 1,
+        countedSeq: cap + 14,
+      });
+      // Exactly the cap and one more both read as the cap; a marker that leaves one fewer than it, exactly.
+      await send(r.id, b, "cap");
+      expect(await unreadOf(a.id)).toBe(cap);
+      await send(r.id, b, "cap + 1");
+      expect(await unreadOf(a.id)).toBe(cap);
+      expect(await store().rooms.markRead(r.id, a.id, 7)).toEqual({
+        readSeq: 7,
+        unreadCount: cap,
+        countedSeq: cap + 16,
+      });
+      expect(await store().rooms.markRead(r.id, a.id, 8)).toEqual({
+        readSeq: 8,
+        unreadCount: cap - 1,
+        countedSeq: cap + 16,
+      });
+      expect(await unreadOf(a.id)).toBe(cap - 1);
     });
   });
 }
