@@ -74,6 +74,7 @@ export async function startTarget(
           pgUrl: typeof pg === "string" ? pg : DEFAULT_PG_URL,
           redisUrl: typeof redis === "string" ? redis : DEFAULT_REDIS_URL,
           env: parleyEnv,
+          fresh: o.values.fresh === true,
         });
       }
       return startParley(layout, {

@@ -2,7 +2,9 @@
  * Parley as N processes on one port (PARLEY_REUSE_PORT=true) sharing PostgreSQL and Redis, as docs/multiprocess.md
  * describes: a fresh schema `parley_bench_<random>` and Redis prefix `parley_bench_<random>:` per run, both removed
  * on stop, and the same bench settings as the single-process target. With one process it is Parley on PostgreSQL
- * without Redis. The fixture lives in the schema, so it is built once per run (no cache) and survives `restart`.
+ * without Redis. The fixture is built once per layout and kept as a template schema (fixture-template.ts); every
+ * run's schema starts as a copy of it, as the one-process target's database starts as a copy of its snapshot, and
+ * keeps it through `restart`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +14,16 @@ import postgres from "postgres";
 import { type Child, spawnChild } from "../runner/child.ts";
 import { pin } from "../runner/cpus.ts";
 import { onInterrupt } from "../runner/interrupt.ts";
-import { benchEnv, createFixture, freePort } from "./parley.ts";
+import { benchEnv } from "./bench-env.ts";
+import { createFixture, fixtureKey } from "./fixture.ts";
+import {
+  hasTemplate,
+  MIGRATIONS_TAG,
+  restoreTemplate,
+  saveTemplate,
+  templateSchema,
+} from "./fixture-template.ts";
+import { freePort } from "./free-port.ts";
 import type { Layout, Prepared, Target } from "./target.ts";
 
 const REPO = join(import.meta.dir, "../..");
@@ -27,6 +38,10 @@ export interface ClusterOptions {
   /** PostgreSQL connections per process; processes × this must fit the server's max_connections. */
   readonly poolSize?: number;
   readonly env?: Record<string, string>;
+  /** Distinguishes fixture templates of different settings (as ParleyOptions.cacheTag). */
+  readonly cacheTag?: string;
+  /** Build the fixture again even when a template of its key exists (and replace that template). */
+  readonly fresh?: boolean;
 }
 
 async function run(cmd: string[]): Promise<string> {
@@ -84,6 +99,20 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
   };
   let children: Child[] = [];
   let fixture: Prepared | null = null;
+  /** Set when the target stops (normally or on Ctrl-C): from then on nothing starts and no schema is created. */
+  let closed = false;
+  const live = (): void => {
+    if (closed) throw new Error("the target was stopped");
+  };
+  /**
+   * The start, restart or prepare under way. Stopping waits for it to settle (each of its steps fails fast once
+   * `closed` is set) before dropping the schema, so nothing it still starts or creates outlives the run.
+   */
+  let busy: Promise<unknown> = Promise.resolve();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    busy = p.catch(() => {});
+    return p;
+  };
 
   const startOne = async (i: number, env: Record<string, string>): Promise<Child> => {
     const child = await spawnChild(
@@ -104,21 +133,34 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
     await pin(child.pid, o.cpus);
     return child;
   };
+  /** The settings the processes run with now (`restart` changes them), for starting them again on the fixture. */
+  let settings: Record<string, string> = {};
   const startAll = async (extra: Record<string, string>): Promise<void> => {
+    settings = extra;
     const env = { ...base, ...extra };
     for (let i = 0; i < o.processes; i++) {
       // One at a time: the readiness probe needs to know which pid it is waiting for, and the first one runs the
       // migrations (under an advisory lock) before the others find nothing to do.
-      children.push(await startOne(i, env));
+      live();
+      // Not `children.push(await …)`: that reads `children` before the wait, and stopAll may have replaced it by
+      // then, so the process would go into the list already stopped and outlive the run.
+      const child = await startOne(i, env);
+      children.push(child);
     }
   };
   const stopAll = async () => {
-    await Promise.all(children.map((c) => c.stop()));
+    // Taken before waiting: a process that finishes starting meanwhile is added to the new list, not dropped.
+    const stopping = children;
     children = [];
+    await Promise.all(stopping.map((c) => c.stop()));
   };
 
   const cleanup = async () => {
+    closed = true;
     unregister();
+    // Stopped before waiting: a fixture being created over the API then fails at once instead of running on.
+    await stopAll();
+    await busy;
     await stopAll();
     rmSync(dataRoot, { recursive: true, force: true });
     await dropSchema(o.pgUrl, schema).catch(() => {});
@@ -126,12 +168,51 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
   };
   const unregister = onInterrupt(cleanup);
   try {
-    await startAll({});
+    await track(startAll({}));
   } catch (e) {
     await cleanup();
     throw e;
   }
   const api = `http://127.0.0.1:${port}/api/v1`;
+  /** The fixture in the run's schema, from its template (built first if there is none), and the processes on it. */
+  const prepareFixture = async (layout: Layout, status: (line: string) => void): Promise<Prepared> => {
+    if (fixture) return fixture;
+    const t0 = performance.now();
+    const seconds = () => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+    const key = fixtureKey(layout, o.cacheTag ?? "", MIGRATIONS_TAG);
+    const template = templateSchema(key);
+    if (o.fresh || !(await hasTemplate(o.pgUrl, key))) {
+      const made = await createFixture(api, layout, key, status);
+      // Stopped first: the schema they use is about to become the template, and they are restarted below anyway.
+      await stopAll();
+      live();
+      await saveTemplate(o.pgUrl, schema, made);
+      status(`fixture: saved as template ${template} (${seconds()})`);
+    } else {
+      status(`fixture: reusing template ${template}`);
+      // Stopped while the rows are replaced: no process may keep a pool on the schema, or anything it read before.
+      await stopAll();
+    }
+    // The run that built the template starts from a copy of it too, so the first run and the later ones start
+    // from the same rows laid out the same way.
+    live();
+    const copyStart = performance.now();
+    const restored = await restoreTemplate(o.pgUrl, key, schema);
+    if (restored === null)
+      throw new Error(`template ${template} was dropped or expired before it could be copied`);
+    status(
+      `fixture: template ${template} copied into ${schema} (${restored.rows.toLocaleString("en")} rows, ${((performance.now() - copyStart) / 1000).toFixed(1)} s)`,
+    );
+    // Redis as with a fresh prefix (whatever the processes kept there so far — rate-limit windows of the signups,
+    // presence — is not part of the fixture), and freshly started processes: the signups' garbage stays out of
+    // "RSS before", as with the one-process target.
+    live();
+    if (shared) await deleteKeys(o.redisUrl, prefix);
+    await startAll(settings);
+    status(`fixture: ready, processes restarted on it (fixture phase ${seconds()})`);
+    fixture = { roomIds: restored.fixture.roomIds, tokens: restored.fixture.tokens };
+    return fixture;
+  };
   return {
     name: o.processes > 1 ? `parley×${o.processes}` : "parley-pg",
     dialect: "parley",
@@ -141,15 +222,16 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
       return children.map((c) => c.pid);
     },
     placement: `${o.processes} process${o.processes > 1 ? "es" : ""} on PostgreSQL${shared ? " + Redis, one port (SO_REUSEPORT)" : ""}, ${o.cpus === null ? "not pinned" : `cpus ${o.cpus}`}`,
-    async prepare(layout: Layout, status): Promise<Prepared> {
-      if (fixture) return fixture;
-      const f = await createFixture(api, layout, suffix, dataRoot, status);
-      fixture = { roomIds: f.roomIds, tokens: f.tokens };
-      return fixture;
+    prepare(layout: Layout, status): Promise<Prepared> {
+      return track(prepareFixture(layout, status));
     },
-    async restart(env) {
-      await stopAll();
-      await startAll(env);
+    restart(env) {
+      return track(
+        (async () => {
+          await stopAll();
+          await startAll(env);
+        })(),
+      );
     },
     stop: cleanup,
   };
