@@ -158,6 +158,15 @@ export interface RoomRepository {
   update(id: string, patch: { readonly name?: string; readonly topic?: string }): Promise<Room>;
   /** Rooms the user is a member of, most recent activity (last message, else creation) first. */
   listForUser(userId: string): Promise<RoomSummary[]>;
+  /** Ids of the rooms the user is a member of, in no particular order: a room list without a summary's reads. */
+  roomIdsOf(userId: string): Promise<string[]>;
+  /**
+   * The user's read state in each of their rooms, in no particular order: what `listForUser` reports of it
+   * (read marker, unread count by the same rule and cap) and the room's last seq, read in one statement, so the
+   * count reflects every event of the room up to `lastSeq` and none after it. Without the room's details and last
+   * message, which a follower of the counts does not need.
+   */
+  readStatesOf(userId: string): Promise<RoomReadState[]>;
   getMember(roomId: string, userId: string): Promise<Member | null>;
   /**
    * The room and the user's membership of it, read together in one statement (one consistent snapshot, one
@@ -208,6 +217,15 @@ export interface RoomRepository {
    * whatever commits concurrently. Throws NotFound("member") if the user is not a member.
    */
   markRead(roomId: string, userId: string, seq: number): Promise<ReadMark>;
+}
+
+export interface RoomReadState {
+  readonly roomId: string;
+  readonly readSeq: number;
+  /** By the rule and cap of RoomSummary.unreadCount. */
+  readonly unreadCount: number;
+  /** The room's last seq in the snapshot the count was read in. */
+  readonly lastSeq: number;
 }
 
 export interface ReadMark {

@@ -35,7 +35,7 @@ export type NotificationBody =
 
 export interface NotificationsDeps {
   readonly hubs: HubRegistry;
-  readonly rooms: Pick<RoomRepository, "listForUser">;
+  readonly rooms: Pick<RoomRepository, "roomIdsOf" | "readStatesOf">;
   readonly publisher: TopicPublisher;
   readonly logger: Logger;
   readonly messageId: () => string;
@@ -266,8 +266,8 @@ export class Notifications {
   }
 
   async #init(state: UserState): Promise<void> {
-    const first = await this.deps.rooms.listForUser(state.userId);
-    await Promise.all(first.map((s) => this.#follow(state, s.room.id)));
+    const roomIds = await this.deps.rooms.roomIdsOf(state.userId);
+    await Promise.all(roomIds.map((roomId) => this.#follow(state, roomId)));
     await this.#loadCounts(state);
   }
 
@@ -302,18 +302,18 @@ export class Notifications {
 
   /** Reads unread counts after the hubs are followed, so no event falls between the two. */
   async #loadCounts(state: UserState): Promise<void> {
-    const summaries = await this.deps.rooms.listForUser(state.userId);
+    const states = await this.deps.rooms.readStatesOf(state.userId);
     if (state.closed) return;
     const current = new Set<string>();
-    for (const s of summaries) {
-      current.add(s.room.id);
-      const room = state.rooms.get(s.room.id);
+    for (const s of states) {
+      current.add(s.roomId);
+      const room = state.rooms.get(s.roomId);
       if (room === undefined || room.buffered === null) continue;
       room.unread = s.unreadCount;
       room.readSeq = s.readSeq;
-      room.baseSeq = s.room.lastSeq;
+      room.baseSeq = s.lastSeq;
       room.moves = null;
-      room.movesFrom = s.room.lastSeq;
+      room.movesFrom = s.lastSeq;
       const buffered = room.buffered;
       room.buffered = null;
       for (const e of buffered) this.#onRoomEvent(state, room, e);

@@ -8,7 +8,7 @@ import type { Message, RoomEvent } from "../../src/domain/message.ts";
 import type { Room } from "../../src/domain/room.ts";
 import { UNREAD_COUNT_MAX } from "../../src/domain/rules.ts";
 import type { Broker } from "../../src/ports/broker.ts";
-import type { ReadMark, RoomSummary } from "../../src/ports/store.ts";
+import type { ReadMark, RoomReadState } from "../../src/ports/store.ts";
 import { roomChannel } from "../../src/realtime/channels.ts";
 import { HubRegistry } from "../../src/realtime/hub-registry.ts";
 import { type NotificationBody, Notifications } from "../../src/realtime/notifications.ts";
@@ -117,8 +117,8 @@ export class Store {
   }
 
   /**
-   * Holds the `call`-th listForUser (Notifications makes two: the rooms to follow, then the counts once they are
-   * followed) until the returned function is called, either before it reads (the count then reflects what was
+   * Holds the `call`-th read (Notifications makes two: `roomIdsOf`, the rooms to follow, then `readStatesOf`, the
+   * counts once they are followed) until the returned function is called, either before it reads (the count then reflects what was
    * committed meanwhile) or after (it reflects the store as it was when called).
    */
   hold(call: number, at: "before" | "after"): () => void {
@@ -130,18 +130,25 @@ export class Store {
     return release;
   }
 
-  async listForUser(userId: string): Promise<RoomSummary[]> {
+  async roomIdsOf(_userId: string): Promise<string[]> {
     const hold = this.#holds.get(++this.#calls);
     if (hold?.at === "before") await hold.until;
-    const summary: RoomSummary = {
-      room: this.room(),
-      myRole: "member",
-      lastMessage: null,
-      unreadCount: this.unread(userId),
+    const ids = [ROOM];
+    if (hold?.at === "after") await hold.until;
+    return ids;
+  }
+
+  async readStatesOf(userId: string): Promise<RoomReadState[]> {
+    const hold = this.#holds.get(++this.#calls);
+    if (hold?.at === "before") await hold.until;
+    const state: RoomReadState = {
+      roomId: ROOM,
       readSeq: this.#readSeq.get(userId) ?? 0,
+      unreadCount: this.unread(userId),
+      lastSeq: this.lastSeq,
     };
     if (hold?.at === "after") await hold.until;
-    return [summary];
+    return [state];
   }
 
   #message(seq: number): Message {
@@ -214,7 +221,10 @@ export function setup(): Setup {
   let ids = 0;
   const notifications = new Notifications({
     hubs,
-    rooms: { listForUser: (userId) => store.listForUser(userId) },
+    rooms: {
+      roomIdsOf: (userId) => store.roomIdsOf(userId),
+      readStatesOf: (userId) => store.readStatesOf(userId),
+    },
     publisher,
     logger,
     messageId: () => `n${++ids}`,

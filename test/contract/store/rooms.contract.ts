@@ -251,6 +251,91 @@ export function roomsContract(fx: StoreFixture): void {
       expect(await store().rooms.listForUser((await user()).id)).toEqual([]);
     });
 
+    test("roomIdsOf and readStatesOf: my rooms, and per room what listForUser says of my reading", async () => {
+      const a = await user();
+      const b = await user();
+      const r1 = await room([a, b]);
+      const r2 = await room([b, a]);
+      const r3 = await room([a]);
+      const other = await room([b]);
+      const m1 = await send(r1.id, b, "one");
+      const m2 = await send(r1.id, b, "two");
+      await send(r1.id, a, "own");
+      await send(r1.id, b, "four");
+      await store().messages.softDelete(r1.id, m2.id, b.id, T0 + 104);
+      await store().rooms.markRead(r1.id, a.id, m1.seq);
+      await send(r2.id, b, "hello");
+      await send(other.id, b, "not mine");
+
+      const byId = <T extends { roomId: string }>(xs: T[]) =>
+        [...xs].sort((x, y) => x.roomId.localeCompare(y.roomId));
+      expect((await store().rooms.roomIdsOf(a.id)).sort()).toEqual([r1.id, r2.id, r3.id].sort());
+      const states = byId(await store().rooms.readStatesOf(a.id));
+      const summaries = await store().rooms.listForUser(a.id);
+      // The same marker and count as the room list, with the room's last seq.
+      expect(states).toEqual(
+        byId(
+          summaries.map((s) => ({
+            roomId: s.room.id,
+            readSeq: s.readSeq,
+            unreadCount: s.unreadCount,
+            lastSeq: s.room.lastSeq,
+          })),
+        ),
+      );
+      expect(states.find((s) => s.roomId === r1.id)).toEqual({
+        roomId: r1.id,
+        readSeq: m1.seq,
+        unreadCount: 1,
+        lastSeq: 5,
+      });
+      expect(states.find((s) => s.roomId === r3.id)).toEqual({
+        roomId: r3.id,
+        readSeq: 0,
+        unreadCount: 0,
+        lastSeq: 0,
+      });
+
+      // Leaving a room takes it out of both; a user in no room has none.
+      await store().rooms.removeMember(r2.id, a.id, a.id, T0 + 600);
+      expect((await store().rooms.roomIdsOf(a.id)).sort()).toEqual([r1.id, r3.id].sort());
+      expect((await store().rooms.readStatesOf(a.id)).map((s) => s.roomId).sort()).toEqual(
+        [r1.id, r3.id].sort(),
+      );
+      const lonely = await user();
+      expect(await store().rooms.roomIdsOf(lonely.id)).toEqual([]);
+      expect(await store().rooms.readStatesOf(lonely.id)).toEqual([]);
+    });
+
+    test("readStatesOf: each count holds exactly the events up to its lastSeq, also while others commit", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      let writing = 2;
+      const writer = async (w: number) => {
+        for (let i = 0; i < 15; i++) {
+          const m = await send(r.id, b, `w${w}m${i}`);
+          if (i % 3 === 0) await store().messages.softDelete(r.id, m.id, b.id, T0 + 9000 + i);
+        }
+        writing--;
+      };
+      const results: Array<{ unreadCount: number; lastSeq: number }> = [];
+      const reader = async () => {
+        while (writing > 0) {
+          const [state] = await store().rooms.readStatesOf(a.id);
+          if (state !== undefined) results.push(state);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      };
+      await Promise.all([writer(1), writer(2), reader(), reader()]);
+      const events = await store().messages.listEvents(r.id, 0, 1000);
+      const expected = (upTo: number) =>
+        events.filter((e) => e.seq <= upTo && e.type === "message").length -
+        events.filter((e) => e.seq <= upTo && e.type === "message.deleted").length;
+      expect(results.length).toBeGreaterThan(0);
+      for (const { unreadCount, lastSeq } of results) expect(unreadCount).toBe(expected(lastSeq));
+    });
+
     test("listMembers: members by join time with their public profile only", async () => {
       const a = await user();
       const b = await user();

@@ -7,6 +7,7 @@ import type {
   NewRoom,
   OwnerTransfer,
   ReadMark,
+  RoomReadState,
   RoomRepository,
   RoomSummary,
 } from "../../../ports/store.ts";
@@ -143,6 +144,25 @@ export function postgresRooms(sql: Db): RoomRepository {
         lastMessage: toPrefixedMessage(r),
         unreadCount: r.unread,
         readSeq: r.read_seq,
+      }));
+    },
+
+    async roomIdsOf(userId: string): Promise<string[]> {
+      const rows = await sql<{ room_id: string }[]>`SELECT room_id FROM members WHERE user_id = ${userId}`;
+      return rows.map((r) => r.room_id);
+    },
+
+    async readStatesOf(userId: string): Promise<RoomReadState[]> {
+      // One statement: its subqueries share its snapshot, so each count and last_seq agree.
+      const rows = await sql<{ room_id: string; read_seq: number; unread: number; last_seq: number }[]>`
+        SELECT mb.room_id, mb.read_seq, ${sql.unsafe(UNREAD_COUNT)} AS unread, r.last_seq
+          FROM members mb JOIN rooms r ON r.id = mb.room_id
+         WHERE mb.user_id = ${userId}`;
+      return rows.map((r) => ({
+        roomId: r.room_id,
+        readSeq: r.read_seq,
+        unreadCount: r.unread,
+        lastSeq: r.last_seq,
       }));
     },
 

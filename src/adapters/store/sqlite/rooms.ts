@@ -7,6 +7,7 @@ import type {
   NewRoom,
   OwnerTransfer,
   ReadMark,
+  RoomReadState,
   RoomRepository,
   RoomSummary,
 } from "../../../ports/store.ts";
@@ -153,6 +154,24 @@ export class SqliteRoomRepository implements RoomRepository {
       unreadCount: r.unread,
       readSeq: r.read_seq,
     }));
+  }
+
+  async roomIdsOf(userId: string): Promise<string[]> {
+    return this.conn
+      .all<{ room_id: string }>("SELECT room_id FROM members WHERE user_id = $userId", { userId })
+      .map((r) => r.room_id);
+  }
+
+  async readStatesOf(userId: string): Promise<RoomReadState[]> {
+    // One statement: one read transaction, so each count and last_seq come from the same snapshot.
+    return this.conn
+      .all<{ room_id: string; read_seq: number; unread: number; last_seq: number }>(
+        `SELECT mb.room_id, mb.read_seq, ${UNREAD_COUNT} AS unread, r.last_seq
+           FROM members mb JOIN rooms r ON r.id = mb.room_id
+          WHERE mb.user_id = $userId`,
+        { userId },
+      )
+      .map((r) => ({ roomId: r.room_id, readSeq: r.read_seq, unreadCount: r.unread, lastSeq: r.last_seq }));
   }
 
   async getMember(roomId: string, userId: string): Promise<Member | null> {
