@@ -18,7 +18,7 @@ import { sweepIntervalMs } from "./heartbeat.ts";
 import { frameIds } from "./frame-ids.ts";
 import { HubRegistry } from "./hub-registry.ts";
 import { LocalUsers } from "./local-users.ts";
-import { Notifications } from "./notifications.ts";
+import { NOTIFICATIONS_LINGER_MS, Notifications } from "./notifications.ts";
 import { PresenceTracker } from "./presence-tracker.ts";
 import { handleSend, TYPING_THROTTLE_MS } from "./send-handler.ts";
 import {
@@ -104,6 +104,12 @@ export class Gateway {
       coalesceMs: config.wsCoalesceMs,
       coalesceMinSubscribers: config.wsCoalesceMinSubscribers,
     });
+    const userChannels = new UserChannels(
+      this.#users,
+      broker,
+      (userId, notice) => this.#onUserNotice(userId, notice),
+      logger,
+    );
     const notifications = new Notifications({
       hubs: this.#hubs,
       rooms: services.deps.store.rooms,
@@ -111,6 +117,11 @@ export class Gateway {
       logger,
       messageId: nextMessageId,
       connection: (userId, id) => this.#connections.find(userId, id),
+      // Each notification state holds its own reference, so one lingering after the user's last connection
+      // (NOTIFICATIONS_LINGER_MS) still gets their reads and membership changes.
+      userChannels,
+      broker,
+      lingerMs: NOTIFICATIONS_LINGER_MS,
     });
     this.#presence = new PresenceTracker({
       presence: opts.presence,
@@ -126,12 +137,7 @@ export class Gateway {
       hubs: this.#hubs,
       notifications,
       presence: this.#presence,
-      userChannels: new UserChannels(
-        this.#users,
-        broker,
-        (userId, notice) => this.#onUserNotice(userId, notice),
-        logger,
-      ),
+      userChannels,
       events: opts.events,
       bucket: opts.bucket,
       names: opts.names,
@@ -204,12 +210,16 @@ export class Gateway {
     return upgraded ? undefined : jsonError(400, "VALIDATION_FAILED", "The WebSocket upgrade failed.");
   }
 
-  /** Closes every socket with 1001, stops the sweep, leaves presence and drops the hubs. Idempotent. */
+  /**
+   * Closes every socket with 1001, stops the sweep, leaves presence, closes the notification states (lingering
+   * ones included: nothing is kept for a process that is going) and drops the hubs. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweep);
     for (const conn of [...this.#connections.all()]) conn.close(1001, "server shutting down");
+    this.#ctx.notifications.close();
     await this.#presence.close();
     await this.#hubs.close();
   }
@@ -326,10 +336,9 @@ export class Gateway {
   }
 
   #onUserNotice(userId: string, notice: UserNotice): void {
-    if (notice.type !== "sessions.revoked") {
-      this.#ctx.notifications.onNotice(userId, notice);
-      return;
-    }
+    // A revocation too: a state left behind by revoked sessions is not kept for them (notifications.ts).
+    this.#ctx.notifications.onNotice(userId, notice);
+    if (notice.type !== "sessions.revoked") return;
     for (const conn of [...this.#connections.ofUser(userId)]) {
       const sessionId = conn.principal?.sessionId;
       if (sessionId === undefined || (notice.sessionIds !== "all" && !notice.sessionIds.includes(sessionId)))

@@ -18,7 +18,10 @@ import type { OneOrMany } from "./one-or-many.ts";
 export class LocalUser {
   /** ConnectionRegistry's: the user's connections here; the connection itself while one, an array from two. */
   connections: OneOrMany<Connection> = null;
-  /** UserChannels': connections holding (or waiting for) the user's broker channel; 0 when none. */
+  /**
+   * UserChannels': references to the user's broker channel, held or waited for by connections and by the user's
+   * notification state (notifications.ts); 0 when none.
+   */
   channelRefs = 0;
   /** UserChannels': the broker's pending subscribe until it settles, then the subscription; null at 0 refs. */
   channel: Promise<BrokerSubscription> | BrokerSubscription | null = null;

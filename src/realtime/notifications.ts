@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { UNREAD_COUNT_MAX } from "../domain/rules.ts";
+import type { Broker } from "../ports/broker.ts";
 import type { RoomRepository } from "../ports/store.ts";
 import { userTopic } from "./channels.ts";
 import type { Connection } from "./connection.ts";
@@ -33,6 +34,25 @@ export type NotificationBody =
   | WireRoomUpdatedEvent
   | { readonly type: "session.revoked" };
 
+/**
+ * A reference to the user's broker channel (`user:{userId}`), whose notices reach `Notifications.onNotice`:
+ * UserChannels in the gateway. `acquire` takes the reference at once (before it first awaits), resolves once
+ * notices reach this process and rejects holding nothing; each resolved `acquire` is matched by one `release`.
+ */
+export interface UserChannelRefs {
+  acquire(userId: string): Promise<void>;
+  release(userId: string): void;
+}
+
+/**
+ * How long a user's notification state is kept after their last subscription on this process ends, for a
+ * subscription of theirs that comes back (see "Lingering after the last subscription" in docs/realtime.md):
+ * a client back from a dropped socket, a deploy or a reconnect storm resubscribes within seconds (the bench
+ * storm within about 1 s; @stomp/stompjs retries after 5 s by default), and 20 s leaves room for a retry or two
+ * after that. Longer would mostly keep following the rooms of users who are gone for good.
+ */
+export const NOTIFICATIONS_LINGER_MS = 20_000;
+
 export interface NotificationsDeps {
   readonly hubs: HubRegistry;
   readonly rooms: Pick<RoomRepository, "roomIdsOf" | "readStatesOf">;
@@ -44,6 +64,12 @@ export interface NotificationsDeps {
    * notice goes to the channel of the user who read, so its origin is one of their connections).
    */
   readonly connection: (userId: string, id: string) => Connection | undefined;
+  /** The user's channel: each state holds a reference from its set-up until it closes. */
+  readonly userChannels: UserChannelRefs;
+  /** Its resyncs say that notices on user channels may have been lost. */
+  readonly broker: Pick<Broker, "onResync">;
+  /** How long a state lingers after its last subscription (NOTIFICATIONS_LINGER_MS); 0 closes it at once. */
+  readonly lingerMs: number;
 }
 
 /**
@@ -91,10 +117,22 @@ interface SubscriptionEntry {
 
 interface UserState {
   readonly userId: string;
+  /** Empty while the state lingers (and only then, unless it is closed). */
   readonly subscriptions: Map<string, SubscriptionEntry>;
   readonly rooms: Map<string, RoomState>;
   ready: Promise<void>;
   closed: boolean;
+  /** Whether the state holds its reference to the user's channel (taken in #init, given back by #close). */
+  holdsChannel: boolean;
+  /**
+   * False once the counts may differ from the store's in a way that only a fresh read corrects (a notice on the
+   * user's channel may have been lost, a room could not be followed, a count was taken or moved inexactly: see
+   * #mayBeStale's callers): the state then closes when its last subscription ends instead of lingering, so the
+   * next subscription reads the store, as it always did.
+   */
+  reusable: boolean;
+  /** While the state lingers, the timer that closes it; null otherwise. */
+  lingering: ReturnType<typeof setTimeout> | null;
 }
 
 /**
@@ -104,21 +142,39 @@ interface UserState {
  * channel. A room's `room.updated` event is forwarded as it is, so a room list learns of a rename or a new owner
  * from the one room publish, with no message per member. Frames go to topic `u:{userId}:{subscriptionId}`, one
  * publish per distinct subscription id.
+ *
+ * When the user's last subscription here ends, the state lingers for `lingerMs` instead of closing: it keeps
+ * following the rooms (counts move, nothing is sent) and keeps its own reference to the user's channel (held for
+ * its whole life, so reads and membership changes still reach it after the user's last connection has gone), and
+ * a subscription of the user within that time takes it over as it is, with no store read and no hub to acquire.
+ * Its counts are then what a subscription that never ended would hold. A state that may have fallen behind the
+ * store (`UserState.reusable`), or whose set-up failed, is closed rather than kept; so is every state on a broker
+ * resync (a notice may have been lost), on `close()`, and when the period ends with no subscription.
  */
 export class Notifications {
   readonly #users = new Map<string, UserState>();
   /** The event whose `message` body start #messageBodyStart made last, and that start. */
   #bodyStartOf: HubEvent | null = null;
   #bodyStart = "";
+  readonly #stopResync: () => void;
+  /** Set by close(): nothing lingers from then on. */
+  #shutDown = false;
 
-  constructor(private readonly deps: NotificationsDeps) {}
+  constructor(private readonly deps: NotificationsDeps) {
+    this.#stopResync = deps.broker.onResync(() => this.#onResync());
+  }
 
   /**
    * Adds a subscription; resolves once the unread counts are known and every room is followed. `skipper` is the
-   * connection when it subscribed with `skip-followed` (see SubscriptionEntry.skippers).
+   * connection when it subscribed with `skip-followed` (see SubscriptionEntry.skippers). A lingering state of the
+   * user is taken over as it is (resolving at once if its set-up is done); otherwise one is set up from the store.
    */
   async subscribe(userId: string, subscriptionId: string, skipper: Connection | null = null): Promise<void> {
     let state = this.#users.get(userId);
+    if (state !== undefined && state.lingering !== null) {
+      clearTimeout(state.lingering);
+      state.lingering = null;
+    }
     if (state === undefined) {
       const created: UserState = {
         userId,
@@ -126,6 +182,9 @@ export class Notifications {
         rooms: new Map(),
         ready: Promise.resolve(),
         closed: false,
+        holdsChannel: false,
+        reusable: true,
+        lingering: null,
       };
       created.ready = this.#init(created);
       created.ready.catch((err: unknown) => {
@@ -151,7 +210,11 @@ export class Notifications {
     await state.ready;
   }
 
-  /** Ends a subscription made with the same arguments. */
+  /**
+   * Ends a subscription made with the same arguments. The user's last one here leaves the state lingering (see
+   * the class comment), or closes it when it is not to be kept. Its entry goes with it, `skip-followed`
+   * connection included: a lingering state holds no connection.
+   */
   unsubscribe(userId: string, subscriptionId: string, skipper: Connection | null = null): void {
     const state = this.#users.get(userId);
     if (state === undefined) return;
@@ -160,14 +223,66 @@ export class Notifications {
       entry.count--;
       if (skipper !== null) entry.skippers = removeOne(entry.skippers, skipper);
     } else state.subscriptions.delete(subscriptionId);
-    if (state.subscriptions.size === 0) this.#close(state);
+    if (state.subscriptions.size === 0 && state.lingering === null) this.#idle(state);
+  }
+
+  /** Closes every state, lingering or not, and keeps none from then on; for the gateway's shutdown. */
+  close(): void {
+    this.#shutDown = true;
+    this.#stopResync();
+    for (const state of [...this.#users.values()]) this.#close(state);
+  }
+
+  /** Number of users with a state here, lingering ones included (for tests and metrics). */
+  get size(): number {
+    return this.#users.size;
+  }
+
+  /**
+   * The last subscription ended: the state lingers for `lingerMs`, unless it is not to be kept. One still being
+   * set up lingers too, its set-up going on (a failure closes it as ever); one whose set-up failed is no longer
+   * the user's state and was closed already.
+   */
+  #idle(state: UserState): void {
+    if (this.#shutDown || !state.reusable || this.deps.lingerMs <= 0 || state.closed) {
+      this.#close(state);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (state.lingering === timer) this.#close(state);
+    }, this.deps.lingerMs);
+    // A lingering state must not keep the process alive on its own.
+    timer.unref?.();
+    state.lingering = timer;
+  }
+
+  /**
+   * The counts may no longer be the store's in a way only a fresh read corrects: the state is not kept past its
+   * last subscription, and goes now if it is lingering (a subscription to come reads the store again).
+   */
+  #mayBeStale(state: UserState): void {
+    state.reusable = false;
+    if (state.lingering !== null) this.#close(state);
+  }
+
+  /** Notices on any user's channel may have been lost, and no state can tell whether its were. */
+  #onResync(): void {
+    for (const state of [...this.#users.values()]) this.#mayBeStale(state);
   }
 
   #close(state: UserState): void {
     state.closed = true;
+    if (state.lingering !== null) {
+      clearTimeout(state.lingering);
+      state.lingering = null;
+    }
     if (this.#users.get(state.userId) === state) this.#users.delete(state.userId);
     for (const room of state.rooms.values()) this.#unfollow(room);
     state.rooms.clear();
+    if (state.holdsChannel) {
+      state.holdsChannel = false;
+      this.deps.userChannels.release(state.userId);
+    }
   }
 
   /**
@@ -199,7 +314,7 @@ export class Notifications {
         const room = state.rooms.get(notice.roomId);
         let unreadCount = notice.unreadCount;
         if (room !== undefined && notice.readSeq >= room.readSeq) {
-          this.#applyRead(room, notice);
+          if (!this.#applyRead(room, notice)) this.#mayBeStale(state);
           unreadCount = room.unread;
         }
         const body: NotificationBody = {
@@ -212,6 +327,9 @@ export class Notifications {
         return;
       }
       case "sessions.revoked":
+        // Every session ended (the user was deactivated): no connection of theirs can come back without a new
+        // login, so a state left behind would be kept for nobody. The gateway closes the sockets themselves.
+        if (notice.sessionIds === "all") this.#mayBeStale(state);
         return;
     }
   }
@@ -221,8 +339,11 @@ export class Notifications {
    * `countedSeq`: events up to it are in it, so one that this process's hub delivers only later (a room in its
    * coalescing window, a sender's name being loaded, the room's channel behind the user's) must not move it
    * again; events after it that were already applied are applied to it again from `moves`.
+   *
+   * Returns false when the count taken may not be exact (beyond what the cap allows): a notice without
+   * `countedSeq`, one counted before the oldest move kept, or a deletion replayed at the cap.
    */
-  #applyRead(room: RoomState, notice: Extract<UserNotice, { type: "read" }>): void {
+  #applyRead(room: RoomState, notice: Extract<UserNotice, { type: "read" }>): boolean {
     const { readSeq } = notice;
     // A version that does not send countedSeq read its count after every event up to readSeq had committed.
     const countedSeq = notice.countedSeq ?? readSeq;
@@ -230,19 +351,27 @@ export class Notifications {
     // The count held is exact at baseSeq for this same marker, so a notice counted before it is no newer. One
     // counted at baseSeq is taken: the same count, except that it also ends an over-statement left at the cap
     // (see #onDeleted).
-    if (exact && readSeq === room.readSeq && countedSeq < room.baseSeq && room.buffered === null) return;
+    if (exact && readSeq === room.readSeq && countedSeq < room.baseSeq && room.buffered === null) return true;
     let unread = notice.unreadCount;
+    let exactAfter = exact;
     const moves = room.moves;
-    if (exact && moves !== null && countedSeq < room.baseSeq && countedSeq >= room.movesFrom) {
-      for (let i = 0; i < moves.length; i += 2) {
-        const seq = moves[i] as number;
-        const deletedSeq = moves[i + 1] as number;
-        if (seq <= countedSeq) continue;
-        // Kept at the cap both ways, as the live events do (#onRoomEvent, #onDeleted).
-        if (deletedSeq === 0) unread = Math.min(unread + 1, UNREAD_COUNT_MAX);
-        // In the count exactly when above the new marker: read with it (deleted after countedSeq), or added by
-        // its own message event above. Never below zero, as in #onDeleted.
-        else if (deletedSeq > readSeq && unread > 0 && unread < UNREAD_COUNT_MAX) unread--;
+    if (exact && countedSeq < room.baseSeq) {
+      // Events in (countedSeq, baseSeq] were applied before and must be again; `moves` has them from movesFrom.
+      if (countedSeq < room.movesFrom) exactAfter = false;
+      else if (moves !== null) {
+        for (let i = 0; i < moves.length; i += 2) {
+          const seq = moves[i] as number;
+          const deletedSeq = moves[i + 1] as number;
+          if (seq <= countedSeq) continue;
+          // Kept at the cap both ways, as the live events do (#onRoomEvent, #onDeleted).
+          if (deletedSeq === 0) unread = Math.min(unread + 1, UNREAD_COUNT_MAX);
+          // In the count exactly when above the new marker: read with it (deleted after countedSeq), or added
+          // by its own message event above. Never below zero, as in #onDeleted.
+          else if (deletedSeq > readSeq && unread > 0) {
+            if (unread < UNREAD_COUNT_MAX) unread--;
+            else exactAfter = false;
+          }
+        }
       }
     }
     room.readSeq = readSeq;
@@ -258,6 +387,7 @@ export class Notifications {
         room.moves = i === moves.length ? null : moves.slice(i);
       }
     }
+    return exactAfter;
   }
 
   /** The frame for one subscription of one connection (used for session.revoked, sent before the close). */
@@ -265,7 +395,19 @@ export class Notifications {
     return notificationHead(subscriptionId) + notificationTail(this.deps.messageId(), JSON.stringify(body));
   }
 
+  /**
+   * Takes the state's reference to the user's channel before anything is read, so no notice of the state's life
+   * can be missed on its account, then follows the rooms and reads the counts. The reference is taken at once
+   * (the subscribing connection holds one too); a failure to take it fails the set-up, which closes the state.
+   */
   async #init(state: UserState): Promise<void> {
+    await this.deps.userChannels.acquire(state.userId);
+    if (state.closed) {
+      // Closed while the channel was being joined: #close had no reference to give back.
+      this.deps.userChannels.release(state.userId);
+      return;
+    }
+    state.holdsChannel = true;
     const roomIds = await this.deps.rooms.roomIdsOf(state.userId);
     await Promise.all(roomIds.map((roomId) => this.#follow(state, roomId)));
     await this.#loadCounts(state);
@@ -333,6 +475,8 @@ export class Notifications {
       await this.#loadCounts(state);
     } catch (err) {
       this.deps.logger.warn({ err, roomId }, "could not follow a newly joined room");
+      // The room is missing until the store is read again.
+      this.#mayBeStale(state);
     }
   }
 
@@ -408,10 +552,16 @@ export class Notifications {
    * until the next read notice or subscription brings the store's count. #applyRead replays deletions alike.
    */
   #onDeleted(state: UserState, room: RoomState, roomId: string, messageSeq: number | null): void {
-    if (messageSeq === null || messageSeq <= room.readSeq) return;
+    if (messageSeq === null) {
+      this.#mayBeStale(state);
+      return;
+    }
+    if (messageSeq <= room.readSeq) return;
     // Never below zero: a read notice that overtook this event may already leave the message out.
     if (room.unread === 0) return;
     if (room.unread < UNREAD_COUNT_MAX) room.unread--;
+    // Perhaps one too high from now on (see above): a subscription to come reads the store again.
+    else this.#mayBeStale(state);
     const body: NotificationBody = { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread };
     this.#notify(state, JSON.stringify(body));
   }

@@ -5,8 +5,11 @@ import type { LocalUsers } from "./local-users.ts";
 import { parseUserNotice, type UserNotice } from "./user-notice.ts";
 
 /**
- * One broker subscription to `user:{userId}` per user with at least one connection on this process, shared by
- * all of them. Notices are handed to `onNotice` once per process, whatever the number of local connections.
+ * One broker subscription to `user:{userId}` per user with at least one connection or notification state on this
+ * process, shared by all of them. Notices are handed to `onNotice` once per process, whatever the number of local
+ * connections. A connection holds a reference from CONNECT until it closes; a notification state holds its own
+ * from its set-up until it closes, so one that lingers after the user's last connection (notifications.ts) still
+ * receives their notices.
  *
  * The state is kept in the user's record (local-users.ts), whose `channelRefs` and `channel` this class alone
  * owns: the number of references, and the broker's pending subscribe until it resolves, from then on only the

@@ -1,18 +1,21 @@
 /**
  * The Notifications unit tests' world: one room's stored stream with the store's unread rule, the real hub
- * registry on the in-memory broker, and the frames sent on the user's notification topics.
+ * registry and user channels on the in-memory broker, and the frames sent on the user's notification topics.
  */
 import pino from "pino";
-import { memoryBroker } from "../../src/adapters/broker/memory-broker.ts";
+import { memoryBroker, memoryHub } from "../../src/adapters/broker/memory-broker.ts";
 import type { Message, RoomEvent } from "../../src/domain/message.ts";
 import type { Room } from "../../src/domain/room.ts";
 import { UNREAD_COUNT_MAX } from "../../src/domain/rules.ts";
 import type { Broker } from "../../src/ports/broker.ts";
 import type { ReadMark, RoomReadState } from "../../src/ports/store.ts";
-import { roomChannel } from "../../src/realtime/channels.ts";
+import { roomChannel, userChannel } from "../../src/realtime/channels.ts";
 import { HubRegistry } from "../../src/realtime/hub-registry.ts";
+import { LocalUsers } from "../../src/realtime/local-users.ts";
 import { type NotificationBody, Notifications } from "../../src/realtime/notifications.ts";
+import { UserChannels } from "../../src/realtime/user-channels.ts";
 import { UserNames } from "../../src/realtime/user-names.ts";
+import type { UserNotice } from "../../src/realtime/user-notice.ts";
 import { toWireEvent } from "../../src/realtime/wire.ts";
 
 export const ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
@@ -30,9 +33,15 @@ export class Store {
   readonly #readSeq = new Map<string, number>();
   #calls = 0;
   readonly #holds = new Map<number, { readonly at: "before" | "after"; readonly until: Promise<void> }>();
+  readonly #failures = new Set<number>();
 
   get lastSeq(): number {
     return this.events.length;
+  }
+
+  /** How many reads (`roomIdsOf`, `readStatesOf`) were made so far: the number of the last one. */
+  get reads(): number {
+    return this.#calls;
   }
 
   send(senderId: string): RoomEvent {
@@ -130,8 +139,14 @@ export class Store {
     return release;
   }
 
+  /** Makes the `call`-th read (numbered as for `hold`) fail, as a store that is down would. */
+  fail(call: number): void {
+    this.#failures.add(call);
+  }
+
   async roomIdsOf(_userId: string): Promise<string[]> {
-    const hold = this.#holds.get(++this.#calls);
+    if (this.#failures.has(++this.#calls)) throw new Error("store down");
+    const hold = this.#holds.get(this.#calls);
     if (hold?.at === "before") await hold.until;
     const ids = [ROOM];
     if (hold?.at === "after") await hold.until;
@@ -139,7 +154,8 @@ export class Store {
   }
 
   async readStatesOf(userId: string): Promise<RoomReadState[]> {
-    const hold = this.#holds.get(++this.#calls);
+    if (this.#failures.has(++this.#calls)) throw new Error("store down");
+    const hold = this.#holds.get(this.#calls);
     if (hold?.at === "before") await hold.until;
     const state: RoomReadState = {
       roomId: ROOM,
@@ -172,15 +188,28 @@ export class Store {
   }
 }
 
+export interface SetupOptions {
+  /** Notifications' lingerMs: 0 (the default here) closes a state with its last subscription, as before it. */
+  readonly lingerMs?: number;
+}
+
 export interface Setup {
   readonly store: Store;
   readonly broker: Broker;
   readonly hubs: HubRegistry;
+  /** The users' records the user channels keep (`channelRefs`: the references to a user's channel). */
+  readonly users: LocalUsers;
+  /** The real user channels on the broker, handing notices to `notifications.onNotice` as the gateway does. */
+  readonly channels: UserChannels;
   readonly notifications: Notifications;
   /** Bodies sent on the user's notification topics, in order. */
   readonly sent: NotificationBody[];
   /** Publishes committed events to the room's channel, as BrokerEvents does (the wire JSON). */
   publish(...events: RoomEvent[]): Promise<void>;
+  /** Publishes a notice on the user's broker channel, as BrokerEvents does. */
+  notice(notice: UserNotice): Promise<void>;
+  /** Announces a broker resync (the transport may have lost messages). */
+  resync(): void;
   /** Lets every queued broker delivery and hub delivery run. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -194,9 +223,10 @@ export async function closeSetup(): Promise<void> {
   open = null;
 }
 
-export function setup(): Setup {
+export function setup(opts: SetupOptions = {}): Setup {
   const store = new Store();
-  const broker = memoryBroker();
+  const transport = memoryHub();
+  const broker = memoryBroker({ hub: transport });
   const sent: NotificationBody[] = [];
   const logger = pino({ level: "silent" });
   const publisher = {
@@ -219,7 +249,14 @@ export function setup(): Setup {
     onMemberLeft: () => {},
   });
   let ids = 0;
-  const notifications = new Notifications({
+  const users = new LocalUsers();
+  const channels = new UserChannels(
+    users,
+    broker,
+    (userId, notice) => notifications.onNotice(userId, notice),
+    logger,
+  );
+  const notifications: Notifications = new Notifications({
     hubs,
     rooms: {
       roomIdsOf: (userId) => store.roomIdsOf(userId),
@@ -229,20 +266,30 @@ export function setup(): Setup {
     logger,
     messageId: () => `n${++ids}`,
     connection: () => undefined,
+    userChannels: channels,
+    broker,
+    lingerMs: opts.lingerMs ?? 0,
   });
   const settle = () => new Promise<void>((r) => setTimeout(r, 10));
   const s: Setup = {
     store,
     broker,
     hubs,
+    users,
+    channels,
     notifications,
     sent,
     async publish(...events) {
       for (const e of events) await broker.publish(roomChannel(ROOM), JSON.stringify(toWireEvent(e, "name")));
     },
+    async notice(notice) {
+      await broker.publish(userChannel(ME), JSON.stringify(notice));
+    },
+    resync: () => transport.resync(),
     settle,
     async close() {
       notifications.unsubscribe(ME, "n");
+      notifications.close();
       await hubs.close();
       await broker.close();
     },
