@@ -251,6 +251,44 @@ export function roomsContract(fx: StoreFixture): void {
       expect(await store().rooms.listForUser((await user()).id)).toEqual([]);
     });
 
+    /**
+     * Two writers append, and delete every third of their messages, while `read` takes a's count in the room over
+     * and over (two readers at once): each count must hold exactly the room's events up to the seq it says it was
+     * read at (`at`). Resolves with the room and users once the writers are done.
+     */
+    const expectCountsExactWhileWriting = async (
+      read: (userId: string, roomId: string) => Promise<{ unreadCount: number; at: number } | undefined>,
+    ) => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      let writing = 2;
+      const writer = async (w: number) => {
+        for (let i = 0; i < 15; i++) {
+          const m = await send(r.id, b, `w${w}m${i}`);
+          if (i % 3 === 0) await store().messages.softDelete(r.id, m.id, b.id, T0 + 9000 + i);
+        }
+        writing--;
+      };
+      const results: Array<{ unreadCount: number; at: number }> = [];
+      const reader = async () => {
+        while (writing > 0) {
+          const result = await read(a.id, r.id);
+          if (result !== undefined) results.push(result);
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+      };
+      await Promise.all([writer(1), writer(2), reader(), reader()]);
+      const events = await store().messages.listEvents(r.id, 0, 1000);
+      expect(events).toHaveLength(40);
+      const expected = (upTo: number) =>
+        events.filter((e) => e.seq <= upTo && e.type === "message").length -
+        events.filter((e) => e.seq <= upTo && e.type === "message.deleted").length;
+      expect(results.length).toBeGreaterThan(0);
+      for (const { unreadCount, at } of results) expect(unreadCount).toBe(expected(at));
+      return { a, r };
+    };
+
     test("roomIdsOf and readStatesOf: my rooms, and per room what listForUser says of my reading", async () => {
       const a = await user();
       const b = await user();
@@ -308,32 +346,10 @@ export function roomsContract(fx: StoreFixture): void {
     });
 
     test("readStatesOf: each count holds exactly the events up to its lastSeq, also while others commit", async () => {
-      const a = await user();
-      const b = await user();
-      const r = await room([a, b]);
-      let writing = 2;
-      const writer = async (w: number) => {
-        for (let i = 0; i < 15; i++) {
-          const m = await send(r.id, b, `w${w}m${i}`);
-          if (i % 3 === 0) await store().messages.softDelete(r.id, m.id, b.id, T0 + 9000 + i);
-        }
-        writing--;
-      };
-      const results: Array<{ unreadCount: number; lastSeq: number }> = [];
-      const reader = async () => {
-        while (writing > 0) {
-          const [state] = await store().rooms.readStatesOf(a.id);
-          if (state !== undefined) results.push(state);
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-      };
-      await Promise.all([writer(1), writer(2), reader(), reader()]);
-      const events = await store().messages.listEvents(r.id, 0, 1000);
-      const expected = (upTo: number) =>
-        events.filter((e) => e.seq <= upTo && e.type === "message").length -
-        events.filter((e) => e.seq <= upTo && e.type === "message.deleted").length;
-      expect(results.length).toBeGreaterThan(0);
-      for (const { unreadCount, lastSeq } of results) expect(unreadCount).toBe(expected(lastSeq));
+      await expectCountsExactWhileWriting(async (a) => {
+        const [state] = await store().rooms.readStatesOf(a);
+        return state === undefined ? undefined : { unreadCount: state.unreadCount, at: state.lastSeq };
+      });
     });
 
     test("listMembers: members by join time with their public profile only", async () => {
@@ -619,33 +635,11 @@ export function roomsContract(fx: StoreFixture): void {
     });
 
     test("markRead's count holds exactly the events up to countedSeq, also while others commit", async () => {
-      const a = await user();
-      const b = await user();
-      const r = await room([a, b]);
-      let writing = 2;
-      // Two writers append, and delete every third of their messages, while a's count is read over and over.
-      const writer = async (w: number) => {
-        for (let i = 0; i < 15; i++) {
-          const m = await send(r.id, b, `w${w}m${i}`);
-          if (i % 3 === 0) await store().messages.softDelete(r.id, m.id, b.id, T0 + 9000 + i);
-        }
-        writing--;
-      };
-      const results: Array<{ unreadCount: number; countedSeq: number }> = [];
-      const reader = async () => {
-        while (writing > 0) {
-          // a's marker stays at 0: the call only reads the count.
-          results.push(await store().rooms.markRead(r.id, a.id, 0));
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-      };
-      await Promise.all([writer(1), writer(2), reader(), reader()]);
-      const events = await store().messages.listEvents(r.id, 0, 1000);
-      expect(events).toHaveLength(40);
-      const expected = (upTo: number) =>
-        events.filter((e) => e.seq <= upTo && e.type === "message").length -
-        events.filter((e) => e.seq <= upTo && e.type === "message.deleted").length;
-      for (const { unreadCount, countedSeq } of results) expect(unreadCount).toBe(expected(countedSeq));
+      // a's marker stays at 0: each call only reads the count.
+      const { a, r } = await expectCountsExactWhileWriting(async (userId, roomId) => {
+        const mark = await store().rooms.markRead(roomId, userId, 0);
+        return { unreadCount: mark.unreadCount, at: mark.countedSeq };
+      });
       expect(await store().rooms.markRead(r.id, a.id, 0)).toEqual({
         readSeq: 0,
         unreadCount: 20,
