@@ -8,7 +8,7 @@ import {
   readNotice,
   setup,
 } from "../../test/support/notifications-fixture.ts";
-import { MOVES_KEPT } from "./notifications.ts";
+import { MOVES_KEPT } from "./unread-count.ts";
 
 afterEach(closeSetup);
 

@@ -1,5 +1,4 @@
 import type { Logger } from "pino";
-import { UNREAD_COUNT_MAX } from "../domain/rules.ts";
 import type { Broker } from "../ports/broker.ts";
 import type { RoomRepository } from "../ports/store.ts";
 import { userTopic } from "./channels.ts";
@@ -9,6 +8,7 @@ import type { HubEvent } from "./hub-event.ts";
 import type { HubLease, HubRegistry } from "./hub-registry.ts";
 import { addOne, type OneOrMany, removeOne, sizeOf } from "./one-or-many.ts";
 import type { TopicPublisher } from "./room-hub.ts";
+import { UnreadCount } from "./unread-count.ts";
 import type { UserNotice } from "./user-notice.ts";
 import type { WireRoomUpdatedEvent } from "./wire.ts";
 
@@ -72,32 +72,15 @@ export interface NotificationsDeps {
   readonly lingerMs: number;
 }
 
-/**
- * How many count-moving events a room remembers for a read notice whose count was read before they arrived. Only
- * events committed between the count being read and the notice's delivery (a few milliseconds) are needed, so
- * this is ample at the default per-room send cap (100 messages per second); a notice that needs older ones is
- * taken as it comes.
- */
-export const MOVES_KEPT = 16;
-
-interface RoomState {
-  lease: HubLease | null;
-  /** The count by the store's rule, capped as the store caps it: never above UNREAD_COUNT_MAX (see #onDeleted). */
-  unread: number;
-  readSeq: number;
-  /** Events up to this seq are already counted in `unread`. */
-  baseSeq: number;
-  /**
-   * The events after `movesFrom` (up to `baseSeq`) that move a count, oldest first, as pairs [seq, deletedSeq]:
-   * deletedSeq 0 for another's message, else the seq of another's message it deleted. Every such event in that
-   * range is here, so a count read at any seq from `movesFrom` on can be brought up to `baseSeq`. Null when
-   * empty.
-   */
-  moves: number[] | null;
-  movesFrom: number;
+/** A room the user's state follows: its count (unread-count.ts) and the hub it hears the room's events from. */
+class RoomState extends UnreadCount {
+  lease: HubLease | null = null;
   /** Events seen before the counts were read; applied (above baseSeq) once they are. */
-  buffered: HubEvent[] | null;
-  readonly listener: (event: HubEvent) => void;
+  buffered: HubEvent[] | null = [];
+
+  constructor(readonly listener: (event: HubEvent) => void) {
+    super();
+  }
 }
 
 /** One subscription id of the user's notification subscriptions here, and what its frames need, made once. */
@@ -314,7 +297,7 @@ export class Notifications {
         const room = state.rooms.get(notice.roomId);
         let unreadCount = notice.unreadCount;
         if (room !== undefined && notice.readSeq >= room.readSeq) {
-          if (!this.#applyRead(room, notice)) this.#mayBeStale(state);
+          if (!room.applyRead(notice, room.buffered !== null)) this.#mayBeStale(state);
           unreadCount = room.unread;
         }
         const body: NotificationBody = {
@@ -332,62 +315,6 @@ export class Notifications {
         if (notice.sessionIds === "all") this.#mayBeStale(state);
         return;
     }
-  }
-
-  /**
-   * Takes the count of a read notice whose marker is not behind the one held. The count is exact (as capped) at
-   * `countedSeq`: events up to it are in it, so one that this process's hub delivers only later (a room in its
-   * coalescing window, a sender's name being loaded, the room's channel behind the user's) must not move it
-   * again; events after it that were already applied are applied to it again from `moves`.
-   *
-   * Returns false when the count taken may not be exact (beyond what the cap allows): a notice without
-   * `countedSeq`, one counted before the oldest move kept, or a deletion replayed at the cap.
-   */
-  #applyRead(room: RoomState, notice: Extract<UserNotice, { type: "read" }>): boolean {
-    const { readSeq } = notice;
-    // A version that does not send countedSeq read its count after every event up to readSeq had committed.
-    const countedSeq = notice.countedSeq ?? readSeq;
-    const exact = notice.countedSeq !== undefined;
-    // The count held is exact at baseSeq for this same marker, so a notice counted before it is no newer. One
-    // counted at baseSeq is taken: the same count, except that it also ends an over-statement left at the cap
-    // (see #onDeleted).
-    if (exact && readSeq === room.readSeq && countedSeq < room.baseSeq && room.buffered === null) return true;
-    let unread = notice.unreadCount;
-    let exactAfter = exact;
-    const moves = room.moves;
-    if (exact && countedSeq < room.baseSeq) {
-      // Events in (countedSeq, baseSeq] were applied before and must be again; `moves` has them from movesFrom.
-      if (countedSeq < room.movesFrom) exactAfter = false;
-      else if (moves !== null) {
-        for (let i = 0; i < moves.length; i += 2) {
-          const seq = moves[i] as number;
-          const deletedSeq = moves[i + 1] as number;
-          if (seq <= countedSeq) continue;
-          // Kept at the cap both ways, as the live events do (#onRoomEvent, #onDeleted).
-          if (deletedSeq === 0) unread = Math.min(unread + 1, UNREAD_COUNT_MAX);
-          // In the count exactly when above the new marker: read with it (deleted after countedSeq), or added
-          // by its own message event above. Never below zero, as in #onDeleted.
-          else if (deletedSeq > readSeq && unread > 0) {
-            if (unread < UNREAD_COUNT_MAX) unread--;
-            else exactAfter = false;
-          }
-        }
-      }
-    }
-    room.readSeq = readSeq;
-    room.unread = unread;
-    room.baseSeq = Math.max(room.baseSeq, countedSeq);
-    // Later notices normally count from here on (their reads commit after this one), so older moves can go; one whose
-    // count is older than the oldest move kept is taken as it comes.
-    if (countedSeq > room.movesFrom) {
-      room.movesFrom = countedSeq;
-      if (moves !== null) {
-        let i = 0;
-        while (i < moves.length && (moves[i] as number) <= countedSeq) i += 2;
-        room.moves = i === moves.length ? null : moves.slice(i);
-      }
-    }
-    return exactAfter;
   }
 
   /** The frame for one subscription of one connection (used for session.revoked, sent before the close). */
@@ -416,16 +343,7 @@ export class Notifications {
   /** Follows a room's hub; its events are buffered until the counts are loaded. */
   async #follow(state: UserState, roomId: string): Promise<void> {
     if (state.closed || state.rooms.has(roomId)) return;
-    const room: RoomState = {
-      lease: null,
-      unread: 0,
-      readSeq: 0,
-      baseSeq: 0,
-      moves: null,
-      movesFrom: 0,
-      buffered: [],
-      listener: (event) => this.#onRoomEvent(state, room, event),
-    };
+    const room = new RoomState((event) => this.#onRoomEvent(state, room, event));
     state.rooms.set(roomId, room);
     let lease: HubLease;
     try {
@@ -451,11 +369,7 @@ export class Notifications {
       current.add(s.roomId);
       const room = state.rooms.get(s.roomId);
       if (room === undefined || room.buffered === null) continue;
-      room.unread = s.unreadCount;
-      room.readSeq = s.readSeq;
-      room.baseSeq = s.lastSeq;
-      room.moves = null;
-      room.movesFrom = s.lastSeq;
+      room.load(s);
       const buffered = room.buffered;
       room.buffered = null;
       for (const e of buffered) this.#onRoomEvent(state, room, e);
@@ -480,12 +394,7 @@ export class Notifications {
     }
   }
 
-  /**
-   * Keeps `unread` equal to the store's rule — others' messages, not deleted, above the read marker, up to the
-   * cap (but see #onDeleted) — as the room's events arrive. Each stored event moves the count at most once: events
-   * up to `baseSeq` are already in it, whether through the count read from the store or through an earlier
-   * delivery of the same seq.
-   */
+  /** Moves the room's count with its events (see UnreadCount) and notifies what moved it. */
   #onRoomEvent(state: UserState, room: RoomState, event: HubEvent): void {
     // A room's new details move no count, so they need not wait for the counts to be read.
     if (event.type === "room.updated") {
@@ -497,8 +406,7 @@ export class Notifications {
       room.buffered.push(event);
       return;
     }
-    if (event.seq <= room.baseSeq) return;
-    room.baseSeq = event.seq;
+    if (!room.accept(event.seq)) return;
     if (event.type === "member.left" && event.userId === state.userId) {
       // The user left: nothing later in the room's stream is theirs to see, even before the notice on their own
       // channel (which may come later) says so.
@@ -508,9 +416,8 @@ export class Notifications {
     }
     if (event.senderId === null || event.senderId === state.userId) return;
     if (event.type === "message") {
-      this.#remember(room, event.seq, 0);
-      // At the cap it stays there, as the store's count would ("that many or more"); the notice still goes out.
-      if (room.unread < UNREAD_COUNT_MAX) room.unread++;
+      // At the cap the count stays there ("that many or more"); the notice still goes out.
+      room.onMessage(event.seq);
       this.#notify(
         state,
         `${this.#messageBodyStart(event, event.seq, event.senderId)}${room.unread}}`,
@@ -518,51 +425,26 @@ export class Notifications {
         event.roomId,
       );
     } else if (event.type === "message.deleted") {
-      // Deleting a message at or below the marker moves no count, now or for a notice (its marker is not lower).
-      if (event.messageSeq !== null && event.messageSeq > room.readSeq)
-        this.#remember(room, event.seq, event.messageSeq);
-      this.#onDeleted(state, room, event.roomId, event.messageSeq);
+      this.#onDeleted(state, room, event, event.seq);
     }
-  }
-
-  /** Records a count-moving event (see RoomState.moves), forgetting the oldest beyond MOVES_KEPT. */
-  #remember(room: RoomState, seq: number, deletedSeq: number): void {
-    const moves = room.moves ?? [];
-    moves.push(seq, deletedSeq);
-    if (moves.length > 2 * MOVES_KEPT) {
-      // Two shifts rather than a splice: this runs per message per follower, and a splice makes an array.
-      room.movesFrom = moves.shift() as number;
-      moves.shift();
-    }
-    room.moves = moves;
   }
 
   /**
-   * Someone else's message was deleted by an event above `baseSeq`, i.e. after the count was read. The count
-   * holds the message exactly when it lies above the read marker: either its seq is at or below the seq the
-   * count was read at (and it was not deleted then), or its `message` event, which precedes the deletion in the
-   * stream, added it since. The store appends message.deleted once per message, so no second deletion of it can
-   * follow. Without `messageSeq` (an event from a version that did not send it) the message cannot be placed
-   * against the marker, and the count is left as it is until the next subscription reads it again.
-   *
-   * At the cap (UNREAD_COUNT_MAX, "that many or more") the count stays there and the notice goes out with it: the
-   * count held cannot tell whether the true count was exactly the cap or more. More is the usual case (a count
-   * reaches the cap in a busy room its member does not read), where lowering it would be wrong and visible; if it
-   * was exactly the cap, each such deletion over-states it by one (a later message from another takes one back)
-   * until the next read notice or subscription brings the store's count. #applyRead replays deletions alike.
+   * Another member's message was deleted by an event above the count's `baseSeq`. A count that may now be
+   * inexact (a deletion at the cap, or one without `messageSeq`, from a version that did not send it) is left as
+   * it is until a subscription to come reads the store again (#mayBeStale).
    */
-  #onDeleted(state: UserState, room: RoomState, roomId: string, messageSeq: number | null): void {
-    if (messageSeq === null) {
-      this.#mayBeStale(state);
-      return;
-    }
-    if (messageSeq <= room.readSeq) return;
-    // Never below zero: a read notice that overtook this event may already leave the message out.
-    if (room.unread === 0) return;
-    if (room.unread < UNREAD_COUNT_MAX) room.unread--;
-    // Perhaps one too high from now on (see above): a subscription to come reads the store again.
-    else this.#mayBeStale(state);
-    const body: NotificationBody = { type: "message.deleted", roomId, messageSeq, unreadCount: room.unread };
+  #onDeleted(state: UserState, room: RoomState, event: HubEvent, seq: number): void {
+    const effect = room.onDeleted(seq, event.messageSeq);
+    if (effect === "none") return;
+    if (effect !== "moved") this.#mayBeStale(state);
+    if (event.messageSeq === null) return;
+    const body: NotificationBody = {
+      type: "message.deleted",
+      roomId: event.roomId,
+      messageSeq: event.messageSeq,
+      unreadCount: room.unread,
+    };
     this.#notify(state, JSON.stringify(body));
   }
 
