@@ -3,6 +3,7 @@ import { AppError } from "../domain/errors.ts";
 import { type Role, roleAtLeast } from "../domain/user.ts";
 import type { Principal } from "../services/principal.ts";
 import type { AppEnv } from "./env.ts";
+import { BEARER_SECURITY } from "./schemas/common.ts";
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
 
@@ -37,4 +38,14 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
       throw new AppError("FORBIDDEN", `Only for the ${role} role and above.`);
     await next();
   };
+}
+
+/**
+ * Spread into the createRoute config of a route that needs a signed-in caller: the document names the bearer
+ * scheme, and requireAuth runs before `then` (a role check, the JSON body gate), so a caller without a valid
+ * token is refused before anything else is looked at. Such a route lists AUTH_ERRORS among its responses.
+ */
+export function bearerAuth<const M extends MiddlewareHandler<AppEnv>[]>(...then: M) {
+  const middleware: [MiddlewareHandler<AppEnv>, ...M] = [requireAuth, ...then];
+  return { security: BEARER_SECURITY, middleware };
 }

@@ -1,16 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
-import { principalOf, requireAuth, requireRole } from "../auth-middleware.ts";
+import { bearerAuth, principalOf, requireRole } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
-import {
-  AUTH_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  errorResponses,
-  jsonContent,
-  jsonRequest,
-} from "../schemas/common.ts";
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses, jsonContent, jsonRequest } from "../schemas/common.ts";
 import {
   AdminUpdateUserBodySchema,
   toUserWire,
@@ -27,8 +20,7 @@ const listUsers = createRoute({
   path: "/api/v1/admin/users",
   tags,
   summary: "All accounts, with emails (administrators)",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth, requireRole("admin")] as const,
+  ...bearerAuth(requireRole("admin")),
   request: { query: UserListQuerySchema },
   responses: {
     200: jsonContent(UserPageSchema, "One page of accounts."),
@@ -43,8 +35,7 @@ const updateUser = createRoute({
   summary: "Change an account's role or status (administrators)",
   description:
     "Deactivation revokes every session of the account. The last administrator cannot be demoted, and nobody can demote or deactivate themselves.",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth, requireRole("admin"), jsonBody] as const,
+  ...bearerAuth(requireRole("admin"), jsonBody),
   request: { params: UserIdParamSchema, body: jsonRequest(AdminUpdateUserBodySchema) },
   responses: {
     200: jsonContent(UserEnvelopeSchema, "The updated account."),

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { principalOf, requireAuth } from "../auth-middleware.ts";
+import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import { clientInfo } from "../client-info.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
@@ -15,14 +15,7 @@ import {
   toSessionWire,
   toTokenPairWire,
 } from "../schemas/auth.ts";
-import {
-  AUTH_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  errorResponses,
-  jsonContent,
-  jsonRequest,
-} from "../schemas/common.ts";
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses, jsonContent, jsonRequest } from "../schemas/common.ts";
 import { toUserWire } from "../schemas/users.ts";
 
 const tags = ["auth"];
@@ -73,8 +66,7 @@ const logout = createRoute({
   path: "/api/v1/auth/logout",
   tags,
   summary: "End the current session",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth] as const,
+  ...bearerAuth(),
   responses: { 204: { description: "The session is revoked." }, ...errorResponses(...AUTH_ERRORS) },
 });
 
@@ -84,8 +76,7 @@ const changePassword = createRoute({
   tags,
   summary: "Change the password",
   description: "Every other session of the account is revoked; the current one stays signed in.",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth, jsonBody] as const,
+  ...bearerAuth(jsonBody),
   request: { body: jsonRequest(ChangePasswordBodySchema) },
   responses: {
     204: { description: "Changed." },
@@ -98,8 +89,7 @@ const listSessions = createRoute({
   path: "/api/v1/auth/sessions",
   tags,
   summary: "The caller's live sessions",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth] as const,
+  ...bearerAuth(),
   responses: {
     200: jsonContent(SessionListSchema, "Most recently used first."),
     ...errorResponses(...AUTH_ERRORS),
@@ -111,8 +101,7 @@ const revokeSession = createRoute({
   path: "/api/v1/auth/sessions/{sessionId}",
   tags,
   summary: "Revoke one of the caller's sessions",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth] as const,
+  ...bearerAuth(),
   request: { params: SessionIdParamSchema },
   responses: {
     204: { description: "Revoked." },

@@ -1,15 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { principalOf, requireAuth } from "../auth-middleware.ts";
+import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
-import {
-  AUTH_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  errorResponses,
-  jsonContent,
-  jsonRequest,
-} from "../schemas/common.ts";
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses, jsonContent, jsonRequest } from "../schemas/common.ts";
 import { toUserWire, UpdateMeBodySchema, UserEnvelopeSchema } from "../schemas/users.ts";
 
 const tags = ["me"];
@@ -19,8 +12,7 @@ const getMe = createRoute({
   path: "/api/v1/me",
   tags,
   summary: "The caller's own account",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth] as const,
+  ...bearerAuth(),
   responses: {
     200: jsonContent(UserEnvelopeSchema, "The account, with email."),
     ...errorResponses(...AUTH_ERRORS),
@@ -32,8 +24,7 @@ const patchMe = createRoute({
   path: "/api/v1/me",
   tags,
   summary: "Update the caller's profile",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth, jsonBody] as const,
+  ...bearerAuth(jsonBody),
   request: { body: jsonRequest(UpdateMeBodySchema) },
   responses: {
     200: jsonContent(UserEnvelopeSchema, "The updated account."),

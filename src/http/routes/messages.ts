@@ -1,16 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
-import { principalOf, requireAuth } from "../auth-middleware.ts";
+import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
-import {
-  AUTH_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  errorResponses,
-  jsonContent,
-  jsonRequest,
-} from "../schemas/common.ts";
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses, jsonContent, jsonRequest } from "../schemas/common.ts";
 import {
   EditMessageBodySchema,
   HistoryPageSchema,
@@ -20,24 +13,24 @@ import {
   SendMessageBodySchema,
   toMessageWire,
 } from "../schemas/messages.ts";
-import { RoomIdParamSchema } from "../schemas/rooms.ts";
+import { ROOM_PATH_ERRORS, RoomIdParamSchema } from "../schemas/rooms.ts";
 
 const tags = ["messages"];
-const secured = { security: BEARER_SECURITY } as const;
+/** Errors any route under /rooms/{roomId}/messages/{messageId} can answer. */
+const MESSAGE_PATH_ERRORS = [...ROOM_PATH_ERRORS, "MESSAGE_NOT_FOUND"] as const;
 
 const history = createRoute({
   method: "get",
   path: "/api/v1/rooms/{roomId}/messages",
   tags,
-  ...secured,
+  ...bearerAuth(),
   summary: "A page of history, by seq cursor",
   description:
     "The newest `limit` messages below `before`, returned in ascending seq; deleted ones as tombstones.",
-  middleware: [requireAuth] as const,
   request: { params: RoomIdParamSchema, query: HistoryQuerySchema },
   responses: {
     200: jsonContent(HistoryPageSchema, "One page."),
-    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "INVALID_CURSOR", "VALIDATION_FAILED", "ROOM_NOT_FOUND"),
+    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS, "INVALID_CURSOR", "VALIDATION_FAILED"),
   },
 });
 
@@ -45,11 +38,10 @@ const send = createRoute({
   method: "post",
   path: "/api/v1/rooms/{roomId}/messages",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Send a message",
   description:
     "Committed before the response. With a clientMsgId the send is idempotent: a repeat returns 200 and the stored message.",
-  middleware: [requireAuth, jsonBody] as const,
   request: { params: RoomIdParamSchema, body: jsonRequest(SendMessageBodySchema) },
   responses: {
     200: jsonContent(MessageSchema, "Already stored under this clientMsgId; nothing new was stored."),
@@ -57,8 +49,7 @@ const send = createRoute({
     ...errorResponses(
       ...AUTH_ERRORS,
       ...BODY_ERRORS,
-      "INVALID_ID",
-      "ROOM_NOT_FOUND",
+      ...ROOM_PATH_ERRORS,
       "MESSAGE_TOO_LONG",
       "CLIENT_MSG_ID_CONFLICT",
     ),
@@ -69,13 +60,12 @@ const getMessage = createRoute({
   method: "get",
   path: "/api/v1/rooms/{roomId}/messages/{messageId}",
   tags,
-  ...secured,
+  ...bearerAuth(),
   summary: "One message",
-  middleware: [requireAuth] as const,
   request: { params: MessageParamsSchema },
   responses: {
     200: jsonContent(MessageSchema, "The message (a tombstone if deleted)."),
-    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND", "MESSAGE_NOT_FOUND"),
+    ...errorResponses(...AUTH_ERRORS, ...MESSAGE_PATH_ERRORS),
   },
 });
 
@@ -83,18 +73,15 @@ const editMessage = createRoute({
   method: "patch",
   path: "/api/v1/rooms/{roomId}/messages/{messageId}",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Edit a message (its author only)",
-  middleware: [requireAuth, jsonBody] as const,
   request: { params: MessageParamsSchema, body: jsonRequest(EditMessageBodySchema) },
   responses: {
     200: jsonContent(MessageSchema, "The edited message."),
     ...errorResponses(
       ...AUTH_ERRORS,
       ...BODY_ERRORS,
-      "INVALID_ID",
-      "ROOM_NOT_FOUND",
-      "MESSAGE_NOT_FOUND",
+      ...MESSAGE_PATH_ERRORS,
       "FORBIDDEN",
       "MESSAGE_TOO_LONG",
     ),
@@ -105,14 +92,13 @@ const deleteMessage = createRoute({
   method: "delete",
   path: "/api/v1/rooms/{roomId}/messages/{messageId}",
   tags,
-  ...secured,
+  ...bearerAuth(),
   summary: "Delete a message (author, room owner or administrator)",
   description: "Soft delete: the message stays in history as a tombstone. Deleting twice is a no-op.",
-  middleware: [requireAuth] as const,
   request: { params: MessageParamsSchema },
   responses: {
     204: { description: "Deleted." },
-    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND", "MESSAGE_NOT_FOUND", "FORBIDDEN"),
+    ...errorResponses(...AUTH_ERRORS, ...MESSAGE_PATH_ERRORS, "FORBIDDEN"),
   },
 });
 

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { principalOf, requireAuth } from "../auth-middleware.ts";
+import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
-import { AUTH_ERRORS, BEARER_SECURITY, errorResponses, jsonContent } from "../schemas/common.ts";
-import { RoomIdParamSchema } from "../schemas/rooms.ts";
+import { AUTH_ERRORS, errorResponses, jsonContent } from "../schemas/common.ts";
+import { ROOM_PATH_ERRORS, RoomIdParamSchema } from "../schemas/rooms.ts";
 
 /** Who is online in a room, across processes (the real-time gateway's presence tracking). */
 export interface RoomPresence {
@@ -17,15 +17,14 @@ const getPresence = createRoute({
   method: "get",
   path: "/api/v1/rooms/{roomId}/presence",
   tags: ["rooms"],
-  security: BEARER_SECURITY,
+  ...bearerAuth(),
   summary: "Members online in the room",
   description:
     "Users with a live real-time subscription to the room on any process. Entries of a process that died expire after PARLEY_PRESENCE_TTL_MS.",
-  middleware: [requireAuth] as const,
   request: { params: RoomIdParamSchema },
   responses: {
     200: jsonContent(PresenceSchema, "Who is online."),
-    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND"),
+    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS),
   },
 });
 

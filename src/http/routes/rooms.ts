@@ -1,21 +1,15 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { principalOf, requireAuth } from "../auth-middleware.ts";
+import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
-import {
-  AUTH_ERRORS,
-  BEARER_SECURITY,
-  BODY_ERRORS,
-  errorResponses,
-  jsonContent,
-  jsonRequest,
-} from "../schemas/common.ts";
+import { AUTH_ERRORS, BODY_ERRORS, errorResponses, jsonContent, jsonRequest } from "../schemas/common.ts";
 import {
   CreateRoomBodySchema,
   MemberParamsSchema,
   MembershipSchema,
   ReadBodySchema,
   ReadResultSchema,
+  ROOM_PATH_ERRORS,
   RoomDetailsSchema,
   RoomEnvelopeSchema,
   RoomIdParamSchema,
@@ -29,15 +23,15 @@ import {
 } from "../schemas/rooms.ts";
 
 const tags = ["rooms"];
-const secured = { security: BEARER_SECURITY } as const;
+/** Changing a room's details or members is for its owner or an administrator; other members are FORBIDDEN. */
+const MANAGE_ROOM_ERRORS = [...ROOM_PATH_ERRORS, "FORBIDDEN"] as const;
 
 const listRooms = createRoute({
   method: "get",
   path: "/api/v1/rooms",
   tags,
-  ...secured,
+  ...bearerAuth(),
   summary: "The caller's rooms with last message and unread count",
-  middleware: [requireAuth] as const,
   responses: {
     200: jsonContent(RoomListSchema, "Most recent activity first."),
     ...errorResponses(...AUTH_ERRORS),
@@ -48,9 +42,8 @@ const createRoom = createRoute({
   method: "post",
   path: "/api/v1/rooms",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Create a group room owned by the caller",
-  middleware: [requireAuth, jsonBody] as const,
   request: { body: jsonRequest(CreateRoomBodySchema) },
   responses: {
     201: jsonContent(RoomEnvelopeSchema, "The new room."),
@@ -62,10 +55,9 @@ const openDm = createRoute({
   method: "post",
   path: "/api/v1/dms",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Get or create the direct conversation with a user",
   description: "201 when this call created it, 200 when it existed. Concurrent first calls yield one room.",
-  middleware: [requireAuth, jsonBody] as const,
   request: { body: jsonRequest(UserIdBodySchema) },
   responses: {
     200: jsonContent(RoomEnvelopeSchema, "The existing conversation."),
@@ -78,13 +70,12 @@ const getRoom = createRoute({
   method: "get",
   path: "/api/v1/rooms/{roomId}",
   tags,
-  ...secured,
+  ...bearerAuth(),
   summary: "A room with its members",
-  middleware: [requireAuth] as const,
   request: { params: RoomIdParamSchema },
   responses: {
     200: jsonContent(RoomDetailsSchema, "The room."),
-    ...errorResponses(...AUTH_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND"),
+    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS),
   },
 });
 
@@ -92,24 +83,16 @@ const updateRoom = createRoute({
   method: "patch",
   path: "/api/v1/rooms/{roomId}",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Rename a group room or change its topic (owner or administrator)",
   description:
     "Raises the room's `version` by one, also when the details stay as they were. Announced after commit as " +
     "`room.updated` (the room's new details with that version) on the room's STOMP destination and on its " +
     "members' /user/queue/notifications; see docs/asyncapi.yaml.",
-  middleware: [requireAuth, jsonBody] as const,
   request: { params: RoomIdParamSchema, body: jsonRequest(UpdateRoomBodySchema) },
   responses: {
     200: jsonContent(RoomEnvelopeSchema, "The updated room."),
-    ...errorResponses(
-      ...AUTH_ERRORS,
-      ...BODY_ERRORS,
-      "INVALID_ID",
-      "ROOM_NOT_FOUND",
-      "FORBIDDEN",
-      "INVALID_OPERATION",
-    ),
+    ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, ...MANAGE_ROOM_ERRORS, "INVALID_OPERATION"),
   },
 });
 
@@ -117,18 +100,15 @@ const addMember = createRoute({
   method: "post",
   path: "/api/v1/rooms/{roomId}/members",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Add a member (owner or administrator)",
-  middleware: [requireAuth, jsonBody] as const,
   request: { params: RoomIdParamSchema, body: jsonRequest(UserIdBodySchema) },
   responses: {
     201: jsonContent(MembershipSchema, "The new membership."),
     ...errorResponses(
       ...AUTH_ERRORS,
       ...BODY_ERRORS,
-      "INVALID_ID",
-      "ROOM_NOT_FOUND",
-      "FORBIDDEN",
+      ...MANAGE_ROOM_ERRORS,
       "USER_NOT_FOUND",
       "ALREADY_MEMBER",
       "INVALID_OPERATION",
@@ -140,7 +120,7 @@ const transferOwnership = createRoute({
   method: "post",
   path: "/api/v1/rooms/{roomId}/owner",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Transfer ownership to another member (owner or administrator)",
   description:
     "The new owner must be an active member of the room. The previous owner stays as a plain member and may then " +
@@ -149,16 +129,13 @@ const transferOwnership = createRoute({
     "racing transfers by one owner exactly one applies; the other is " +
     "FORBIDDEN, since its caller no longer owns the room. A transfer is announced after commit as `room.updated` " +
     "(with `ownerId` and `previousOwnerId`) on the room's STOMP destination and its members' notifications.",
-  middleware: [requireAuth, jsonBody] as const,
   request: { params: RoomIdParamSchema, body: jsonRequest(UserIdBodySchema) },
   responses: {
     200: jsonContent(RoomEnvelopeSchema, "The room with its new owner."),
     ...errorResponses(
       ...AUTH_ERRORS,
       ...BODY_ERRORS,
-      "INVALID_ID",
-      "ROOM_NOT_FOUND",
-      "FORBIDDEN",
+      ...MANAGE_ROOM_ERRORS,
       "USER_NOT_FOUND",
       "INVALID_OPERATION",
     ),
@@ -169,22 +146,14 @@ const removeMember = createRoute({
   method: "delete",
   path: "/api/v1/rooms/{roomId}/members/{userId}",
   tags,
-  ...secured,
+  ...bearerAuth(),
   summary: "Remove a member, or leave when the user is the caller",
   description:
     "An owner cannot leave or be removed while others remain (INVALID_OPERATION); they transfer ownership first.",
-  middleware: [requireAuth] as const,
   request: { params: MemberParamsSchema },
   responses: {
     204: { description: "Removed." },
-    ...errorResponses(
-      ...AUTH_ERRORS,
-      "INVALID_ID",
-      "ROOM_NOT_FOUND",
-      "FORBIDDEN",
-      "USER_NOT_FOUND",
-      "INVALID_OPERATION",
-    ),
+    ...errorResponses(...AUTH_ERRORS, ...MANAGE_ROOM_ERRORS, "USER_NOT_FOUND", "INVALID_OPERATION"),
   },
 });
 
@@ -192,14 +161,13 @@ const markRead = createRoute({
   method: "post",
   path: "/api/v1/rooms/{roomId}/read",
   tags,
-  ...secured,
+  ...bearerAuth(jsonBody),
   summary: "Move the caller's read marker forward",
   description: "The marker never moves back; a seq past the end is clamped to the room's last seq.",
-  middleware: [requireAuth, jsonBody] as const,
   request: { params: RoomIdParamSchema, body: jsonRequest(ReadBodySchema) },
   responses: {
     200: jsonContent(ReadResultSchema, "The marker and the unread count after the move."),
-    ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, "INVALID_ID", "ROOM_NOT_FOUND"),
+    ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, ...ROOM_PATH_ERRORS),
   },
 });
 

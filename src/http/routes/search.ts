@@ -1,18 +1,17 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
-import { principalOf, requireAuth } from "../auth-middleware.ts";
+import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
-import { AUTH_ERRORS, BEARER_SECURITY, errorResponses, jsonContent } from "../schemas/common.ts";
+import { AUTH_ERRORS, errorResponses, jsonContent } from "../schemas/common.ts";
 import { SearchQuerySchema, SearchResultSchema, toSearchHitWire } from "../schemas/messages.ts";
 
 const searchMessages = createRoute({
   method: "get",
   path: "/api/v1/search/messages",
   tags: ["search"],
-  security: BEARER_SECURITY,
+  ...bearerAuth(),
   summary: "Full-text search over the caller's rooms",
   description: "Only rooms the caller is a member of are searched; deleted messages never match.",
-  middleware: [requireAuth] as const,
   request: { query: SearchQuerySchema },
   responses: {
     200: jsonContent(SearchResultSchema, "Newest first."),

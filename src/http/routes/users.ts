@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
-import { requireAuth } from "../auth-middleware.ts";
+import { bearerAuth } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
-import { AUTH_ERRORS, BEARER_SECURITY, errorResponses, jsonContent } from "../schemas/common.ts";
+import { AUTH_ERRORS, errorResponses, jsonContent } from "../schemas/common.ts";
 import {
   PublicUserEnvelopeSchema,
   PublicUserPageSchema,
@@ -19,8 +19,7 @@ const directory = createRoute({
   tags,
   summary: "The user directory",
   description: "Active users by id, filtered by a prefix of username or display name. Public profiles only.",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth] as const,
+  ...bearerAuth(),
   request: { query: UserListQuerySchema },
   responses: {
     200: jsonContent(PublicUserPageSchema, "One page of users."),
@@ -33,8 +32,7 @@ const getUser = createRoute({
   path: "/api/v1/users/{userId}",
   tags,
   summary: "A user's public profile",
-  security: BEARER_SECURITY,
-  middleware: [requireAuth] as const,
+  ...bearerAuth(),
   request: { params: UserIdParamSchema },
   responses: {
     200: jsonContent(PublicUserEnvelopeSchema, "The public profile."),

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../../domain/errors.ts";
 import type { RoomEvent } from "../../domain/message.ts";
 import { MEMBER_ROLES, ROOM_KINDS, type Room } from "../../domain/room.ts";
 import { ROOM_NAME_MAX, ROOM_TOPIC_MAX, UNREAD_COUNT_MAX } from "../../domain/rules.ts";
@@ -151,6 +152,9 @@ export const ReadResultSchema = z
 export const RoomIdParamSchema = z.object({
   roomId: IdSchema.openapi({ param: { name: "roomId", in: "path" } }),
 });
+
+/** Errors any route under /rooms/{roomId} can answer; a room the caller is not in is ROOM_NOT_FOUND too. */
+export const ROOM_PATH_ERRORS = ["INVALID_ID", "ROOM_NOT_FOUND"] as const satisfies readonly ErrorCode[];
 
 export const MemberParamsSchema = z.object({
   roomId: IdSchema.openapi({ param: { name: "roomId", in: "path" } }),
