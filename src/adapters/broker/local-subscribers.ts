@@ -1,4 +1,4 @@
-import type { BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
+import type { BrokerErrorHook, BrokerHandler } from "../../ports/broker.ts";
 
 /**
  * One local subscriber; `active` turns false exactly once, when it is removed. A class rather than a literal so an
@@ -122,35 +122,4 @@ export class LocalSubscribers {
     this.#channels.clear();
     this.#resyncListeners.clear();
   }
-}
-
-/**
- * The subscribe both Redis brokers share: register the handler locally, then make the server subscription match
- * the local set (`sync`, idempotent), undoing the registration if that fails. Resolves only once the server
- * confirmed, so a caller may read the store after it without missing a later publish. Unsubscribing drops the
- * server subscription with the channel's last local handler.
- */
-export async function subscribeThrough(
-  local: LocalSubscribers,
-  channel: string,
-  handler: BrokerHandler,
-  sync: () => Promise<void>,
-  isClosed: () => boolean,
-): Promise<BrokerSubscription> {
-  if (isClosed()) throw new Error("broker is closed");
-  const { entry } = local.add(channel, handler);
-  try {
-    await sync();
-  } catch (error) {
-    if (local.remove(entry).last) void sync().catch(() => {});
-    throw error;
-  }
-  if (isClosed()) throw new Error("broker is closed");
-  return {
-    channel,
-    async unsubscribe(): Promise<void> {
-      if (!local.remove(entry).last) return;
-      await sync();
-    },
-  };
 }

@@ -1,7 +1,11 @@
 import { Redis, type RedisOptions } from "ioredis";
-import type { Broker, BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
+import type { Broker, BrokerErrorHook } from "../../ports/broker.ts";
 import { quitRedis } from "../redis/quit-redis.ts";
-import { LocalSubscribers, subscribeThrough } from "./local-subscribers.ts";
+import { BrokerWires } from "./broker-wires.ts";
+import { LocalSubscribers } from "./local-subscribers.ts";
+import { ResyncNoticeDebt } from "./resync-notice-debt.ts";
+import { SubscriptionLinks } from "./subscription-links.ts";
+import { wireBroker } from "./wire-broker.ts";
 
 export interface RedisBrokerOptions {
   readonly url: string;
@@ -28,11 +32,7 @@ export interface RedisBrokerOptions {
 interface Link {
   /** Whether the server has this channel subscribed on the current connection, as far as we know. */
   subscribed: boolean;
-  /** Tail of the channel's SUBSCRIBE/UNSUBSCRIBE chain: commands for one channel never overlap. */
-  chain: Promise<void>;
 }
-
-const RESYNC_NOTICE = "resync";
 
 /**
  * Broker over Redis pub/sub with one publisher and one subscriber connection per process.
@@ -65,17 +65,15 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
   pub.on("error", onError);
   sub.on("error", onError);
 
-  const dataPrefix = `${opts.prefix}ch:`;
-  const controlWire = `${opts.prefix}ctl:resync`;
   const sharded = opts.sharded === true;
   const local = new LocalSubscribers(onError);
-  const links = new Map<string, Link>();
   let closed = false;
-
-  const wireOf = (channel: string) => dataPrefix + channel;
-  const wanted = (wire: string) =>
-    !closed &&
-    (wire === controlWire || (wire.startsWith(dataPrefix) && local.has(wire.slice(dataPrefix.length))));
+  const wires = new BrokerWires(opts.prefix, local, () => closed);
+  // SUBSCRIBE/UNSUBSCRIBE of one channel never overlap.
+  const links = new SubscriptionLinks<Link>(
+    () => ({ subscribed: false }),
+    (wire, link) => !link.subscribed && !wires.wanted(wire),
+  );
 
   const subscribeCommand = (wire: string) => (sharded ? sub.ssubscribe(wire) : sub.subscribe(wire));
   const unsubscribeCommand = (wire: string) => (sharded ? sub.sunsubscribe(wire) : sub.unsubscribe(wire));
@@ -86,35 +84,21 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
    * always reflects the latest state.
    */
   function sync(wire: string): Promise<void> {
-    let link = links.get(wire);
-    if (link === undefined) {
-      link = { subscribed: false, chain: Promise.resolve() };
-      links.set(wire, link);
-    }
-    const current = link;
-    const run = current.chain.then(async () => {
-      const want = wanted(wire);
-      if (want && !current.subscribed) {
+    return links.run(wire, async (link) => {
+      const want = wires.wanted(wire);
+      if (want && !link.subscribed) {
         await subscribeCommand(wire);
-        current.subscribed = true;
-      } else if (!want && current.subscribed && sub.status === "ready") {
+        link.subscribed = true;
+      } else if (!want && link.subscribed && sub.status === "ready") {
         await unsubscribeCommand(wire);
-        current.subscribed = false;
+        link.subscribed = false;
       }
     });
-    const tail: Promise<void> = run.then(noop, noop).then(() => {
-      if (current.chain === tail && !current.subscribed && !wanted(wire)) links.delete(wire);
-    });
-    current.chain = tail;
-    return run;
   }
 
-  sub.on(sharded ? "smessageBuffer" : "messageBuffer", (wireBuf: Buffer, payload: Buffer) => {
-    if (closed) return;
-    const wire = wireBuf.toString();
-    if (wire === controlWire) local.fireResync();
-    else if (wire.startsWith(dataPrefix)) local.deliver(wire.slice(dataPrefix.length), payload);
-  });
+  sub.on(sharded ? "smessageBuffer" : "messageBuffer", (wire: Buffer, payload: Buffer) =>
+    wires.receive(wire, payload),
+  );
 
   // Subscriber connection loss: the server forgot our subscriptions; restore them, then announce the resync.
   let subWasReady = false;
@@ -122,7 +106,7 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
   sub.on("close", () => {
     if (!subWasReady) return;
     subLost = true;
-    for (const link of links.values()) link.subscribed = false;
+    for (const link of links.states()) link.subscribed = false;
   });
   sub.on("ready", () => {
     subWasReady = true;
@@ -132,7 +116,7 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
   });
   async function restore(): Promise<void> {
     try {
-      await Promise.all([controlWire, ...local.channels().map(wireOf)].map(sync));
+      await Promise.all(wires.allWanted().map(sync));
     } catch (error) {
       // Still disconnected, or the server refused: a fresh connection gets a fresh attempt.
       onError(error);
@@ -142,31 +126,12 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
     if (!closed) local.fireResync();
   }
 
-  // Publisher failures: owe a notice, pay it once the publisher works again.
-  let owedGeneration = 0;
-  let paidGeneration = 0;
-  let noticeInFlight = false;
-  function oweNotice(): void {
-    owedGeneration++;
-    payNotice();
-  }
-  function payNotice(): void {
-    if (closed || noticeInFlight || paidGeneration === owedGeneration || pub.status !== "ready") return;
-    noticeInFlight = true;
-    const generation = owedGeneration;
-    (sharded ? pub.spublish(controlWire, RESYNC_NOTICE) : pub.publish(controlWire, RESYNC_NOTICE)).then(
-      () => {
-        noticeInFlight = false;
-        paidGeneration = Math.max(paidGeneration, generation);
-        payNotice();
-      },
-      () => {
-        // The next "ready" tries again.
-        noticeInFlight = false;
-      },
-    );
-  }
-  pub.on("ready", payNotice);
+  // Publisher failures: owe a notice, pay it once the publisher works again (a refused one: the next "ready").
+  const notices = new ResyncNoticeDebt((notice) => {
+    if (closed || pub.status !== "ready") return undefined;
+    return sharded ? pub.spublish(wires.control, notice) : pub.publish(wires.control, notice);
+  });
+  pub.on("ready", () => notices.pay());
 
   // Watchdog for connections that die silently; both faults end in the reconnect paths above.
   let publishesWaiting = 0;
@@ -198,7 +163,7 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
 
   try {
     await Promise.all([pub.connect(), sub.connect()]);
-    await sync(controlWire);
+    await sync(wires.control);
   } catch (error) {
     clearInterval(watchdog);
     pub.disconnect();
@@ -206,55 +171,31 @@ export async function redisBroker(opts: RedisBrokerOptions): Promise<Broker> {
     throw error;
   }
 
-  const closedError = () => new Error("broker is closed");
-
-  return {
-    async publish(channel: string, payload: string | Uint8Array): Promise<void> {
-      if (closed) throw closedError();
-      const wire = wireOf(channel);
-      const data =
-        typeof payload === "string"
-          ? payload
-          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return wireBroker(local, wires, {
+    isClosed: () => closed,
+    sync,
+    async send(wire, data) {
       // Issued synchronously, before any await: publish order on this connection is call order.
       const sent = sharded ? pub.spublish(wire, data) : pub.publish(wire, data);
       if (publishesWaiting++ === 0) lastPublishAnswerAt = Date.now();
       try {
         await sent;
       } catch (error) {
-        if (!closed) oweNotice();
+        if (!closed) notices.owe();
         throw error;
       } finally {
         publishesWaiting--;
         lastPublishAnswerAt = Date.now();
       }
     },
-
-    subscribe(channel: string, handler: BrokerHandler): Promise<BrokerSubscription> {
-      return subscribeThrough(
-        local,
-        channel,
-        handler,
-        () => sync(wireOf(channel)),
-        () => closed,
-      );
-    },
-
-    onResync(listener: () => void): () => void {
-      return local.onResync(listener);
-    },
-
-    async close(): Promise<void> {
-      if (closed) return;
+    async shutdown() {
       closed = true;
       clearInterval(watchdog);
       local.clear();
       await Promise.all([pub, sub].map(quitRedis));
     },
-  };
+  });
 }
-
-function noop(): void {}
 
 function reportToConsole(error: unknown): void {
   console.error("broker error", error);

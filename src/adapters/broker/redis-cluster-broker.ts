@@ -1,9 +1,13 @@
 import { Redis } from "ioredis";
-import type { Broker, BrokerErrorHook, BrokerHandler, BrokerSubscription } from "../../ports/broker.ts";
-import { LocalSubscribers, subscribeThrough } from "./local-subscribers.ts";
+import type { Broker, BrokerErrorHook } from "../../ports/broker.ts";
+import { BrokerWires } from "./broker-wires.ts";
+import { LocalSubscribers } from "./local-subscribers.ts";
 import { ClusterNodeConnections, type ClusterNodeHooks } from "./redis-cluster-node.ts";
 import { clusterSlot } from "./redis-cluster-slot.ts";
 import { type ClusterNodeAddress, SlotMap } from "./redis-cluster-topology.ts";
+import { ResyncNoticeDebt } from "./resync-notice-debt.ts";
+import { SubscriptionLinks } from "./subscription-links.ts";
+import { brokerClosedError, wireBroker } from "./wire-broker.ts";
 
 export interface RedisClusterBrokerOptions {
   /** Where to learn the cluster's layout: any reachable subset of its nodes (masters or replicas). */
@@ -23,11 +27,7 @@ export interface RedisClusterBrokerOptions {
 interface Link {
   /** The master whose subscriber connection has this channel subscribed, as far as we know. */
   node: ClusterNodeConnections | null;
-  /** Tail of the channel's SSUBSCRIBE/SUNSUBSCRIBE chain: commands for one channel never overlap. */
-  chain: Promise<void>;
 }
-
-const RESYNC_NOTICE = "resync";
 
 /**
  * Broker over Redis Cluster sharded pub/sub (SPUBLISH/SSUBSCRIBE): each channel lives in the hash slot of its
@@ -53,19 +53,17 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
   const name = opts.connectionName ?? "parley-broker";
   const healthCheckMs = opts.healthCheckIntervalMs ?? 3_000;
   const topologyCheckMs = opts.topologyCheckIntervalMs ?? 10_000;
-  const dataPrefix = `${opts.prefix}ch:`;
-  const controlWire = `${opts.prefix}ctl:resync`;
   const local = new LocalSubscribers(onError);
+  let closed = false;
+  const wires = new BrokerWires(opts.prefix, local, () => closed);
   const nodes = new Map<string, ClusterNodeConnections>();
-  const links = new Map<string, Link>();
+  // SSUBSCRIBE/SUNSUBSCRIBE of one channel never overlap.
+  const links = new SubscriptionLinks<Link>(
+    () => ({ node: null }),
+    (wire, link) => link.node === null && !wires.wanted(wire),
+  );
   let slots = await readSlotMap(opts.nodes);
   let started = false;
-  let closed = false;
-
-  const wireOf = (channel: string) => dataPrefix + channel;
-  const wanted = (wire: string) =>
-    !closed &&
-    (wire === controlWire || (wire.startsWith(dataPrefix) && local.has(wire.slice(dataPrefix.length))));
 
   // Subscriber losses are counted; a restore that confirms every wanted channel settles all losses counted
   // before it started, and only then are the resync listeners called.
@@ -73,15 +71,10 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
   let restoredGeneration = 0;
 
   const hooks: ClusterNodeHooks = {
-    message(wireBuf, payload) {
-      if (closed) return;
-      const wire = wireBuf.toString();
-      if (wire === controlWire) local.fireResync();
-      else if (wire.startsWith(dataPrefix)) local.deliver(wire.slice(dataPrefix.length), payload);
-    },
+    message: (wire, payload) => wires.receive(wire, payload),
     subscriberLost(node) {
       if (closed) return;
-      for (const link of links.values()) if (link.node === node) link.node = null;
+      for (const link of links.states()) if (link.node === node) link.node = null;
       lossGeneration++;
       // A retired master's subscriber does not come back: move its channels now.
       if (node.retired) scheduleRestore();
@@ -96,7 +89,7 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
       // A fresh connection is one whose subscriptions are known exactly; its return restores and resyncs.
       if (node.sub.status === "ready") node.sub.disconnect(true);
     },
-    publisherReady: () => payNotice(),
+    publisherReady: () => notices.pay(),
     error: onError,
   };
 
@@ -124,15 +117,9 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
    * it now, after every earlier command for that channel has finished.
    */
   function sync(wire: string): Promise<void> {
-    let link = links.get(wire);
-    if (link === undefined) {
-      link = { node: null, chain: Promise.resolve() };
-      links.set(wire, link);
-    }
-    const current = link;
-    const run = current.chain.then(async () => {
-      const owner = wanted(wire) ? ownerOf(wire) : null;
-      const at = current.node;
+    return links.run(wire, async (link) => {
+      const owner = wires.wanted(wire) ? ownerOf(wire) : null;
+      const at = link.node;
       if (at !== null && at !== owner) {
         if (at.sub.status === "ready") {
           try {
@@ -142,18 +129,13 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
             if (owner === null) throw error;
           }
         }
-        current.node = null;
+        link.node = null;
       }
-      if (owner !== null && current.node !== owner) {
+      if (owner !== null && link.node !== owner) {
         await owner.guard(owner.sub.ssubscribe(wire));
-        current.node = owner;
+        link.node = owner;
       }
     });
-    const tail: Promise<void> = run.then(noop, noop).then(() => {
-      if (current.chain === tail && current.node === null && !wanted(wire)) links.delete(wire);
-    });
-    current.chain = tail;
-    return run;
   }
 
   let restoring = false;
@@ -172,7 +154,7 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
         if (generation === restoredGeneration) continue;
         if (refreshing !== null) await refreshing.catch(noop);
         try {
-          await Promise.all([controlWire, ...local.channels().map(wireOf)].map(sync));
+          await Promise.all(wires.allWanted().map(sync));
         } catch (error) {
           if (closed) return;
           // Still disconnected, or re-routing: a returning connection asks again, else try after a pause.
@@ -200,7 +182,7 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
   function refreshTopology(): Promise<void> {
     refreshing ??= applySlotMap().finally(() => {
       refreshing = null;
-      payNotice();
+      notices.pay();
     });
     return refreshing;
   }
@@ -221,7 +203,7 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
         continue;
       }
       // The server drops the shard channels of a slot it gives up, without a notice ioredis passes on.
-      const hasLinks = [...links.values()].some((link) => link.node === node);
+      const hasLinks = [...links.states()].some((link) => link.node === node);
       if (hasLinks && node.sub.status === "ready") node.sub.disconnect(true);
     }
     // Losses that no returning connection will settle (a master that failed over and was retired).
@@ -240,42 +222,27 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
   }
 
   // Publisher failures: owe a notice, pay it once the control channel's master takes publishes again.
-  let owedGeneration = 0;
-  let paidGeneration = 0;
-  let noticeInFlight = false;
-  function oweNotice(): void {
-    owedGeneration++;
-    payNotice();
-  }
-  function payNotice(): void {
-    if (closed || noticeInFlight || paidGeneration === owedGeneration) return;
-    let owner: ClusterNodeConnections;
-    try {
-      owner = ownerOf(controlWire);
-    } catch {
-      return; // The next topology refresh tries again.
-    }
-    if (owner.pub.status !== "ready") return;
-    noticeInFlight = true;
-    const generation = owedGeneration;
-    owner.publish(controlWire, RESYNC_NOTICE).then(
-      () => {
-        noticeInFlight = false;
-        paidGeneration = Math.max(paidGeneration, generation);
-        payNotice();
-      },
-      (error: unknown) => {
-        // The next "ready" of a publisher, or the next topology refresh, tries again.
-        noticeInFlight = false;
-        if (isTopologyError(error)) void refreshTopology().catch(onError);
-      },
-    );
-  }
+  const notices = new ResyncNoticeDebt(
+    (notice) => {
+      if (closed) return undefined;
+      let owner: ClusterNodeConnections;
+      try {
+        owner = ownerOf(wires.control);
+      } catch {
+        return undefined; // The next topology refresh tries again.
+      }
+      return owner.pub.status === "ready" ? owner.publish(wires.control, notice) : undefined;
+    },
+    (error) => {
+      // The next "ready" of a publisher, or the next topology refresh, tries again.
+      if (isTopologyError(error)) void refreshTopology().catch(onError);
+    },
+  );
 
   for (const key of slots.masters()) nodeByKey(key);
   try {
     await Promise.all([...nodes.values()].map((node) => node.connect()));
-    await sync(controlWire);
+    await sync(wires.control);
   } catch (error) {
     closed = true;
     for (const node of nodes.values()) node.disconnect();
@@ -292,21 +259,15 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
   }, topologyCheckMs);
   topologyCheck.unref();
 
-  const closedError = () => new Error("broker is closed");
-
-  return {
-    async publish(channel: string, payload: string | Uint8Array): Promise<void> {
-      if (closed) throw closedError();
-      const wire = wireOf(channel);
-      const data =
-        typeof payload === "string"
-          ? payload
-          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  return wireBroker(local, wires, {
+    isClosed: () => closed,
+    sync,
+    async send(wire, data) {
       let owner: ClusterNodeConnections;
       try {
         owner = ownerOf(wire);
       } catch (error) {
-        oweNotice();
+        notices.owe();
         void refreshTopology().catch(onError);
         throw error;
       }
@@ -315,38 +276,22 @@ export async function redisClusterBroker(opts: RedisClusterBrokerOptions): Promi
         await owner.publish(wire, data);
       } catch (error) {
         if (!closed) {
-          oweNotice();
+          notices.owe();
           if (isTopologyError(error)) void refreshTopology().catch(onError);
         }
         throw error;
       }
     },
-
-    subscribe(channel: string, handler: BrokerHandler): Promise<BrokerSubscription> {
-      return subscribeThrough(
-        local,
-        channel,
-        handler,
-        () => sync(wireOf(channel)),
-        () => closed,
-      );
-    },
-
-    onResync(listener: () => void): () => void {
-      return local.onResync(listener);
-    },
-
-    async close(): Promise<void> {
-      if (closed) return;
+    async shutdown() {
       closed = true;
       clearInterval(watchdog);
       clearInterval(topologyCheck);
       clearTimeout(restoreRetry);
       local.clear();
-      for (const node of nodes.values()) node.abortSubscriberCommands(closedError());
+      for (const node of nodes.values()) node.abortSubscriberCommands(brokerClosedError());
       await Promise.all([...nodes.values()].map((node) => node.quit()));
     },
-  };
+  });
 }
 
 /** Reads the slot map from the first of `addresses` that answers, over a short-lived connection. */

@@ -16,6 +16,7 @@ import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./
 import { claimNextSeq, eventOf, insertEvent, type NewEvent } from "./room-stream.ts";
 import {
   type MemberRow,
+  type PrefixedMessageRow,
   type RoomRow,
   type UserRow,
   toMember,
@@ -40,19 +41,11 @@ const UNREAD_COUNT = `(SELECT count(*) FROM (SELECT FROM messages u
   WHERE u.room_id = mb.room_id AND u.seq > mb.read_seq AND u.deleted_at IS NULL AND u.sender_id <> mb.user_id
   LIMIT ${UNREAD_COUNT_MAX}) capped)`;
 
-interface SummaryRow extends RoomRow {
+/** A room in a user's list: their membership, the unread count and the last message (m_ columns). */
+interface SummaryRow extends RoomRow, PrefixedMessageRow {
   readonly my_role: MemberRole;
   readonly read_seq: number;
   readonly unread: number;
-  readonly m_id: string | null;
-  readonly m_room_id: string | null;
-  readonly m_seq: number | null;
-  readonly m_sender_id: string | null;
-  readonly m_body: string | null;
-  readonly m_client_msg_id: string | null;
-  readonly m_created_at: number | null;
-  readonly m_edited_at: number | null;
-  readonly m_deleted_at: number | null;
 }
 
 /** The member columns of findMembership's LEFT JOIN: null when the user is not in the room. */

@@ -124,15 +124,11 @@ export function toMessage(r: MessageRow): Message {
   };
 }
 
-/** An event row joined (LEFT JOIN) with its message's current state, message columns prefixed with m_. */
-export interface EventRow {
-  readonly room_id: string;
-  readonly seq: number;
-  readonly type: RoomEventType;
-  readonly at: number;
-  readonly actor_id: string;
-  readonly member_user_id: string | null;
-  readonly member_role: MemberRole | null;
+/**
+ * A message's columns as a LEFT JOIN selects them into a row of something else: prefixed with m_ (so they cannot
+ * clash with that row's own columns), and all null when the join found no message.
+ */
+export interface PrefixedMessageRow {
   readonly m_id: string | null;
   readonly m_room_id: string | null;
   readonly m_seq: number | null;
@@ -144,18 +140,19 @@ export interface EventRow {
   readonly m_deleted_at: number | null;
 }
 
+/** An event row joined (LEFT JOIN) with its message's current state. */
+export interface EventRow extends PrefixedMessageRow {
+  readonly room_id: string;
+  readonly seq: number;
+  readonly type: RoomEventType;
+  readonly at: number;
+  readonly actor_id: string;
+  readonly member_user_id: string | null;
+  readonly member_role: MemberRole | null;
+}
+
 /** Reads a message whose columns carry the `m_` prefix of a LEFT JOIN; null when the join found none. */
-export function toPrefixedMessage(r: {
-  readonly m_id: string | null;
-  readonly m_room_id: string | null;
-  readonly m_seq: number | null;
-  readonly m_sender_id: string | null;
-  readonly m_body: string | null;
-  readonly m_client_msg_id: string | null;
-  readonly m_created_at: number | null;
-  readonly m_edited_at: number | null;
-  readonly m_deleted_at: number | null;
-}): Message | null {
+export function toPrefixedMessage(r: PrefixedMessageRow): Message | null {
   if (r.m_id === null) return null;
   return toMessage({
     id: r.m_id,
