@@ -1,5 +1,6 @@
 /** What a result is stamped with: the machine, the runtimes, the exact command, and when. */
 import { cpus, totalmem } from "node:os";
+import { benchEnv } from "../targets/bench-env.ts";
 
 export interface MachineInfo {
   readonly cpuModel: string;
@@ -38,7 +39,21 @@ export async function machineInfo(): Promise<MachineInfo> {
   };
 }
 
-/** The command as a user would retype it. */
-export function commandLine(argv: readonly string[]): string {
-  return `npm run bench -- ${argv.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(" ")}`.trim();
+/**
+ * The command as a user would retype it, preceded by the PARLEY_* settings of the environment that the bench does
+ * not set itself (benchEnv): Parley processes the bench starts inherit them, so they are part of what was measured.
+ */
+const OWN = benchEnv("", 0);
+
+export function commandLine(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const quote = (a: string): string => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a));
+  const settings = Object.entries(env)
+    .filter((e): e is [string, string] => e[0].startsWith("PARLEY_") && e[1] !== undefined && !(e[0] in OWN))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${quote(v)} `)
+    .join("");
+  return `${settings}npm run bench -- ${argv.map(quote).join(" ")}`.trim();
 }
