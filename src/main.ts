@@ -86,7 +86,7 @@ export function openStore(config: Config): Store {
         schema: config.databaseSchema,
         maxConnections: config.databasePoolSize,
       })
-    : openSqliteStore({ path: join(config.dataDir, "parley.db") });
+    : openSqliteStore({ path: join(config.dataDir, "parley.db"), writerThread: config.sqliteWriterThread });
 }
 
 export interface OpenServicesOptions extends StartOptions {
