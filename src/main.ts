@@ -86,7 +86,7 @@ export function openStore(config: Config): Store {
         schema: config.databaseSchema,
         maxConnections: config.databasePoolSize,
       })
-    : openSqliteStore({ path: join(config.dataDir, "parley.db"), writerThread: config.sqliteWriterThread });
+    : openSqliteStore({ path: join(config.dataDir, "parley.db") });
 }
 
 export interface OpenServicesOptions extends StartOptions {

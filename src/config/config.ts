@@ -33,12 +33,6 @@ export const CONFIG_OPTIONS = {
     default: "./data",
     doc: "Directory for the SQLite database and the generated JWT secret.",
   },
-  sqliteWriterThread: {
-    env: "PARLEY_SQLITE_WRITER_THREAD",
-    schema: bool,
-    default: "false",
-    doc: "Make the embedded SQLite store's writes (and their fsyncs) on a thread of their own, so that commits never hold the thread serving the sockets. Worth it where fsync is slow or a core is spare; it costs CPU per write batch (docs/benchmarks/optimizations.md).",
-  },
   databaseUrl: {
     env: "PARLEY_DATABASE_URL",
     schema: z.union([z.literal(""), z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")]),

@@ -14,16 +14,13 @@ function tempDir(): string {
   return join(tmpdir(), `parley-sqlite-${process.pid}-${crypto.randomUUID()}`);
 }
 
-// Both ways the store can write: on the caller's thread (the default) and on its writer thread.
-for (const writerThread of [false, true]) {
-  storeContract(writerThread ? "sqlite, writer thread" : "sqlite", async () => {
-    const dir = tempDir();
-    return {
-      store: openSqliteStore({ path: join(dir, "parley.db"), writerThread }),
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-    };
-  });
-}
+storeContract("sqlite", async () => {
+  const dir = tempDir();
+  return {
+    store: openSqliteStore({ path: join(dir, "parley.db") }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
 
 /** Runs `body` in a separate bun process with `store` opened on `path`; resolves to its exit code and stderr. */
 async function inChildProcess(path: string, body: string): Promise<{ code: number; stderr: string }> {

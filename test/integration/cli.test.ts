@@ -108,44 +108,6 @@ describe("parley CLI", () => {
     }
   });
 
-  test("the compiled executable (npm run build) writes through its SQLite writer thread", async () => {
-    // The build script as package.json has it, into a directory of this test's own.
-    const dir = await dataDir();
-    const pkg = (await Bun.file(join(root, "package.json")).json()) as { scripts: { build: string } };
-    const args = pkg.scripts.build.split(" ").filter((a) => a !== "");
-    expect(args.slice(0, 2)).toEqual(["bun", "build"]);
-    const outfile = join(dir, "parley");
-    const build = Bun.spawn(
-      [process.execPath, ...args.slice(1).map((a) => (a === "dist/parley" ? outfile : a))],
-      { cwd: root, stdout: "ignore", stderr: "pipe" },
-    );
-    expect(await build.exited, await new Response(build.stderr).text()).toBe(0);
-    const run = Bun.spawn(
-      [outfile, "create-admin", "--username", "built1", "--email", "built1@example.test", "--password-stdin"],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? "",
-          PARLEY_ARGON2_MEMORY_KIB: "1024",
-          PARLEY_ARGON2_TIME_COST: "1",
-          PARLEY_DATA_DIR: join(dir, "data"),
-          PARLEY_SQLITE_WRITER_THREAD: "true",
-        },
-        stdin: new TextEncoder().encode("a long admin passphrase\n"),
-        stdout: "pipe",
-        stderr: "pipe",
-      },
-    );
-    const [code, out, err] = await Promise.all([
-      run.exited,
-      new Response(run.stdout).text(),
-      new Response(run.stderr).text(),
-    ]);
-    expect(err).toBe("");
-    expect(code).toBe(0);
-    expect(out).toContain("created admin built1");
-  }, 60_000);
-
   test("create-admin rejects bad input with a code and exit 2, creating nothing", async () => {
     const dir = await dataDir();
     const weak = await cli(

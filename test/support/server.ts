@@ -41,12 +41,10 @@ export interface TestServerOptions {
 
 /**
  * `PARLEY_TEST_STORE=postgres` runs every integration test that does not pick a store on PostgreSQL: the second
- * pass of `npm test` (test/support/run-integration-pass.ts) proves the same HTTP and STOMP suite on both stores;
- * `PARLEY_TEST_SQLITE_WRITER_THREAD=true`, its third pass, on SQLite with the writes on their own thread.
+ * pass of `npm test` (test/support/run-on-postgres.ts) proves the same HTTP and STOMP suite on both stores.
  */
 const DEFAULT_STORE: "sqlite" | "postgres" =
   process.env.PARLEY_TEST_STORE === "postgres" ? "postgres" : "sqlite";
-const SQLITE_WRITER_THREAD = process.env.PARLEY_TEST_SQLITE_WRITER_THREAD === "true";
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const opts: TestServerOptions = { ...options, store: options.store ?? DEFAULT_STORE };
@@ -72,7 +70,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       argon2MemoryKib: 1024,
       argon2TimeCost: 1,
       logLevel: "silent",
-      sqliteWriterThread: SQLITE_WRITER_THREAD,
       ...(schema ? { databaseUrl: PG_URL, databaseSchema: schema, databasePoolSize: 5 } : {}),
       ...(redisPrefix ? { redisUrl: REDIS_URL, redisPrefix } : {}),
       ...opts.config,

@@ -1,59 +1,69 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Store } from "../../../ports/store.ts";
 import { SqliteConnection } from "./connection.ts";
+import { SqliteMessageRepository } from "./messages.ts";
 import { applyMigrations } from "./migrations.ts";
-import { isInMemory, openDatabase } from "./open-database.ts";
-import { sqliteRepositories } from "./repositories.ts";
-import { SqliteWriter } from "./sqlite-writer.ts";
-import { writesOnThread } from "./writes-on-thread.ts";
+import { SqliteRoomRepository } from "./rooms.ts";
+import { SqliteSessionRepository } from "./sessions.ts";
+import { SqliteUserRepository } from "./users.ts";
 
 export interface SqliteStoreOptions {
   /** A file path (its directory is created if missing), or ":memory:" for a private in-memory database. */
   readonly path: string;
   /** How long a write waits for another connection's write lock before failing. */
   readonly busyTimeoutMs?: number;
-  /**
-   * Make every write on a thread of its own (writer-thread.ts), so that commits never hold the event loop; reads
-   * stay on the caller's thread. Default false: each batch of writes then crosses threads, which costs more CPU
-   * than a commit where fsync is fast (measured in docs/benchmarks/optimizations.md). Ignored for an in-memory
-   * database, which only its own connection can open.
-   */
-  readonly writerThread?: boolean;
+}
+
+function isInMemory(path: string): boolean {
+  return path === "" || path === ":memory:" || path.startsWith("file:");
 }
 
 /**
- * Opens the embedded store (settings and durability: open-database.ts). Message writes are group-committed
- * (SqliteConnection.txGrouped) so that concurrent sends share one fsync. With the writer thread, this thread's
- * connection is read-only (query_only) and every write goes to the thread's connection, in the order made.
+ * Opens the embedded store. Several processes may open the same file: writes serialise on SQLite's write lock
+ * (immediate transactions, waiting up to busyTimeoutMs), reads run concurrently under WAL.
+ *
+ * Durability: synchronous=FULL makes every commit reach the disk before the call resolves, which is what
+ * "committed before acknowledged" requires; WAL's usual NORMAL may lose the last commits on power loss. Message
+ * writes are group-committed (SqliteConnection.txGrouped) so that concurrent sends share that fsync.
  */
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
-  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
-  const conn = new SqliteConnection(openDatabase(opts.path, busyTimeoutMs));
-  const local = sqliteRepositories(conn);
-  const writer =
-    (opts.writerThread ?? false) && !isInMemory(opts.path)
-      ? new SqliteWriter(opts.path, busyTimeoutMs)
-      : null;
-  if (writer !== null) conn.db.run("PRAGMA query_only = ON");
+  if (!isInMemory(opts.path)) mkdirSync(dirname(opts.path), { recursive: true });
+  const db = new Database(opts.path, { create: true, readwrite: true, strict: true });
+  try {
+    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = FULL");
+    db.run("PRAGMA foreign_keys = ON");
+    // Each grouped call runs in a savepoint, whose rollback journal SQLite keeps in a temporary file by default:
+    // when a group's calls touch the same pages (big groups over few rooms), a write system call per page. In
+    // memory it costs a few pages per call of one group, and it is never needed after a crash (the WAL is the
+    // record).
+    db.run("PRAGMA temp_store = MEMORY");
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const conn = new SqliteConnection(db);
   let closed = false;
   return {
     dialect: "sqlite",
-    ...(writer === null ? local : writesOnThread(local, writer)),
+    users: new SqliteUserRepository(conn),
+    sessions: new SqliteSessionRepository(conn),
+    rooms: new SqliteRoomRepository(conn),
+    messages: new SqliteMessageRepository(conn),
     async migrate() {
-      if (writer === null) applyMigrations(conn);
-      else await writer.call("store", "migrate", []);
+      applyMigrations(conn);
     },
     async ping() {
       conn.get("SELECT 1");
     },
-    /** Idempotent; answers every write made before it, then every method rejects. */
+    /** Idempotent; afterwards every method rejects. */
     async close() {
       if (closed) return;
       closed = true;
-      try {
-        await writer?.close();
-      } finally {
-        conn.close();
-      }
+      conn.close();
     },
   };
 }
