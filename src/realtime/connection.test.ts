@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { type Subscription, Subscriptions } from "./connection.ts";
+import type { ServerWebSocket } from "bun";
+import { Connection, type Subscription, Subscriptions } from "./connection.ts";
 
 const errors = (id: string): Subscription => ({ kind: "errors", id });
 
@@ -74,5 +75,52 @@ describe("Subscriptions (none, one, then an array)", () => {
     }
     expect(seen).toEqual(["a", "b", "c"]);
     expect(subs.size).toBe(0);
+  });
+});
+
+describe("Connection.send and the slow-consumer limit", () => {
+  /** A socket whose sendText answers as Bun's does: bytes written, -1 when queued behind a backlog, 0 dropped. */
+  function socket(status: number, buffered: number) {
+    const calls = { bufferedAmount: 0, closed: null as null | { code: number; reason: string } };
+    const ws = {
+      sendText: () => status,
+      getBufferedAmount: () => {
+        calls.bufferedAmount++;
+        return buffered;
+      },
+      close: (code: number, reason: string) => {
+        calls.closed = { code, reason };
+      },
+    };
+    return { ws: ws as unknown as ServerWebSocket<Connection>, calls };
+  }
+
+  function open(ws: ServerWebSocket<Connection>): Connection {
+    const conn = new Connection("c1", 0, 1000);
+    conn.ws = ws;
+    conn.phase = "open";
+    return conn;
+  }
+
+  test("a frame the socket took whole needs no backlog check", () => {
+    const { ws, calls } = socket(120, 5000);
+    expect(open(ws).send("frame")).toBe(true);
+    expect(calls.bufferedAmount).toBe(0);
+    expect(calls.closed).toBeNull();
+  });
+
+  test("a frame queued behind a backlog over the limit closes the connection as a slow consumer", () => {
+    const { ws, calls } = socket(-1, 1001);
+    const conn = open(ws);
+    expect(conn.send("frame")).toBe(false);
+    expect(calls.closed).toEqual({ code: 1008, reason: "slow consumer" });
+    expect(conn.isClosed).toBe(true);
+  });
+
+  test("a frame queued behind a backlog within the limit keeps it open", () => {
+    const { ws, calls } = socket(-1, 1000);
+    expect(open(ws).send("frame")).toBe(true);
+    expect(calls.bufferedAmount).toBe(1);
+    expect(calls.closed).toBeNull();
   });
 });

@@ -178,7 +178,10 @@ export class Connection {
   send(frame: string): boolean {
     const ws = this.ws;
     if (ws === null || this.phase === "closed") return false;
-    ws.sendText(frame);
+    // sendText returns the bytes written when the socket took the whole frame at once: nothing was waiting, so
+    // the backlog did not grow and asking for it (a native call per frame) can be skipped. -1 means the frame was
+    // queued behind a backlog, 0 that it was dropped.
+    if (ws.sendText(frame) > 0) return true;
     return this.checkBackpressure();
   }
 

@@ -17,17 +17,27 @@ export interface AccessClaims {
 
 /** Short-lived JWTs. They carry only ids: role and liveness are read from the store on every use. */
 export class AccessTokens {
-  readonly #key: Uint8Array;
+  /**
+   * The HMAC key, imported once: given the raw secret, jose imports it into WebCrypto on every call, which was
+   * a measurable part of each WebSocket CONNECT in a reconnect storm.
+   */
+  readonly #key: Promise<CryptoKey>;
 
   constructor(private readonly opts: AccessTokenOptions) {
-    this.#key = new TextEncoder().encode(opts.secret);
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(opts.secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
   }
 
   get ttlSeconds(): number {
     return this.opts.ttlSeconds;
   }
 
-  sign(claims: AccessClaims, nowMs: number): Promise<string> {
+  async sign(claims: AccessClaims, nowMs: number): Promise<string> {
     const iat = Math.floor(nowMs / 1000);
     return new SignJWT({ sid: claims.sessionId })
       .setProtectedHeader({ alg: ALG, typ: "JWT" })
@@ -36,13 +46,13 @@ export class AccessTokens {
       .setAudience(this.opts.audience)
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.opts.ttlSeconds)
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** Null for anything but a well-formed, correctly signed, unexpired token for our issuer and audience. */
   async verify(token: string, nowMs: number): Promise<AccessClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, await this.#key, {
         algorithms: [ALG],
         issuer: this.opts.issuer,
         audience: this.opts.audience,
