@@ -23,8 +23,13 @@ export interface Presence {
    */
   refresh(rooms: readonly string[], userId: string, connId: string, ttlMs: number): Promise<void>;
 
-  /** Removes the connection's entry. The user stays present while another of their connections is. Idempotent. */
-  leave(room: string, userId: string, connId: string): Promise<void>;
+  /**
+   * Removes the connection's entry. The user stays present while another of their connections is. Idempotent.
+   * Resolves to whether the user is still present in the room right after this leave (another unexpired
+   * connection, here or on another process): read in the same atomic step, so a caller deciding whether the
+   * user just went offline needs no `list` afterwards.
+   */
+  leave(room: string, userId: string, connId: string): Promise<boolean>;
 
   /** Distinct user ids with at least one unexpired connection in the room, ascending. */
   list(room: string): Promise<string[]>;

@@ -99,10 +99,9 @@ export class PresenceTracker {
     if (users.size === 0) this.#byRoom.delete(roomId);
     this.#leaveRoom(userId, roomId);
     this.#inOrder(roomId, userId, async () => {
-      await this.deps.presence.leave(roomId, userId, this.deps.processId);
+      const elsewhere = await this.deps.presence.leave(roomId, userId, this.deps.processId);
       if (this.#byRoom.get(roomId)?.has(userId)) return;
-      const online = await this.deps.presence.list(roomId);
-      if (!online.includes(userId)) await this.#announce(roomId, userId, "offline");
+      if (!elsewhere) await this.#announce(roomId, userId, "offline");
     });
   }
 
@@ -129,7 +128,7 @@ export class PresenceTracker {
     clearInterval(this.#timer);
     if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
     this.#pending.clear();
-    const leaves: Promise<void>[] = [];
+    const leaves: Promise<unknown>[] = [];
     for (const [roomId, users] of this.#byRoom) {
       for (const userId of users.keys())
         leaves.push(this.deps.presence.leave(roomId, userId, this.deps.processId));

@@ -61,6 +61,21 @@ export function presenceContract(
       expect(await p.count(room)).toBe(0);
     });
 
+    test("leave resolves to whether the user is still present: another live connection, not an expired one", async () => {
+      const { clock, p, room } = await setup();
+      await p.join(room, "alice", "a1", 30_000);
+      await p.join(room, "alice", "a2", 30_000);
+      await p.join(room, "alice", "brief", 1_000);
+      await p.join(room, "bob", "b1", 30_000);
+      expect(await p.leave(room, "alice", "a1")).toBe(true);
+      clock.advance(1_000);
+      // "brief" has expired: a2 is what keeps alice present, so leaving it leaves her offline (bob is unrelated).
+      expect(await p.leave(room, "alice", "a2")).toBe(false);
+      expect(await p.list(room)).toEqual(["bob"]);
+      expect(await p.leave(room, "alice", "a2")).toBe(false);
+      expect(await p.leave(freshRoom("none"), "bob", "b1")).toBe(false);
+    });
+
     test("leave is idempotent and ignores unknown rooms, users and connections", async () => {
       const { p, room } = await setup();
       await p.join(room, "alice", "a1", 30_000);

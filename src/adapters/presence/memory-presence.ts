@@ -111,7 +111,7 @@ export function memoryPresence(clock: Clock): MemoryPresence {
     async leave(room, userId, connId) {
       const users = rooms.get(room);
       const conns = users?.get(userId);
-      if (users === undefined || conns === undefined) return;
+      if (users === undefined || conns === undefined) return false;
       if (!(conns instanceof Map)) {
         if (conns.connId === connId) users.delete(userId);
       } else {
@@ -119,6 +119,7 @@ export function memoryPresence(clock: Clock): MemoryPresence {
         settle(users, userId, conns);
       }
       if (users.size === 0) rooms.delete(room);
+      return stillPresent(users.get(userId), clock.now());
     },
 
     async list(room) {
@@ -129,6 +130,14 @@ export function memoryPresence(clock: Clock): MemoryPresence {
       return liveUsers(room).length;
     },
   };
+}
+
+/** Whether any of a user's remaining connections is unexpired at `now`. */
+function stillPresent(conns: Conns | undefined, now: number): boolean {
+  if (conns === undefined) return false;
+  if (!(conns instanceof Map)) return conns.expiresAt > now;
+  for (const expiresAt of conns.values()) if (expiresAt > now) return true;
+  return false;
 }
 
 function assertTtl(ttlMs: number): void {

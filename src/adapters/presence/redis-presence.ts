@@ -45,9 +45,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 local newest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 if newest[2] then
   redis.call('ZADD', KEYS[1], newest[2], ARGV[1])
-else
-  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
 end
+redis.call('ZREM', KEYS[1], ARGV[1])
 return 0
 `;
 
@@ -106,7 +106,14 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
     },
 
     async leave(room, userId, connId) {
-      await scripts.parleyPresenceLeave(roomKey(room), connKey(room, userId), userId, connId, clock.now());
+      const left = await scripts.parleyPresenceLeave(
+        roomKey(room),
+        connKey(room, userId),
+        userId,
+        connId,
+        clock.now(),
+      );
+      return left === 1;
     },
 
     async list(room) {
