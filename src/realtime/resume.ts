@@ -4,6 +4,7 @@ import type { Connection, RoomSubscription } from "./connection.ts";
 import { roomEventTemplate } from "./frames.ts";
 import { hubEventFromStore, hubEventFromWire } from "./hub-event.ts";
 import type { RoomHub } from "./room-hub.ts";
+import { TextMessageTemplate } from "./text-frames.ts";
 import type { UserNames } from "./user-names.ts";
 import type { WireResetEvent } from "./wire.ts";
 
@@ -27,6 +28,11 @@ const REPLAY_BATCH = 200;
  *
  * If the remaining gap exceeds the backlog, one `reset` event with latestSeq H is sent instead and the
  * subscription goes live at H: the client refetches history up to H by REST.
+ *
+ * When the hub still holds every event of (cursor, H] (RoomHub.recentAfter: the last ones it published, as the
+ * store would replay them now), they are sent from memory — the same frames, back to back in one WebSocket
+ * message — and the subscription goes live in the same synchronous step, so the seam argument is unchanged and
+ * the store is not read. This is checked before each store read, so a long replay can also finish from memory.
  *
  * Returns whether the subscription went live (false when it was cancelled or the socket closed meanwhile).
  */
@@ -53,6 +59,13 @@ export async function replayThenGoLive(
         sub.id,
       );
       if (!conn.send(frame)) return false;
+      goLive();
+      return true;
+    }
+    // No await from reading H above to goLive below.
+    const recent = hub.recentTemplatesAfter(cursor);
+    if (recent !== null) {
+      if (!conn.send(TextMessageTemplate.joinForSubscription(recent, sub.id))) return false;
       goLive();
       return true;
     }

@@ -242,6 +242,19 @@ describe("RoomHub coalescing", () => {
     await nextTurn();
     expect(published).toHaveLength(0);
   });
+
+  test("events still in the batch are not served from memory: it follows lastSeq, moved by the flush", async () => {
+    const { hub, live } = setup();
+    hub.start(0);
+    hub.addSubscriber("s");
+    live(messageEvent(1));
+    live(messageEvent(2));
+    expect(hub.lastSeq).toBe(0);
+    expect(hub.recentAfter(0)).toEqual([]);
+    await nextTurn();
+    expect(hub.lastSeq).toBe(2);
+    expect(hub.recentAfter(0)?.map((e) => e.seq)).toEqual([1, 2]);
+  });
 });
 
 describe("resume seam with coalesced live batches", () => {

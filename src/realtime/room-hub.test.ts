@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import type { RoomEvent } from "../domain/message.ts";
 import { hubEventFromStore } from "./hub-event.ts";
+import { RECENT_MAX_EVENTS } from "./recent-events.ts";
 import { RoomHub } from "./room-hub.ts";
 import { UserNames } from "./user-names.ts";
 
@@ -129,5 +130,59 @@ describe("RoomHub", () => {
     live(2);
     await waiting;
     expect(done).toBe(true);
+  });
+
+  test("keeps the last published events for resumes: (cursor, lastSeq] when it holds them all, else null", async () => {
+    const { hub, commit, live, settle } = setup();
+    const seqs = (cursor: number) => hub.recentAfter(cursor)?.map((e) => e.seq) ?? null;
+    commit(1, 2, 3, 4, 5, 6, 7);
+    hub.start(2);
+    // Nothing published yet: the events up to the starting seq were never seen here.
+    expect(seqs(0)).toBeNull();
+    expect(seqs(2)).toEqual([]);
+    live(3);
+    live(4);
+    expect(seqs(2)).toEqual([3, 4]);
+    expect(seqs(3)).toEqual([4]);
+    expect(seqs(1)).toBeNull();
+    // Filled from the store (5 and 6 lost in transit): kept as well, in order.
+    live(7);
+    await settle();
+    expect(hub.lastSeq).toBe(7);
+    expect(seqs(2)).toEqual([3, 4, 5, 6, 7]);
+    const first = hub.lastSeq;
+    for (let seq = 8; seq <= 8 + RECENT_MAX_EVENTS; seq++) live(seq);
+    expect(hub.lastSeq).toBe(8 + RECENT_MAX_EVENTS);
+    expect(seqs(first)).toBeNull();
+    expect(seqs(hub.lastSeq - RECENT_MAX_EVENTS)).toHaveLength(RECENT_MAX_EVENTS);
+    hub.close();
+    expect(seqs(hub.lastSeq - 1)).toBeNull();
+  });
+
+  test("after a message is edited or deleted, nothing at or before it is served from memory", () => {
+    const { hub, live } = setup();
+    hub.start(0);
+    for (let seq = 1; seq <= 6; seq++) live(seq);
+    const change = (seq: number, of: number, type: "message.edited" | "message.deleted") => {
+      const m = event(of).message!;
+      hub.receive(
+        hubEventFromStore(
+          {
+            ...event(seq),
+            type,
+            message:
+              type === "message.deleted" ? { ...m, deletedAt: 9000 } : { ...m, body: "new", editedAt: 9000 },
+          },
+          "u1",
+        ),
+      );
+    };
+    change(7, 3, "message.deleted");
+    expect(hub.lastSeq).toBe(7);
+    expect(hub.recentAfter(2)).toBeNull();
+    expect(hub.recentAfter(3)?.map((e) => e.seq)).toEqual([4, 5, 6, 7]);
+    change(8, 5, "message.edited");
+    expect(hub.recentAfter(4)).toBeNull();
+    expect(hub.recentAfter(5)?.map((e) => e.seq)).toEqual([6, 7, 8]);
   });
 });

@@ -4,6 +4,7 @@ import { roomDestination, roomTopic } from "./channels.ts";
 import type { Flushable, FlushScheduler } from "./frame-batcher.ts";
 import { roomEventTemplate } from "./frames.ts";
 import { type HubEvent, hubEventFromStore } from "./hub-event.ts";
+import { RecentEvents } from "./recent-events.ts";
 import { TextMessageTemplate } from "./text-frames.ts";
 import type { UserNames } from "./user-names.ts";
 
@@ -75,6 +76,9 @@ export const BATCH_MAX_CHARS = 64 * 1024;
  * batch holding the event is published. A socket subscribed to a topic while a batch is pending therefore gets
  * the whole batch, which holds exactly the seqs above `lastSeq` accepted so far — what resume.ts expects of a
  * subscription that goes live at `lastSeq`.
+ *
+ * The last stored events published are kept (recent-events.ts: at most 64, as the store would replay them now,
+ * ending at `lastSeq`), so that a resume from a recent cursor is served from memory instead of the store.
  */
 export class RoomHub implements Flushable {
   /** The last seq published to the local topics. */
@@ -101,6 +105,8 @@ export class RoomHub implements Flushable {
   /** Accepted events not yet published, in seq order. */
   #batch: HubEvent[] = [];
   #batchChars = 0;
+  /** The last published stored events; when not empty, the newest is lastSeq's. */
+  readonly #recent = new RecentEvents();
 
   constructor(
     readonly roomId: string,
@@ -173,6 +179,21 @@ export class RoomHub implements Flushable {
     this.#subscribers--;
   }
 
+  /**
+   * The stored events with seq in (cursor, lastSeq], oldest first, as the store would replay them now, when the
+   * hub still holds all of them (recent-events.ts); else null. Empty when cursor ≥ lastSeq.
+   */
+  recentAfter(cursor: number): readonly HubEvent[] | null {
+    return this.#recent.after(cursor, this.lastSeq);
+  }
+
+  /** As `recentAfter`, their MESSAGE templates (made once per event and kept with it). */
+  recentTemplatesAfter(cursor: number): readonly TextMessageTemplate[] | null {
+    return this.#recent.templatesAfter(cursor, this.lastSeq, (e) =>
+      roomEventTemplate(e, this.#destination, this.deps.ephemeralId),
+    );
+  }
+
   /** Resolves once `seq` has been delivered locally, or after `timeoutMs` (never rejects). */
   whenDelivered(seq: number, timeoutMs: number): Promise<void> {
     if (seq <= this.lastSeq || this.#closed) return Promise.resolve();
@@ -192,6 +213,7 @@ export class RoomHub implements Flushable {
     this.#pending = [];
     this.#batch = [];
     this.#batchChars = 0;
+    this.#recent.clear();
     this.listeners.clear();
     for (const w of this.#waiters) w.done();
     this.#waiters = [];
@@ -240,6 +262,7 @@ export class RoomHub implements Flushable {
     for (const event of events) {
       if (event.seq !== null) {
         this.lastSeq = event.seq;
+        this.#recent.push(event);
         sequenced = true;
       }
       for (const listener of this.listeners) {
