@@ -1,43 +1,17 @@
 import { describe, expect, test } from "bun:test";
+import { messageEvent, ROOM, storedMessage } from "../../test/support/room-events.ts";
 import type { Message, RoomEvent } from "../domain/message.ts";
 import { type HubEvent, hubEventFromStore, hubEventFromWire } from "./hub-event.ts";
 import { RECENT_MAX_CHARS, RECENT_MAX_EVENTS, RecentEvents } from "./recent-events.ts";
 import { TextMessageTemplate } from "./text-frames.ts";
 
-const ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-
-function message(seq: number, body = `text ${seq}`): Message {
-  return {
-    id: `m${seq}`,
-    roomId: ROOM,
-    seq,
-    senderId: "u1",
-    body,
-    clientMsgId: null,
-    createdAt: 1000 + seq,
-    editedAt: null,
-    deletedAt: null,
-  };
-}
-
 function sent(seq: number, body?: string): HubEvent {
-  return hubEventFromStore(
-    {
-      roomId: ROOM,
-      seq,
-      type: "message",
-      at: 1000 + seq,
-      actorId: "u1",
-      member: null,
-      message: message(seq, body),
-    },
-    "Ann",
-  );
+  return hubEventFromStore(messageEvent(seq, body), "Ann");
 }
 
 /** A message.edited (or .deleted) at `seq` of the message sent at `messageSeq`. */
 function changed(seq: number, messageSeq: number, type: "message.edited" | "message.deleted"): HubEvent {
-  const m = message(messageSeq);
+  const m = storedMessage(messageSeq);
   const now =
     type === "message.edited"
       ? { ...m, body: `edited at ${seq}`, editedAt: 5000 + seq }
@@ -201,7 +175,7 @@ describe("RecentEvents", () => {
         const r = Math.random();
         const target = live[Math.floor(Math.random() * live.length)];
         if (target === undefined || r < 0.8) {
-          messages.set(seq, message(seq));
+          messages.set(seq, storedMessage(seq));
           events.push({ seq, type: "message", messageSeq: seq });
         } else if (r < 0.9) {
           messages.set(target.seq, { ...target, body: `edit ${seq}`, editedAt: seq });

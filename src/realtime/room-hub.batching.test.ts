@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
+import { messageEvent, ROOM } from "../../test/support/room-events.ts";
 import type { RoomEvent } from "../domain/message.ts";
 import type { Connection, RoomSubscription } from "./connection.ts";
 import { FlushScheduler } from "./frame-batcher.ts";
@@ -10,30 +11,7 @@ import { StompDecoder } from "./stomp/decoder.ts";
 import { header } from "./stomp/frame.ts";
 import { UserNames } from "./user-names.ts";
 
-const ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 const nextTurn = () => new Promise((r) => setImmediate(r));
-
-function messageEvent(seq: number, body = `text ${seq}`): RoomEvent {
-  return {
-    roomId: ROOM,
-    seq,
-    type: "message",
-    at: 1000 + seq,
-    actorId: "u1",
-    member: null,
-    message: {
-      id: `m${seq}`,
-      roomId: ROOM,
-      seq,
-      senderId: "u1",
-      body,
-      clientMsgId: null,
-      createdAt: 1000 + seq,
-      editedAt: null,
-      deletedAt: null,
-    },
-  };
-}
 
 function leftEvent(seq: number, userId: string): RoomEvent {
   return {

@@ -1,34 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
+import { messageEvent, ROOM } from "../../test/support/room-events.ts";
 import type { RoomEvent } from "../domain/message.ts";
 import { hubEventFromStore } from "./hub-event.ts";
 import { RECENT_MAX_EVENTS } from "./recent-events.ts";
 import { RoomHub } from "./room-hub.ts";
 import { UserNames } from "./user-names.ts";
-
-const ROOM = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-
-function event(seq: number): RoomEvent {
-  return {
-    roomId: ROOM,
-    seq,
-    type: "message",
-    at: 1000 + seq,
-    actorId: "u1",
-    member: null,
-    message: {
-      id: `m${seq}`,
-      roomId: ROOM,
-      seq,
-      senderId: "u1",
-      body: `text ${seq}`,
-      clientMsgId: null,
-      createdAt: 1000 + seq,
-      editedAt: null,
-      deletedAt: null,
-    },
-  };
-}
 
 function setup() {
   const stored: RoomEvent[] = [];
@@ -53,9 +30,9 @@ function setup() {
     onMemberLeft: () => {},
   });
   const commit = (...seqs: number[]) => {
-    for (const s of seqs) stored.push(event(s));
+    for (const s of seqs) stored.push(messageEvent(s));
   };
-  const live = (seq: number) => hub.receive(hubEventFromStore(event(seq), "u1"));
+  const live = (seq: number) => hub.receive(hubEventFromStore(messageEvent(seq), "u1"));
   const settle = () => new Promise((r) => setTimeout(r, 20));
   return { hub, stored, published, commit, live, settle, reads: () => reads };
 }
@@ -164,11 +141,11 @@ describe("RoomHub", () => {
     hub.start(0);
     for (let seq = 1; seq <= 6; seq++) live(seq);
     const change = (seq: number, of: number, type: "message.edited" | "message.deleted") => {
-      const m = event(of).message!;
+      const m = messageEvent(of).message!;
       hub.receive(
         hubEventFromStore(
           {
-            ...event(seq),
+            ...messageEvent(seq),
             type,
             message:
               type === "message.deleted" ? { ...m, deletedAt: 9000 } : { ...m, body: "new", editedAt: 9000 },
