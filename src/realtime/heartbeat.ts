@@ -37,7 +37,8 @@ export function negotiateHeartBeats(client: readonly [number, number], serverMs:
  * buffered-amount read per connection).
  */
 export function sweepIntervalMs(serverHeartbeatMs: number): number {
-  // The slow-consumer check rides on the sweep too, so it runs at least four times a second.
+  // At least four times a second: heart-beats are sent from the sweep, and it checks a quarter of the sockets'
+  // backlogs at a time (each about once a second).
   if (serverHeartbeatMs === 0) return 250;
   return Math.min(250, Math.max(20, Math.floor(serverHeartbeatMs / 4)));
 }

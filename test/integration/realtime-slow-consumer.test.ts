@@ -89,8 +89,10 @@ test('a client that stops reading is closed with 1008 "slow consumer" once its b
   for (let i = 0; i < 80; i++) {
     await sender.sendWithReceipt("/pub/message", { roomId: room.id, message: text });
   }
-  // Reading again lets the kernel deliver what the server wrote before it gave up, ending with its close frame.
-  await new Promise((r) => setTimeout(r, 600));
+  // The sweep looks at each socket's backlog about once a second (gateway.ts, BACKPRESSURE_CHECK_MS): stay paused
+  // past that. Reading again then lets the kernel deliver what the server wrote before it gave up, ending with its
+  // close frame.
+  await new Promise((r) => setTimeout(r, 2000));
   socket.resume();
   const until = Date.now() + 5000;
   while (!closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
