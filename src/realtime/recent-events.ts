@@ -6,8 +6,9 @@ import type { TextMessageTemplate } from "./text-frames.ts";
  * of its room: 64 events are 64 s of a room at 1 msg/s, 6 s at 10 msg/s (seed's rooms of 50); a longer gap is
  * read from the store as before. The bound is set by memory, since every room with traffic keeps its run: a
  * message event's JSON is about 330 characters, so a full run of ordinary messages holds some 21 KB of JSON plus
- * ~100 bytes of object per event (1,000 busy rooms: ~22 MB). A hub only holds what it has published since it
- * was created, and its slots grow with that (8, 16, … 64 pointers), so quiet rooms cost a few slots each.
+ * ~100 bytes of object per event (1,000 busy rooms: ~22 MB), about twice that where resumes have been served
+ * from it (their templates are kept). A hub only holds what it has published since it was created, and its
+ * slots grow with that (8, 16, … 64 pointers), so quiet rooms cost a few slots each.
  */
 export const RECENT_MAX_EVENTS = 64;
 /**
