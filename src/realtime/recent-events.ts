@@ -7,8 +7,8 @@ import type { TextMessageTemplate } from "./text-frames.ts";
  * read from the store as before. The bound is set by memory, since every room with traffic keeps its run: a
  * message event's JSON is about 330 characters, so a full run of ordinary messages holds some 21 KB of JSON plus
  * ~100 bytes of object per event (1,000 busy rooms: ~22 MB), about twice that where resumes have been served
- * from it (their templates are kept). A hub only holds what it has published since it was created, and its
- * slots grow with that (8, 16, … 64 pointers), so quiet rooms cost a few slots each.
+ * from it (their templates are kept). A hub only holds what it has published since it was created, so quiet
+ * rooms cost next to nothing.
  */
 export const RECENT_MAX_EVENTS = 64;
 /**
@@ -16,8 +16,6 @@ export const RECENT_MAX_EVENTS = 64;
  * ring keeps fewer of them rather than a quarter of a megabyte per hub. 32 Ki characters are 32–64 KiB.
  */
 export const RECENT_MAX_CHARS = 32 * 1024;
-const FIRST_SLOTS = 8;
-
 /**
  * A room's most recently published stored events, as the store would replay them now: a contiguous run of seqs
  * ending at the last one pushed, so that a resume whose cursor falls inside it can be served from memory.
@@ -38,23 +36,21 @@ const FIRST_SLOTS = 8;
  * storm encodes each event once, and a hub that serves no resume holds none.
  */
 export class RecentEvents {
-  /** Slot `seq & (length - 1)`; the length is a power of two. */
-  #events: Array<HubEvent | undefined> = [];
-  /** Parallel to #events; allocated by the first resume served. */
-  #templates: Array<TextMessageTemplate | undefined> | null = null;
-  /** The newest seq held (meaningless while #size is 0). */
-  #last = 0;
-  #size = 0;
+  /**
+   * Oldest first, seqs contiguous. A plain array: with at most RECENT_MAX_EVENTS entries, dropping from its front
+   * costs less than the index arithmetic of a ring would save.
+   */
+  #entries: Entry[] = [];
   #chars = 0;
 
   /** How many events are held. */
   get size(): number {
-    return this.#size;
+    return this.#entries.length;
   }
 
   /** The seqs held, oldest first (for tests and diagnostics). */
   seqs(): number[] {
-    return Array.from({ length: this.#size }, (_, i) => this.#last - this.#size + 1 + i);
+    return this.#entries.map((e) => e.seq);
   }
 
   /**
@@ -64,18 +60,15 @@ export class RecentEvents {
   push(event: HubEvent): void {
     const seq = event.seq;
     if (seq === null) return;
-    if (this.#size > 0 && seq !== this.#last + 1) this.clear();
-    if (this.#size === this.#events.length) {
-      if (this.#events.length < RECENT_MAX_EVENTS) this.#grow();
-      else this.#dropOldest();
-    }
-    const i = seq & (this.#events.length - 1);
-    this.#events[i] = event;
-    if (this.#templates !== null) this.#templates[i] = undefined;
-    this.#last = seq;
-    this.#size++;
+    const newest = this.#entries.at(-1);
+    if (newest !== undefined && seq !== newest.seq + 1) this.clear();
+    this.#entries.push({ seq, event, template: null });
     this.#chars += event.json.length;
-    while (this.#chars > RECENT_MAX_CHARS && this.#size > 0) this.#dropOldest();
+    while (
+      this.#entries.length > RECENT_MAX_EVENTS ||
+      (this.#chars > RECENT_MAX_CHARS && this.#entries.length > 0)
+    )
+      this.#dropFirst(1);
     if (event.type === "message.edited" || event.type === "message.deleted") this.#forget(event.messageSeq);
   }
 
@@ -84,11 +77,7 @@ export class RecentEvents {
    * null. Empty when cursor ≥ head.
    */
   after(cursor: number, head: number): readonly HubEvent[] | null {
-    const from = this.#from(cursor, head);
-    if (from === null) return null;
-    const out: HubEvent[] = [];
-    for (let seq = from; seq <= head; seq++) out.push(this.#at(seq));
-    return out;
+    return this.#after(cursor, head)?.map((e) => e.event) ?? null;
   }
 
   /** As `after`, the events' frame templates, each made by `make` on first use and kept with its event. */
@@ -97,42 +86,25 @@ export class RecentEvents {
     head: number,
     make: (event: HubEvent) => TextMessageTemplate,
   ): readonly TextMessageTemplate[] | null {
-    const from = this.#from(cursor, head);
-    if (from === null) return null;
-    const out: TextMessageTemplate[] = [];
-    const mask = this.#events.length - 1;
-    this.#templates ??= new Array<TextMessageTemplate | undefined>(this.#events.length).fill(undefined);
-    for (let seq = from; seq <= head; seq++) {
-      const i = seq & mask;
-      let t = this.#templates[i];
-      if (t === undefined) {
-        t = make(this.#at(seq));
-        this.#templates[i] = t;
-      }
-      out.push(t);
-    }
-    return out;
+    const entries = this.#after(cursor, head);
+    if (entries === null) return null;
+    return entries.map((e) => {
+      e.template ??= make(e.event);
+      return e.template;
+    });
   }
 
-  /** Drops everything, including the slots. */
   clear(): void {
-    this.#events = [];
-    this.#templates = null;
-    this.#size = 0;
+    this.#entries = [];
     this.#chars = 0;
   }
 
-  /** The first seq to return for (cursor, head], or null when the run does not cover it. */
-  #from(cursor: number, head: number): number | null {
-    if (cursor >= head) return head + 1;
-    if (this.#size === 0 || this.#last !== head || cursor < this.#last - this.#size) return null;
-    return cursor + 1;
-  }
-
-  #at(seq: number): HubEvent {
-    const e = this.#events[seq & (this.#events.length - 1)];
-    if (e === undefined) throw new Error(`recent event ${seq} missing`);
-    return e;
+  /** The entries for (cursor, head], or null when the run does not cover it. */
+  #after(cursor: number, head: number): Entry[] | null {
+    if (cursor >= head) return [];
+    const first = this.#entries[0];
+    if (first === undefined || this.#entries.at(-1)?.seq !== head || cursor < first.seq - 1) return null;
+    return this.#entries.slice(cursor + 1 - first.seq);
   }
 
   /** Drops the newest entry before the last that shows message `messageSeq`, and everything before it. */
@@ -141,37 +113,25 @@ export class RecentEvents {
       this.clear();
       return;
     }
-    const first = this.#last - this.#size + 1;
-    for (let seq = this.#last - 1; seq >= first && seq >= messageSeq; seq--) {
-      const e = this.#at(seq);
-      if (seq === messageSeq || e.messageSeq === messageSeq) {
-        while (this.#size > 0 && this.#last - this.#size + 1 <= seq) this.#dropOldest();
+    for (let i = this.#entries.length - 2; i >= 0; i--) {
+      const e = this.#entries[i];
+      if (e === undefined || e.seq < messageSeq) return;
+      if (e.seq === messageSeq || e.event.messageSeq === messageSeq) {
+        this.#dropFirst(i + 1);
         return;
       }
     }
   }
 
-  #dropOldest(): void {
-    const i = (this.#last - this.#size + 1) & (this.#events.length - 1);
-    this.#chars -= this.#events[i]?.json.length ?? 0;
-    this.#events[i] = undefined;
-    if (this.#templates !== null) this.#templates[i] = undefined;
-    this.#size--;
+  /** Drops the `n` oldest entries. */
+  #dropFirst(n: number): void {
+    for (const e of this.#entries.splice(0, n)) this.#chars -= e.event.json.length;
   }
+}
 
-  #grow(): void {
-    const length = this.#events.length === 0 ? FIRST_SLOTS : this.#events.length * 2;
-    const events = new Array<HubEvent | undefined>(length).fill(undefined);
-    const oldTemplates = this.#templates;
-    const templates =
-      oldTemplates === null ? null : new Array<TextMessageTemplate | undefined>(length).fill(undefined);
-    const oldMask = this.#events.length - 1;
-    for (let seq = this.#last - this.#size + 1; seq <= this.#last; seq++) {
-      events[seq & (length - 1)] = this.#events[seq & oldMask];
-      if (templates !== null && oldTemplates !== null)
-        templates[seq & (length - 1)] = oldTemplates[seq & oldMask];
-    }
-    this.#events = events;
-    this.#templates = templates;
-  }
+interface Entry {
+  readonly seq: number;
+  readonly event: HubEvent;
+  /** Made by the first resume that needs it. */
+  template: TextMessageTemplate | null;
 }
