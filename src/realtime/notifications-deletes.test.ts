@@ -86,15 +86,11 @@ describe("Notifications: deletions while the counts are being read", () => {
   test("count read before the message and its deletion: both are applied from the buffer", async () => {
     const s = setup();
     s.store.send(ANN);
-    const release = s.store.hold(2, "after");
-    const subscribed = s.notifications.subscribe(ME, "n");
     // The room is followed and its count taken (1 unread, up to seq 1) but not yet applied.
-    await s.settle();
-    const m = s.store.send(ANN);
-    await s.publish(m, s.store.delete(m.seq, ANN), s.store.delete(1, ANN));
-    await s.settle();
-    release();
-    await subscribed;
+    await s.subscribeDuringCountRead("after", async () => {
+      const m = s.store.send(ANN);
+      await s.publish(m, s.store.delete(m.seq, ANN), s.store.delete(1, ANN));
+    });
     expect(s.sent).toEqual([
       { type: "message", roomId: ROOM, seq: 2, senderId: ANN, unreadCount: 2 },
       { type: "message.deleted", roomId: ROOM, messageSeq: 2, unreadCount: 1 },
@@ -108,14 +104,8 @@ describe("Notifications: deletions while the counts are being read", () => {
     const s = setup();
     s.store.send(ANN);
     const m = s.store.send(ANN);
-    const release = s.store.hold(2, "after");
-    const subscribed = s.notifications.subscribe(ME, "n");
-    await s.settle();
     // The count taken has both messages (up to seq 2); the deletion reaches the hub while it is held.
-    await s.publish(m, s.store.delete(m.seq, ANN));
-    await s.settle();
-    release();
-    await subscribed;
+    await s.subscribeDuringCountRead("after", () => s.publish(m, s.store.delete(m.seq, ANN)));
     expect(s.sent).toEqual([{ type: "message.deleted", roomId: ROOM, messageSeq: 2, unreadCount: 1 }]);
     expect(s.store.unread(ME)).toBe(1);
     expect(await liveUnread(s)).toBe(1);
@@ -124,14 +114,10 @@ describe("Notifications: deletions while the counts are being read", () => {
   test("count read after the message and its deletion: the buffered events are already in it", async () => {
     const s = setup();
     s.store.send(ANN);
-    const release = s.store.hold(2, "before");
-    const subscribed = s.notifications.subscribe(ME, "n");
-    await s.settle();
-    const m = s.store.send(ANN);
-    await s.publish(m, s.store.delete(m.seq, ANN), s.store.delete(1, ANN));
-    await s.settle();
-    release();
-    await subscribed;
+    await s.subscribeDuringCountRead("before", async () => {
+      const m = s.store.send(ANN);
+      await s.publish(m, s.store.delete(m.seq, ANN), s.store.delete(1, ANN));
+    });
     expect(s.sent).toEqual([]);
     expect(s.store.unread(ME)).toBe(0);
     expect(await liveUnread(s)).toBe(0);

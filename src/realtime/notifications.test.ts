@@ -19,14 +19,11 @@ describe("Notifications: room details and leaving", () => {
   test("room.updated is forwarded as it came, also while the counts are being read, and moves no count", async () => {
     const s = setup();
     s.store.send(ANN);
-    const release = s.store.hold(2, "after");
-    const subscribed = s.notifications.subscribe(ME, "n");
-    await s.settle();
-    await s.broker.publish(roomChannel(ROOM), JSON.stringify(renamed(s)));
-    await s.settle();
-    expect(s.sent).toEqual([renamed(s)]);
-    release();
-    await subscribed;
+    await s.subscribeDuringCountRead("after", async () => {
+      await s.broker.publish(roomChannel(ROOM), JSON.stringify(renamed(s)));
+      await s.settle();
+      expect(s.sent).toEqual([renamed(s)]);
+    });
     expect(await liveUnread(s)).toBe(1);
   });
 

@@ -212,6 +212,12 @@ export interface Setup {
   resync(): void;
   /** Lets every queued broker delivery and hub delivery run. */
   settle(): Promise<void>;
+  /**
+   * ME subscribes on "n" while the count read (the set-up's second store read) is held `at` its statement:
+   * `during` runs once the room is followed and the read has reached the hold; then the read goes on and the
+   * subscription completes.
+   */
+  subscribeDuringCountRead(at: "before" | "after", during: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -287,6 +293,15 @@ export function setup(opts: SetupOptions = {}): Setup {
     },
     resync: () => transport.resync(),
     settle,
+    async subscribeDuringCountRead(at, during) {
+      const release = store.hold(2, at);
+      const subscribed = notifications.subscribe(ME, "n");
+      await settle();
+      await during();
+      await settle();
+      release();
+      await subscribed;
+    },
     async close() {
       notifications.unsubscribe(ME, "n");
       notifications.close();
