@@ -51,6 +51,17 @@ const newUser = {
   role: "user",
 } as const;
 
+/** Migrates the file at `path` and puts user u1 in room r1 ("R"), then closes it. */
+async function seedRoom(path: string): Promise<void> {
+  const store = openSqliteStore({ path });
+  await store.migrate();
+  await store.users.create({ id: "u1", createdAt: 1, ...newUser });
+  await store.rooms.create({ id: "r1", kind: "group", name: "R", topic: "", ownerId: "u1", createdAt: 1 }, [
+    { userId: "u1", role: "owner" },
+  ]);
+  await store.close();
+}
+
 describe("SQLite store specifics", () => {
   test("creates the parent directory and puts the file in WAL mode", () =>
     withDir(async (dir) => {
@@ -152,14 +163,7 @@ describe("SQLite store specifics", () => {
   test("processes renaming one room at once get distinct versions 2..n+1; the room has the highest one's name", () =>
     withDir(async (dir) => {
       const path = join(dir, "renames.db");
-      const setup = openSqliteStore({ path });
-      await setup.migrate();
-      await setup.users.create({ id: "u1", createdAt: 1, ...newUser });
-      await setup.rooms.create(
-        { id: "r1", kind: "group", name: "R", topic: "", ownerId: "u1", createdAt: 1 },
-        [{ userId: "u1", role: "owner" }],
-      );
-      await setup.close();
+      await seedRoom(path);
 
       // Each worker renames the room 10 times and prints the version each of its renames committed.
       const workers = [1, 2, 3].map(async (w) => {
@@ -193,14 +197,7 @@ describe("SQLite store specifics", () => {
       );
       expect(migrations).toEqual([1, 2, 3].map(() => ({ code: 0, stderr: "" })));
 
-      const setup = openSqliteStore({ path });
-      await setup.migrate();
-      await setup.users.create({ id: "u1", createdAt: 1, ...newUser });
-      await setup.rooms.create(
-        { id: "r1", kind: "group", name: "R", topic: "", ownerId: "u1", createdAt: 1 },
-        [{ userId: "u1", role: "owner" }],
-      );
-      await setup.close();
+      await seedRoom(path);
 
       // Each worker sends the same 20 client-msg-ids (retries racing across processes) and 20 fresh messages.
       const workers = [1, 2, 3].map((w) =>
