@@ -11,23 +11,23 @@ import type { BenchOptions } from "../../bench/scenarios/scenario.ts";
 import { generatorBoundSeconds, stormChecks, stormScenario } from "../../bench/scenarios/storm.ts";
 
 const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+/** 2 rooms × 10 connections, 20 msg/s per room's sender, the storm at second 2 spread over 300 ms. */
+const TINY = {
+  users: "20",
+  "room-size": "10",
+  rate: "20",
+  "storm-at": "2",
+  spread: "300",
+  ephemeral: true,
+  workers: "1",
+} as const;
 
 describe("bench storm", () => {
   test.each(["reset", "close"])(
     "Parley, drop by %s: every connection resumes, nothing lost or duplicated",
     async (drop) => {
       const out = await stormScenario.run({
-        values: {
-          users: "20",
-          "room-size": "10",
-          rate: "20",
-          seconds: "4",
-          "storm-at": "2",
-          spread: "300",
-          drop,
-          ephemeral: true,
-          workers: "1",
-        },
+        values: { ...TINY, seconds: "4", drop },
         placement: UNPINNED,
         status: () => {},
       });
@@ -56,17 +56,7 @@ describe("bench storm", () => {
 
   test("Parley with --notifications: notifications resubscribed on every reconnect, the storm goals unchanged", async () => {
     const out = await stormScenario.run({
-      values: {
-        users: "20",
-        "room-size": "10",
-        rate: "20",
-        seconds: "5",
-        "storm-at": "2",
-        spread: "300",
-        ephemeral: true,
-        workers: "1",
-        notifications: true,
-      },
+      values: { ...TINY, seconds: "5", notifications: true },
       placement: UNPINNED,
       status: () => {},
     });
