@@ -55,6 +55,25 @@ export async function clientsOf(
   return out;
 }
 
+/**
+ * Waits until every one of the processes has at least `atLeast` connections to the server (their broker's
+ * publisher and subscriber, by default), or `timeoutMs` has passed; returns the last listing either way.
+ */
+export async function untilConnected(
+  redis: Redis,
+  pids: readonly number[],
+  timeoutMs: number,
+  atLeast = 2,
+): Promise<Map<number, RedisClientInfo[]>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const clients = await clientsOf(redis, pids);
+    if (pids.every((pid) => (clients.get(pid)?.length ?? 0) >= atLeast) || Date.now() >= deadline)
+      return clients;
+    await Bun.sleep(20);
+  }
+}
+
 /** Kills every Redis connection of the given processes; returns how many were killed per process. */
 export async function killClientsOf(redis: Redis, pids: readonly number[]): Promise<Map<number, number>> {
   const clients = await clientsOf(redis, pids);

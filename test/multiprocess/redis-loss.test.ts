@@ -19,7 +19,7 @@ import { type Cluster, startCluster } from "./cluster.ts";
 import { expectEveryStreamExact, expectGapFreeCommits, expectHistoryMatches } from "./expectations.ts";
 import { accounts, byRoom, clusterServicesAvailable, rooms } from "./fixtures.ts";
 import { type PrivateRedis, redisServerInstalled, startPrivateRedis } from "./private-redis.ts";
-import { adminConnection, clientsOf, killClientsOf } from "./redis-admin.ts";
+import { adminConnection, clientsOf, killClientsOf, untilConnected } from "./redis-admin.ts";
 import { type Committed, Publisher, plan, Subscriber } from "./traffic.ts";
 
 const ROOMS = 5;
@@ -125,11 +125,17 @@ describe.skipIf(!(await clusterServicesAvailable()))("Redis connection loss acro
     const kill = async () => {
       killed.push(await killClientsOf(admin, pids));
     };
+    // A mid-stream fault cuts what a serving process holds: the second may come soon after the first, so it waits
+    // (up to RECONNECT_WAIT_MS) until every process has at least its broker's two connections back.
+    const killWhenReconnected = async () => {
+      await untilConnected(admin, pids, RECONNECT_WAIT_MS);
+      await kill();
+    };
     // The outage: every connection is cut again as soon as the processes have restored it.
     let storming = false;
     let storm: Promise<void> = Promise.resolve();
     let stormKills = 0;
-    await trafficThrough(cluster, kill, {
+    await trafficThrough(cluster, killWhenReconnected, {
       async begin() {
         storming = true;
         await kill();
@@ -192,13 +198,7 @@ describe.skipIf(!((await postgresAvailable()) && redisServerInstalled()))(
       // that had nothing to send may still be in its reconnect back-off when the streams are complete.
       admin = await adminConnection(redis.url);
       const pids = cluster.nodes.map((n) => n.pid);
-      const connected = (clients: Map<number, unknown[]>) =>
-        pids.every((pid) => (clients.get(pid)?.length ?? 0) >= 2);
-      let after = await clientsOf(admin, pids);
-      for (const deadline = Date.now() + RECONNECT_WAIT_MS; !connected(after) && Date.now() < deadline; ) {
-        await Bun.sleep(50);
-        after = await clientsOf(admin, pids);
-      }
+      const after = await untilConnected(admin, pids, RECONNECT_WAIT_MS);
       for (const pid of pids) {
         expect({ pid, reconnected: (after.get(pid)?.length ?? 0) >= 2 }).toEqual({ pid, reconnected: true });
       }
