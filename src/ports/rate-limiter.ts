@@ -32,6 +32,13 @@ export interface TokenBucket {
    * positive and finite.
    */
   take(key: string, limit: TokenBucketLimit, cost?: number): Promise<TokenBucketResult>;
+  /**
+   * Gives back `cost` tokens (default 1) that a successful `take` on `key` with the same limit charged for work
+   * that then did not happen (e.g. a send the store refused), so only work done spends the budget. The bucket is
+   * refilled to now first, then credited, and never holds more than `capacity`: a refund to a full or missing
+   * bucket changes nothing. Atomic like `take`. Throws the same RangeErrors as `take`.
+   */
+  refund(key: string, limit: TokenBucketLimit, cost?: number): Promise<void>;
   /** Refills the bucket to capacity (forgets it). Idempotent. */
   reset(key: string): Promise<void>;
 }

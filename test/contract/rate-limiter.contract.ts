@@ -219,6 +219,69 @@ export function tokenBucketContract(name: string, harness: TokenBucketHarness): 
       expect((await bucket.take(key, limit)).allowed).toBe(true);
     });
 
+    test("a refund gives back a token a take charged", async () => {
+      const { clock, bucket, key } = await setup();
+      const other = await harness.open(clock); // a second process sees the refund too
+      const limit = perSecond(3, 1);
+      for (let i = 0; i < 3; i++) expect((await bucket.take(key, limit)).allowed).toBe(true);
+      await other.refund(key, limit);
+      expect(await bucket.take(key, limit)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+      expect(await bucket.take(key, limit)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 1_000 });
+    });
+
+    test("a refund never lifts a bucket above capacity", async () => {
+      const { bucket, key } = await setup();
+      // A missing bucket is a full one: refunds to it neither add to it nor start it from empty.
+      const three = perSecond(3, 1);
+      await bucket.refund(key, three);
+      await bucket.refund(key, three);
+      const fresh = [];
+      for (let i = 0; i < 4; i++) fresh.push((await bucket.take(key, three)).allowed);
+      expect(fresh).toEqual([true, true, true, false]);
+
+      const limit = perSecond(2, 1);
+
+      const used = freshKey("over");
+      expect((await bucket.take(used, limit)).allowed).toBe(true);
+      for (let i = 0; i < 5; i++) await bucket.refund(used, limit, 1);
+      const after = [];
+      for (let i = 0; i < 3; i++) after.push(await bucket.take(used, limit));
+      expect(after.map((r) => r.allowed)).toEqual([true, true, false]);
+      expect(after.map((r) => r.remaining)).toEqual([1, 0, 0]);
+    });
+
+    test("a refund costing several tokens credits them all", async () => {
+      const { bucket, key } = await setup();
+      const limit = perSecond(5, 1);
+      expect((await bucket.take(key, limit, 4)).remaining).toBe(1);
+      await bucket.refund(key, limit, 3);
+      expect(await bucket.take(key, limit)).toEqual({ allowed: true, remaining: 3, retryAfterMs: 0 });
+    });
+
+    test("a refund adds to the tokens refilled since the last take", async () => {
+      const { clock, bucket, key } = await setup();
+      const limit = perSecond(2, 1);
+      await bucket.take(key, limit);
+      await bucket.take(key, limit);
+      clock.t += 500; // half a token back
+      await bucket.refund(key, limit); // 1.5 tokens
+      expect(await bucket.take(key, limit)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+      expect(await bucket.take(key, limit)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 500 });
+    });
+
+    test("impossible refunds are refused like takes, without touching the bucket", async () => {
+      const { bucket, key } = await setup();
+      const limit = perSecond(2, 1);
+      expect((await bucket.take(key, limit, 2)).allowed).toBe(true);
+      await expect(bucket.refund(key, limit, 0)).rejects.toThrow(RangeError);
+      await expect(bucket.refund(key, limit, 3)).rejects.toThrow(RangeError);
+      await expect(bucket.refund(key, limit, -1)).rejects.toThrow(RangeError);
+      await expect(bucket.refund(key, perSecond(0, 1))).rejects.toThrow(RangeError);
+      await expect(bucket.refund(key, perSecond(2, 0))).rejects.toThrow(RangeError);
+      await expect(bucket.refund(key, perSecond(2, Number.POSITIVE_INFINITY))).rejects.toThrow(RangeError);
+      expect((await bucket.take(key, limit)).allowed).toBe(false);
+    });
+
     test("impossible costs and limits are refused without touching the bucket", async () => {
       const { bucket, key } = await setup();
       await expect(bucket.take(key, perSecond(2, 1), 3)).rejects.toThrow(RangeError);

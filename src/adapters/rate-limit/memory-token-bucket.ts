@@ -19,6 +19,23 @@ export interface MemoryTokenBucket extends TokenBucket {
 }
 
 /**
+ * The tokens in bucket `b` (capacity for a missing one) refilled up to `now`, and the time they are counted at.
+ * A clock that stepped back refills nothing rather than draining the bucket, and never moves `at` back.
+ */
+function refilled(
+  b: Bucket | undefined,
+  capacity: number,
+  perMs: number,
+  now: number,
+): { tokens: number; at: number } {
+  if (b === undefined) return { tokens: capacity, at: now };
+  return {
+    tokens: now > b.at ? Math.min(capacity, b.tokens + (now - b.at) * perMs) : b.tokens,
+    at: Math.max(now, b.at),
+  };
+}
+
+/**
  * Token buckets for a single process. A bucket that has refilled to capacity means the same as no bucket, so
  * the periodic sweep drops those and memory tracks active keys only.
  */
@@ -43,14 +60,7 @@ export function memoryTokenBucket(clock: Clock): MemoryTokenBucket {
       const perMs = limit.refillPerSecond / 1000;
       const now = clock.now();
       sweepIfDue(now);
-      const b = buckets.get(key);
-      let tokens = capacity;
-      let at = now;
-      if (b !== undefined) {
-        // A clock that stepped back refills nothing rather than draining the bucket.
-        tokens = now > b.at ? Math.min(capacity, b.tokens + (now - b.at) * perMs) : b.tokens;
-        at = Math.max(now, b.at);
-      }
+      let { tokens, at } = refilled(buckets.get(key), capacity, perMs, now);
       const allowed = tokens + TOKEN_EPSILON >= cost;
       if (allowed) tokens = Math.max(0, tokens - cost);
       buckets.set(key, { tokens, at, fullAt: at + (capacity - tokens) / perMs });
@@ -59,6 +69,19 @@ export function memoryTokenBucket(clock: Clock): MemoryTokenBucket {
         remaining: Math.floor(tokens + TOKEN_EPSILON),
         retryAfterMs: allowed ? 0 : Math.max(1, Math.ceil((cost - tokens) / perMs)),
       };
+    },
+
+    async refund(key, limit, cost = 1) {
+      assertTake(limit, cost);
+      const { capacity } = limit;
+      const perMs = limit.refillPerSecond / 1000;
+      const now = clock.now();
+      sweepIfDue(now);
+      const b = buckets.get(key);
+      if (b === undefined) return; // a missing bucket is a full one: nothing to credit
+      const r = refilled(b, capacity, perMs, now);
+      const tokens = Math.min(capacity, r.tokens + cost);
+      buckets.set(key, { tokens, at: r.at, fullAt: r.at + (capacity - tokens) / perMs });
     },
 
     async reset(key) {

@@ -10,28 +10,40 @@ export interface RedisTokenBucket extends TokenBucket {
 }
 
 /**
- * One bucket is a hash {t: tokens, ts: clock time of t}, read, refilled, charged and written in one script, so
- * takes from any number of processes are serialised. The time comes from the caller's clock (deterministic
- * under test); a `now` behind the stored `ts` (clock skew between processes) refills nothing and never moves
- * `ts` back. A stored bucket expires (with a second of slack) once it would have refilled, because a full
- * bucket and a missing one mean the same; so idle keys cost nothing. Tokens travel as strings because Redis truncates Lua numbers to integers.
+ * One bucket is a hash {t: tokens, ts: clock time of t}, read, refilled, charged (or credited) and written in one
+ * script, so takes and refunds from any number of processes are serialised. The time comes from the caller's
+ * clock (deterministic under test); a `now` behind the stored `ts` (clock skew between processes) refills nothing
+ * and never moves `ts` back. A stored bucket expires (with a second of slack) once it would have refilled,
+ * because a full bucket and a missing one mean the same; so idle keys cost nothing. Tokens travel as strings
+ * because Redis truncates Lua numbers to integers.
+ * REFILL is the part both scripts share: it reads the arguments and the bucket, refills it to `now` (a missing
+ * bucket reads as full at `now`, with `missing` set) and defines `save()`, which writes it back with its TTL.
  */
-const TAKE = `
+const REFILL = `
 local capacity = tonumber(ARGV[1])
 local perMs = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-local eps = tonumber(ARGV[5])
 local state = redis.call('HMGET', KEYS[1], 't', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
+local missing = tokens == nil or ts == nil
+if missing then
   tokens = capacity
   ts = now
 elseif now > ts then
   tokens = math.min(capacity, tokens + (now - ts) * perMs)
   ts = now
 end
+local function save()
+  redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
+  redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / perMs) + 1000)
+end
+`;
+
+/** ARGV: capacity, perMs, cost, now, eps. Returns {allowed (0|1), tokens left, retry after ms}. */
+const TAKE = `${REFILL}
+local eps = tonumber(ARGV[5])
 local allowed = 0
 local retry = 0
 if tokens + eps >= cost then
@@ -40,13 +52,23 @@ if tokens + eps >= cost then
 else
   retry = math.max(1, math.ceil((cost - tokens) / perMs))
 end
-redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
-redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / perMs) + 1000)
+save()
 return {allowed, string.format('%.17g', tokens), retry}
+`;
+
+/** ARGV: capacity, perMs, cost, now. A missing bucket is a full one, so there is nothing to credit. */
+const REFUND = `${REFILL}
+if missing then
+  return 0
+end
+tokens = math.min(capacity, tokens + cost)
+save()
+return 1
 `;
 
 interface BucketScripts {
   parleyTokenTake(key: string, ...args: number[]): Promise<[number, string, number]>;
+  parleyTokenRefund(key: string, ...args: number[]): Promise<number>;
 }
 
 /** Token buckets shared by every process on one Redis. Keys: `<prefix>tb:<key>`. */
@@ -54,6 +76,7 @@ export function redisTokenBucket(opts: RedisLimitOptions, clock: Clock): RedisTo
   const owned = "url" in opts;
   const redis = "url" in opts ? new Redis(opts.url) : opts.client;
   redis.defineCommand("parleyTokenTake", { lua: TAKE, numberOfKeys: 1 });
+  redis.defineCommand("parleyTokenRefund", { lua: REFUND, numberOfKeys: 1 });
   const scripts = redis as unknown as BucketScripts;
   const keyOf = (key: string) => `${opts.prefix}tb:${key}`;
 
@@ -69,6 +92,17 @@ export function redisTokenBucket(opts: RedisLimitOptions, clock: Clock): RedisTo
         TOKEN_EPSILON,
       );
       return { allowed: allowed === 1, remaining: Math.floor(Number(tokens) + TOKEN_EPSILON), retryAfterMs };
+    },
+
+    async refund(key, limit, cost = 1) {
+      assertTake(limit, cost);
+      await scripts.parleyTokenRefund(
+        keyOf(key),
+        limit.capacity,
+        limit.refillPerSecond / 1000,
+        cost,
+        clock.now(),
+      );
     },
 
     async reset(key) {
