@@ -253,7 +253,10 @@ export interface MessageRepository {
    * Commits the message and its "message" event with the room's next seq in one transaction.
    * Idempotent on (senderId, clientMsgId): if that pair is already stored in this room, returns the stored
    * message with created=false and changes nothing — also when many identical calls race, on any number of
-   * processes. Throws Conflict("clientMsgId") if the pair is stored in another room, NotFound("room").
+   * processes. Only a member of the room may append: membership is checked in the same transaction, under the
+   * room's write lock, so a member removed concurrently either appends before their "member.left" or not at all
+   * (also for a replay). Checks in this order: NotFound("room"), NotFound("member") when the sender is not in the
+   * room, then Conflict("clientMsgId") if the pair is stored in another room.
    */
   append(
     msg: NewMessage,

@@ -2,6 +2,7 @@ import { AppError, Conflict, NotFound } from "../domain/errors.ts";
 import type { Message, RoomEvent, SearchHit } from "../domain/message.ts";
 import { CLIENT_MSG_ID_PATTERN, isStorableText, PAGE_MAX, SEARCH_QUERY_MAX, textLength } from "../domain/rules.ts";
 import { roleAtLeast } from "../domain/user.ts";
+import type { TokenBucketLimit } from "../ports/rate-limiter.ts";
 import type { ServiceDeps } from "./deps.ts";
 import type { Principal } from "./principal.ts";
 import type { RoomService } from "./room-service.ts";
@@ -42,8 +43,9 @@ export class MessageService {
     if (clientMsgId !== null && !CLIENT_MSG_ID_PATTERN.test(clientMsgId)) {
       throw new AppError("VALIDATION_FAILED", "clientMsgId must be 1–64 letters, digits, '.', '_', ':' or '-'.");
     }
-    await this.rooms.requireMember(p, roomId);
-    await this.#takeRoomToken(roomId);
+    // Membership is checked by the store, inside the append's transaction (one check, atomic with the insert);
+    // the room's token is taken before it, since a send over the cap must not be stored.
+    await this.#takeRoomToken(p, roomId);
     const { store, ids, clock, events } = this.deps;
     try {
       const { message, event, created } = await store.messages.append({
@@ -58,7 +60,12 @@ export class MessageService {
       return { message, created };
     } catch (e) {
       if (e instanceof Conflict) throw new AppError("CLIENT_MSG_ID_CONFLICT");
-      if (e instanceof NotFound) throw new AppError("ROOM_NOT_FOUND");
+      if (e instanceof NotFound) {
+        // Not the sender's room (missing, or they are not in it): the token goes back, so someone outside a
+        // room cannot spend its budget.
+        await this.#refundRoomToken(roomId);
+        throw new AppError("ROOM_NOT_FOUND");
+      }
       throw e;
     }
   }
@@ -139,20 +146,31 @@ export class MessageService {
    * rejected sender so with RATE_LIMITED and a retry time — never dropping a send silently. It guards the
    * store and every member's socket from a fan-out that could not be delivered anyway. A retry of an already
    * stored clientMsgId that hits the cap is rejected too; retried after Retry-After it gets the original.
+   * Only members spend the budget: a send the store refuses as not the sender's room gives its token back as
+   * soon as it is refused (#refundRoomToken), and a refusal by the cap is told as RATE_LIMITED only to a member —
+   * to anyone else the room does not exist, busy or not.
    */
-  async #takeRoomToken(roomId: string): Promise<void> {
-    const { roomSendRate, roomSendBurst } = this.policy;
-    if (roomSendRate === 0) return;
-    const r = await this.deps.buckets.take(`room-send:${roomId}`, {
-      capacity: roomSendBurst,
-      refillPerSecond: roomSendRate,
-    });
+  async #takeRoomToken(p: Principal, roomId: string): Promise<void> {
+    const limit = this.#roomLimit();
+    if (limit === null) return;
+    const r = await this.deps.buckets.take(`room-send:${roomId}`, limit);
     if (!r.allowed) {
+      await this.rooms.requireMember(p, roomId);
       throw new AppError("RATE_LIMITED", "This room is receiving more messages than it accepts; retry shortly.", {
         retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
         details: { scope: "room", retryAfterMs: r.retryAfterMs },
       });
     }
+  }
+
+  async #refundRoomToken(roomId: string): Promise<void> {
+    const limit = this.#roomLimit();
+    if (limit !== null) await this.deps.buckets.refund(`room-send:${roomId}`, limit);
+  }
+
+  #roomLimit(): TokenBucketLimit | null {
+    const { roomSendRate, roomSendBurst } = this.policy;
+    return roomSendRate === 0 ? null : { capacity: roomSendBurst, refillPerSecond: roomSendRate };
   }
 
   #checkText(text: string): void {

@@ -167,6 +167,7 @@ describe.skipIf(!available)("PostgreSQL group commit", () => {
     const b = await user(store);
     const [roomA, roomB] = (await rooms(store, a.id, 2)) as [string, string];
     const messages = messagesWith(schema, { maxBatch: 256, maxInFlight: 1 });
+    const joined = await store.rooms.addMember(roomB, b.id, "member", a.id, T0);
     const elsewhere = await messages.append(msg(roomB, a.id, { clientMsgId: "elsewhere" }));
     const before = await messages.append(msg(roomA, a.id, { clientMsgId: "before" }));
     const batchesBefore = messages.appendStats.batches;
@@ -174,18 +175,20 @@ describe.skipIf(!available)("PostgreSQL group commit", () => {
     const calls: NewMessage[] = [
       msg(roomA, a.id), // 0: seq 2
       msg(ids.next(), a.id), // 1: no such room
-      msg(roomA, ids.next()), // 2: no such sender
+      msg(roomA, ids.next()), // 2: no such sender: not a member
       msg(roomA, a.id, { id: before.message.id }), // 3: id already stored
       msg(roomA, a.id, { clientMsgId: "k1" }), // 4: seq 3
       msg(roomA, a.id, { clientMsgId: "k1" }), // 5: replay of 4, in the same batch
       msg(roomA, a.id, { clientMsgId: "elsewhere" }), // 6: stored in room B
       msg(roomA, a.id, { clientMsgId: "before" }), // 7: replay of a stored message
       msg(roomB, a.id, { clientMsgId: "k1" }), // 8: taken by 4, in room A
-      msg(roomB, b.id), // 9: seq 2 in room B
+      msg(roomB, b.id), // 9: seq 3 in room B
       msg(ids.next(), b.id, { clientMsgId: "k2" }), // 10: no such room — reserves nothing
-      msg(roomB, b.id, { clientMsgId: "k2" }), // 11: seq 3 in room B
+      msg(roomB, b.id, { clientMsgId: "k2" }), // 11: seq 4 in room B
     ];
     calls.push(msg(roomA, a.id, { id: calls[0]!.id })); // 12: id taken by 0, in the same batch
+    calls.push(msg(roomA, b.id, { clientMsgId: "k3" })); // 13: b is not in room A — reserves nothing
+    calls.push(msg(roomB, b.id, { clientMsgId: "k3" })); // 14: seq 5 in room B
     const out = await Promise.allSettled(calls.map((m) => messages.append(m)));
 
     expect(messages.appendStats.batches).toBe(batchesBefore + 1);
@@ -217,22 +220,30 @@ describe.skipIf(!available)("PostgreSQL group commit", () => {
 
     const r0 = created(0, 2);
     notFound(1, "room");
-    notFound(2, "user");
+    notFound(2, "member");
     conflict(3, "id");
     const r4 = created(4, 3);
     replayOf(5, r4.message);
     conflict(6, "clientMsgId");
     replayOf(7, before.message);
     conflict(8, "clientMsgId");
-    const r9 = created(9, 2);
+    const r9 = created(9, 3);
     notFound(10, "room");
-    const r11 = created(11, 3);
+    const r11 = created(11, 4);
     conflict(12, "id");
+    notFound(13, "member");
+    const r14 = created(14, 5);
 
     expect(await store.messages.listEvents(roomA, 0, 100)).toEqual([before.event!, r0.event!, r4.event!]);
-    expect(await store.messages.listEvents(roomB, 0, 100)).toEqual([elsewhere.event!, r9.event!, r11.event!]);
+    expect(await store.messages.listEvents(roomB, 0, 100)).toEqual([
+      joined!,
+      elsewhere.event!,
+      r9.event!,
+      r11.event!,
+      r14.event!,
+    ]);
     expect((await store.rooms.findById(roomA))?.lastSeq).toBe(3);
-    expect((await store.rooms.findById(roomB))?.lastSeq).toBe(3);
+    expect((await store.rooms.findById(roomB))?.lastSeq).toBe(5);
     expect(await store.messages.page(roomA, { limit: 10 })).toHaveLength(3);
   });
 

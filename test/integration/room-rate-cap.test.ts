@@ -38,6 +38,26 @@ describe("per-room send cap", () => {
     expect((await fullHistory(api, a, room.id)).length).toBe(ok.length);
   });
 
+  test("someone outside the room spends none of its budget and is told ROOM_NOT_FOUND, busy room or not", async () => {
+    const [a, outsider] = await Promise.all([signup(api, "cape"), signup(api, "capf")]);
+    const room = await createRoom(api, a, "Guarded");
+    const intrude = () =>
+      Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          api.post(`/rooms/${room.id}/messages`, { message: `x${i}` }, outsider.accessToken),
+        ),
+      );
+    for (const r of await intrude()) expectError(r, "ROOM_NOT_FOUND");
+    // Ten refused sends gave their tokens back: the members still have the whole burst.
+    for (let i = 0; i < ROOM_BURST; i++) await send(api, a, room.id, `m${i}`);
+    expectError(await api.post(`/rooms/${room.id}/messages`, { message: "over" }, a.accessToken), "RATE_LIMITED");
+    // The room is now refusing its members; to the outsider it still does not exist.
+    for (const r of await intrude()) expectError(r, "ROOM_NOT_FOUND");
+    expect((await fullHistory(api, a, room.id)).map((m) => m.message)).toEqual(
+      Array.from({ length: ROOM_BURST }, (_, i) => `m${i}`),
+    );
+  });
+
   test("another room is not affected by a flooded one", async () => {
     const a = await signup(api, "capc");
     const flooded = await createRoom(api, a, "Flooded");

@@ -1,5 +1,6 @@
 /** Store contract part: appending messages, seq assignment, idempotency and payload fidelity. */
 import { describe, expect, test } from "bun:test";
+import { NotFound } from "../../../src/domain/errors.ts";
 import { expectConflict, expectNotFound, type StoreFixture, T0 } from "./fixtures.ts";
 
 export function messagesContract(fx: StoreFixture): void {
@@ -166,6 +167,83 @@ export function messagesContract(fx: StoreFixture): void {
         }),
         "room",
       );
+    });
+
+    test("only a member appends: NotFound('member') stores nothing and takes no seq, a replay included", async () => {
+      const a = await user();
+      const outsider = await user();
+      const r = await room([a, outsider]);
+      const kept = await send(r.id, outsider, "while a member", { clientMsgId: "k-left" });
+      expect(await store().rooms.removeMember(r.id, outsider.id, outsider.id, T0 + 1)).not.toBeNull();
+      const attempt = (clientMsgId: string | null, senderId = outsider.id) =>
+        store().messages.append({
+          id: ids.next(),
+          roomId: r.id,
+          senderId,
+          body: "no",
+          clientMsgId,
+          createdAt: T0 + 2,
+        });
+      await expectNotFound(attempt(null), "member");
+      // Checked before the replay: a former member's retry of a stored pair is refused, not answered.
+      await expectNotFound(attempt("k-left"), "member");
+      await expectNotFound(attempt("k-new"), "member");
+      // A user who was never in the room, and one who does not exist, read the same.
+      const stranger = await user();
+      await expectNotFound(attempt(null, stranger.id), "member");
+      await expectNotFound(attempt(null, ids.next()), "member");
+      // A missing room is told as such, before membership.
+      await expectNotFound(
+        store().messages.append({
+          id: ids.next(),
+          roomId: ids.next(),
+          senderId: a.id,
+          body: "x",
+          clientMsgId: null,
+          createdAt: T0,
+        }),
+        "room",
+      );
+      expect(await lastSeq(r.id)).toBe(2);
+      expect((await store().messages.page(r.id, { limit: 10 })).map((m) => m.id)).toEqual([kept.id]);
+      const next = await send(r.id, a, "still open");
+      expect(next.seq).toBe(3);
+    });
+
+    test("a member removed while appends race gets no message after their member.left", async () => {
+      const owner = await user();
+      const leaver = await user();
+      const r = await room([owner, leaver]);
+      const appends = Array.from({ length: 30 }, (_, i) =>
+        store()
+          .messages.append({
+            id: ids.next(),
+            roomId: r.id,
+            senderId: leaver.id,
+            body: `m${i}`,
+            clientMsgId: null,
+            createdAt: T0 + i,
+          })
+          .then(
+            (res) => res.message.seq,
+            (e: unknown) => e,
+          ),
+      );
+      const removal = store().rooms.removeMember(r.id, leaver.id, owner.id, T0 + 15);
+      const [outcomes, left] = await Promise.all([Promise.all(appends), removal]);
+      expect(left?.type).toBe("member.left");
+      const leftSeq = left!.seq;
+      const stored = outcomes.filter((o): o is number => typeof o === "number");
+      const refused = outcomes.filter((o) => typeof o !== "number");
+      expect(stored.every((seq) => seq < leftSeq)).toBe(true);
+      for (const e of refused) {
+        expect(e).toBeInstanceOf(NotFound);
+        expect((e as NotFound).entity).toBe("member");
+      }
+      expect(stored.length + refused.length).toBe(30);
+      const events = await store().messages.listEvents(r.id, 0, 100);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: leftSeq }, (_, i) => i + 1));
+      expect(events.filter((e) => e.type === "message" && e.seq > leftSeq)).toEqual([]);
     });
 
     test("stored SQL and HTML payloads come back byte-for-byte", async () => {

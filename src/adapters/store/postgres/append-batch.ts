@@ -25,15 +25,20 @@ function replayKey(senderId: string, clientMsgId: string): string {
   return `${senderId}\u0000${clientMsgId}`;
 }
 
+function memberKey(roomId: string, userId: string): string {
+  return `${roomId}\u0000${userId}`;
+}
+
 /**
  * Decides every entry's outcome from what the locked transaction read, in call order, with the checks in the
- * order the single-message path meets them: missing room, then replay (or Conflict for another room), then a
- * taken id, then an unknown sender. An entry sees the entries accepted before it in the same batch exactly as
+ * order the single-message path meets them: missing room, then a sender who is not a member, then replay (or
+ * Conflict for another room), then a taken id, then an unknown sender. An entry sees the entries accepted before it in the same batch exactly as
  * it would see them committed: their ids are taken, their client-msg-ids replay.
  */
 function plan(
   batch: readonly NewMessage[],
   lastSeqs: Map<string, number>,
+  members: Set<string>,
   stored: Map<string, MessageRow>,
   takenIds: Set<string>,
   knownUsers: Set<string>,
@@ -42,6 +47,8 @@ function plan(
   return batch.map((msg, i): Plan => {
     const lastSeq = lastSeqs.get(msg.roomId);
     if (lastSeq === undefined) return { kind: "fail", error: new NotFound("room") };
+    if (!members.has(memberKey(msg.roomId, msg.senderId)))
+      return { kind: "fail", error: new NotFound("member") };
     if (msg.clientMsgId !== null) {
       const key = replayKey(msg.senderId, msg.clientMsgId);
       const earlier = acceptedKeys.get(key);
@@ -84,12 +91,16 @@ async function commitInTransaction(
   await previousLocked;
   const roomIds = [...new Set(batch.map((m) => m.roomId))];
   const keyed = batch.filter((m) => m.clientMsgId !== null);
-  const [, rooms, storedRows, taken, users] = await Promise.all([
+  const [, rooms, members, storedRows, taken, users] = await Promise.all([
     // Planned for the arrays at hand each time: a generic plan made while a table was small (postgres.js
     // keeps statements prepared per connection) would go on scanning it whole once it is large.
     tx`SET LOCAL plan_cache_mode = force_custom_plan`,
     tx<{ id: string; last_seq: number }[]>`
       SELECT id, last_seq FROM rooms WHERE id = ANY(${roomIds}::text[]) ORDER BY id FOR NO KEY UPDATE`,
+    tx<{ room_id: string; user_id: string }[]>`
+      SELECT room_id, user_id FROM members
+       WHERE (room_id, user_id) IN (SELECT * FROM unnest(${batch.map((m) => m.roomId)}::text[],
+                                                         ${batch.map((m) => m.senderId)}::text[]))`,
     keyed.length === 0
       ? []
       : tx<MessageRow[]>`
@@ -105,6 +116,7 @@ async function commitInTransaction(
   const plans = plan(
     batch,
     new Map(rooms.map((r) => [r.id, r.last_seq])),
+    new Set(members.map((r) => memberKey(r.room_id, r.user_id))),
     new Map(storedRows.map((r) => [replayKey(r.sender_id, r.client_msg_id ?? ""), r])),
     new Set(taken.map((r) => r.id)),
     new Set(users.map((r) => r.id)),
@@ -186,9 +198,9 @@ async function oneByOne(
  * Commits a batch of appends in ONE transaction, with per-entry outcomes equal to those of `appendOne` (the
  * single-message path) run on the entries one after another in call order:
  * - seqs are assigned per room in call order, gap-free; each room's last_seq is written once;
- * - a missing room, a replay (also of an entry earlier in the same batch), a client-msg-id stored in another
- *   room, a taken id and an unknown sender are decided from reads made under the room locks, and fail (or
- *   replay) that entry only;
+ * - a missing room, a sender who is not a member, a replay (also of an entry earlier in the same batch), a
+ *   client-msg-id stored in another room, a taken id and an unknown sender are decided from reads made under
+ *   the room locks, and fail (or replay) that entry only;
  * - whatever the pre-checks cannot see — another process inserting the same id or client-msg-id into a room
  *   this batch does not lock, a user deleted meanwhile, a body PostgreSQL rejects — makes PostgreSQL roll the
  *   batch back; every entry is then run through `appendOne` instead (a fallback), which maps each such error

@@ -28,34 +28,48 @@ import { toPrefixTsQuery } from "./search-query.ts";
  */
 export const APPEND_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 256, maxInFlight: 2 };
 
-/** The stored message for (sender, clientMsgId) as an idempotent replay of `msg`, or Conflict if in another room. */
-async function replayOf(q: Queryable, msg: NewMessage, clientMsgId: string): Promise<AppendResult | null> {
+/** The stored message for (sender, clientMsgId), if any. */
+async function storedPair(
+  q: Queryable,
+  msg: NewMessage,
+  clientMsgId: string,
+): Promise<MessageRow | undefined> {
   const rows = await q<MessageRow[]>`
     SELECT ${q.unsafe(MESSAGE_COLUMNS)} FROM messages
      WHERE sender_id = ${msg.senderId} AND client_msg_id = ${clientMsgId}`;
-  const stored = rows[0];
+  return rows[0];
+}
+
+/** `stored` as an idempotent replay of `msg`, or Conflict if it is in another room. */
+function replayOf(msg: NewMessage, stored: MessageRow | undefined): AppendResult | null {
   if (!stored) return null;
   if (stored.room_id !== msg.roomId) throw new Conflict("clientMsgId");
   return { message: toMessage(stored), event: null, created: false };
 }
 
 /**
- * One append in a transaction of its own — the path a batch falls back to when PostgreSQL rejects it.
- * The room lock (claimNextSeq) comes first: under READ COMMITTED the duplicate check that follows sees every
- * append to this room committed before the lock was granted, so identical calls racing on any number of
+ * One append in a transaction of its own — the path of a batch of one, and the one a batch falls back to when
+ * PostgreSQL rejects it. The room lock (claimNextSeq) comes first, with the membership and duplicate checks
+ * pipelined behind it (one round trip): as separate statements under READ COMMITTED they take their snapshots
+ * once the lock is granted, so they see every append and membership change of this room committed before it —
+ * a removed member cannot append after their member.left, and identical calls racing on any number of
  * connections store one row. Racing appends into different rooms are caught by the unique constraint on
  * (sender_id, client_msg_id) and resolved by re-reading the winner.
  */
 async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
+  const { clientMsgId } = msg;
   try {
     return await rollbackWith(() =>
       sql.begin(async (tx): Promise<AppendResult> => {
-        const seq = await claimNextSeq(tx, msg.roomId);
+        const [seq, member, stored] = await Promise.all([
+          claimNextSeq(tx, msg.roomId),
+          tx`SELECT 1 FROM members WHERE room_id = ${msg.roomId} AND user_id = ${msg.senderId}`,
+          clientMsgId === null ? undefined : storedPair(tx, msg, clientMsgId),
+        ]);
         if (seq === null) throw new NotFound("room");
-        if (msg.clientMsgId !== null) {
-          const replay = await replayOf(tx, msg, msg.clientMsgId);
-          if (replay) throw new Rollback(replay);
-        }
+        if (member.length === 0) throw new NotFound("member");
+        const replay = replayOf(msg, stored);
+        if (replay) throw new Rollback(replay);
         const rows = await tx<MessageRow[]>`
           INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
           VALUES (${msg.id}, ${msg.roomId}, ${seq}, ${msg.senderId}, ${msg.body}, ${msg.clientMsgId},
@@ -67,8 +81,8 @@ async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
       }),
     );
   } catch (error) {
-    if (uniqueViolation(error) === "messages_client_msg_id_key" && msg.clientMsgId !== null) {
-      const replay = await replayOf(sql, msg, msg.clientMsgId);
+    if (uniqueViolation(error) === "messages_client_msg_id_key" && clientMsgId !== null) {
+      const replay = replayOf(msg, await storedPair(sql, msg, clientMsgId));
       if (replay) return replay;
     }
     if (uniqueViolation(error) === "messages_pkey") throw new Conflict("id");

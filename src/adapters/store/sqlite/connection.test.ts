@@ -139,6 +139,9 @@ describe("group-committed appends", () => {
          VALUES ($id, 'group', $id, '', 'u1', 1, 0)`,
         { id },
       );
+      conn.run("INSERT INTO members (room_id, user_id, role, joined_at) VALUES ($id, 'u1', 'owner', 1)", {
+        id,
+      });
     }
     return { conn, messages: new SqliteMessageRepository(conn) };
   }

@@ -8,6 +8,7 @@ import { toFtsQuery } from "./search-query.ts";
 import { isConstraintError } from "./sqlite-errors.ts";
 
 const SELECT_MESSAGE = `SELECT ${messageColumns("m")} FROM messages m`;
+const MEMBER_OF = "SELECT 1 FROM members WHERE room_id = $roomId AND user_id = $userId";
 
 /**
  * Messages and their events. Every change bumps the room's seq and writes its event in the same transaction.
@@ -26,12 +27,14 @@ export class SqliteMessageRepository implements MessageRepository {
     msg: NewMessage,
   ): Promise<{ readonly message: Message; readonly event: RoomEvent | null; readonly created: boolean }> {
     return this.conn.txGrouped(() => {
+      // Membership first, under the write lock: a removal commits wholly before or after this append, so a
+      // removed member's message is never stored after their member.left. Its one primary-key probe also proves
+      // the room exists (members reference rooms); only a refusal asks which of the two is missing.
+      if (this.conn.get(MEMBER_OF, { roomId: msg.roomId, userId: msg.senderId }) === null) {
+        const room = this.conn.get("SELECT 1 FROM rooms WHERE id = $roomId", { roomId: msg.roomId });
+        throw new NotFound(room === null ? "room" : "member");
+      }
       if (msg.clientMsgId !== null) {
-        // The room is checked first so that a missing room reads as NotFound rather than as a clash with the
-        // pair stored elsewhere; without a clientMsgId, allocateSeq's own check suffices.
-        if (this.conn.get("SELECT 1 FROM rooms WHERE id = $roomId", { roomId: msg.roomId }) === null) {
-          throw new NotFound("room");
-        }
         const existing = this.conn.get<MessageRow>(
           `${SELECT_MESSAGE} WHERE m.sender_id = $senderId AND m.client_msg_id = $clientMsgId`,
           { senderId: msg.senderId, clientMsgId: msg.clientMsgId },
