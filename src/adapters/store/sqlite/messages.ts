@@ -4,6 +4,7 @@ import type { MessageRepository, NewMessage } from "../../../ports/store.ts";
 import type { SqliteConnection } from "./connection.ts";
 import { allocateSeq, insertEvent, SELECT_EVENTS, writeEvent } from "./events.ts";
 import { type EventRow, type MessageRow, messageColumns, toPresentMessage, toRoomEvent } from "./rows.ts";
+import { SearchIndex } from "./search-index.ts";
 import { toFtsQuery } from "./search-query.ts";
 import { isConstraintError } from "./sqlite-errors.ts";
 
@@ -16,7 +17,16 @@ const MEMBER_OF = "SELECT 1 FROM members WHERE room_id = $roomId AND user_id = $
  * each still resolves only after that commit, with its own savepoint making it all-or-nothing.
  */
 export class SqliteMessageRepository implements MessageRepository {
-  constructor(private readonly conn: SqliteConnection) {}
+  readonly #searchIndex: SearchIndex;
+
+  constructor(private readonly conn: SqliteConnection) {
+    this.#searchIndex = new SearchIndex(conn);
+  }
+
+  /** Stops the search index's timer (messages still queued for it stay queued in the file). */
+  close(): void {
+    this.#searchIndex.close();
+  }
 
   /**
    * The idempotency lookup and the insert run under one write lock, so racing retries (on this or any other
@@ -26,7 +36,7 @@ export class SqliteMessageRepository implements MessageRepository {
   async append(
     msg: NewMessage,
   ): Promise<{ readonly message: Message; readonly event: RoomEvent | null; readonly created: boolean }> {
-    return this.conn.txGrouped(() => {
+    const result = await this.conn.txGrouped(() => {
       // Membership first, under the write lock: a removal commits wholly before or after this append, so a
       // removed member's message is never stored after their member.left. Its one primary-key probe also proves
       // the room exists (members reference rooms); only a refusal asks which of the two is missing.
@@ -94,6 +104,9 @@ export class SqliteMessageRepository implements MessageRepository {
       };
       return { message, event, created: true };
     });
+    // Indexed for search in a later batch (search-index.ts); a search catches up first.
+    if (result.created) this.#searchIndex.schedule();
+    return result;
   }
 
   async findById(roomId: string, messageId: string): Promise<Message | null> {
@@ -162,6 +175,7 @@ export class SqliteMessageRepository implements MessageRepository {
   ): Promise<SearchHit[]> {
     const match = toFtsQuery(query);
     if (match === null || opts.limit <= 0) return [];
+    await this.#searchIndex.catchUp();
     const rows = this.conn.all<MessageRow & { room_name: string }>(
       `SELECT ${messageColumns("m")}, r.name AS room_name
        FROM messages_fts

@@ -134,6 +134,34 @@ END;
 ALTER TABLE rooms ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1);
 `,
   },
+  {
+    version: 3,
+    name: "search indexing after commit",
+    sql: `
+-- New messages wait here to be added to the full-text index in batches (search-index.ts), not inside the group
+-- commit that stores them: full-text indexing writes a new index segment per transaction, which cost more than
+-- the rest of an append. Invariant: a message is in messages_fts exactly when it is not pending and not deleted,
+-- and then with its current body. Messages stored before this migration are all indexed already.
+CREATE TABLE search_pending (pk INTEGER PRIMARY KEY) STRICT;
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_update;
+DROP TRIGGER messages_fts_delete;
+CREATE TRIGGER messages_search_pending AFTER INSERT ON messages WHEN new.deleted_at IS NULL BEGIN
+  INSERT OR IGNORE INTO search_pending (pk) VALUES (new.pk);
+END;
+-- A pending message is indexed with whatever it holds when its batch runs, so only indexed ones follow edits.
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted_at ON messages
+  WHEN NOT EXISTS (SELECT 1 FROM search_pending WHERE pk = old.pk) BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', old.pk, old.body WHERE old.deleted_at IS NULL;
+  INSERT INTO messages_fts (rowid, body) SELECT new.pk, new.body WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', old.pk, old.body
+   WHERE old.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM search_pending WHERE pk = old.pk);
+  DELETE FROM search_pending WHERE pk = old.pk;
+END;
+`,
+  },
 ];
 
 /**

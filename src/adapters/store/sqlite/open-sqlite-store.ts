@@ -46,13 +46,14 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     throw e;
   }
   const conn = new SqliteConnection(db);
+  const messages = new SqliteMessageRepository(conn);
   let closed = false;
   return {
     dialect: "sqlite",
     users: new SqliteUserRepository(conn),
     sessions: new SqliteSessionRepository(conn),
     rooms: new SqliteRoomRepository(conn),
-    messages: new SqliteMessageRepository(conn),
+    messages,
     async migrate() {
       applyMigrations(conn);
     },
@@ -63,6 +64,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     async close() {
       if (closed) return;
       closed = true;
+      messages.close();
       conn.close();
     },
   };
