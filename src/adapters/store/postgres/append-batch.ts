@@ -31,9 +31,10 @@ function memberKey(roomId: string, userId: string): string {
 
 /**
  * Decides every entry's outcome from what the locked transaction read, in call order, with the checks in the
- * order the single-message path meets them: missing room, then a sender who is not a member, then replay (or
- * Conflict for another room), then a taken id, then an unknown sender. An entry sees the entries accepted before it in the same batch exactly as
- * it would see them committed: their ids are taken, their client-msg-ids replay.
+ * order the single-message path meets them: missing room, then a sender who is not a member (which covers an
+ * unknown sender: members reference users), then replay (or Conflict for another room), then a taken id. An
+ * entry sees the entries accepted before it in the same batch exactly as it would see them committed: their ids
+ * are taken, their client-msg-ids replay.
  */
 function plan(
   batch: readonly NewMessage[],
@@ -41,7 +42,6 @@ function plan(
   members: Set<string>,
   stored: Map<string, MessageRow>,
   takenIds: Set<string>,
-  knownUsers: Set<string>,
 ): Plan[] {
   const acceptedKeys = new Map<string, number>();
   return batch.map((msg, i): Plan => {
@@ -60,7 +60,6 @@ function plan(
       if (storedRow !== undefined) return { kind: "replay", stored: storedRow };
     }
     if (takenIds.has(msg.id)) return { kind: "fail", error: new Conflict("id") };
-    if (!knownUsers.has(msg.senderId)) return { kind: "fail", error: new NotFound("user") };
     takenIds.add(msg.id);
     if (msg.clientMsgId !== null) acceptedKeys.set(replayKey(msg.senderId, msg.clientMsgId), i);
     const seq = lastSeq + 1;
@@ -91,7 +90,7 @@ async function commitInTransaction(
   await previousLocked;
   const roomIds = [...new Set(batch.map((m) => m.roomId))];
   const keyed = batch.filter((m) => m.clientMsgId !== null);
-  const [, rooms, members, storedRows, taken, users] = await Promise.all([
+  const [, rooms, members, storedRows, taken] = await Promise.all([
     // Planned for the arrays at hand each time: a generic plan made while a table was small (postgres.js
     // keeps statements prepared per connection) would go on scanning it whole once it is large.
     tx`SET LOCAL plan_cache_mode = force_custom_plan`,
@@ -109,8 +108,6 @@ async function commitInTransaction(
                    SELECT * FROM unnest(${keyed.map((m) => m.senderId)}::text[],
                                         ${keyed.map((m) => m.clientMsgId)}::text[]))`,
     tx<{ id: string }[]>`SELECT id FROM messages WHERE id = ANY(${batch.map((m) => m.id)}::text[])`,
-    tx<{ id: string }[]>`
-      SELECT id FROM users WHERE id = ANY(${[...new Set(batch.map((m) => m.senderId))]}::text[])`,
   ]);
   locked();
   const plans = plan(
@@ -119,7 +116,6 @@ async function commitInTransaction(
     new Set(members.map((r) => memberKey(r.room_id, r.user_id))),
     new Map(storedRows.map((r) => [replayKey(r.sender_id, r.client_msg_id ?? ""), r])),
     new Set(taken.map((r) => r.id)),
-    new Set(users.map((r) => r.id)),
   );
 
   const inserts = batch.flatMap((msg, i) => {
@@ -198,8 +194,8 @@ async function oneByOne(
  * Commits a batch of appends in ONE transaction, with per-entry outcomes equal to those of `appendOne` (the
  * single-message path) run on the entries one after another in call order:
  * - seqs are assigned per room in call order, gap-free; each room's last_seq is written once;
- * - a missing room, a sender who is not a member, a replay (also of an entry earlier in the same batch), a
- *   client-msg-id stored in another room, a taken id and an unknown sender are decided from reads made under
+ * - a missing room, a sender who is not a member (an unknown one included), a replay (also of an entry earlier
+ *   in the same batch), a client-msg-id stored in another room and a taken id are decided from reads made under
  *   the room locks, and fail (or replay) that entry only;
  * - whatever the pre-checks cannot see — another process inserting the same id or client-msg-id into a room
  *   this batch does not lock, a user deleted meanwhile, a body PostgreSQL rejects — makes PostgreSQL roll the
