@@ -25,10 +25,6 @@ function replayKey(senderId: string, clientMsgId: string): string {
   return `${senderId}\u0000${clientMsgId}`;
 }
 
-function memberKey(roomId: string, userId: string): string {
-  return `${roomId}\u0000${userId}`;
-}
-
 /**
  * Decides every entry's outcome from what the locked transaction read, in call order, with the checks in the
  * order the single-message path meets them: missing room, then a sender who is not a member (which covers an
@@ -39,7 +35,7 @@ function memberKey(roomId: string, userId: string): string {
 function plan(
   batch: readonly NewMessage[],
   lastSeqs: Map<string, number>,
-  members: Set<string>,
+  outsiders: ReadonlySet<number>,
   stored: Map<string, MessageRow>,
   takenIds: Set<string>,
 ): Plan[] {
@@ -47,8 +43,7 @@ function plan(
   return batch.map((msg, i): Plan => {
     const lastSeq = lastSeqs.get(msg.roomId);
     if (lastSeq === undefined) return { kind: "fail", error: new NotFound("room") };
-    if (!members.has(memberKey(msg.roomId, msg.senderId)))
-      return { kind: "fail", error: new NotFound("member") };
+    if (outsiders.has(i)) return { kind: "fail", error: new NotFound("member") };
     if (msg.clientMsgId !== null) {
       const key = replayKey(msg.senderId, msg.clientMsgId);
       const earlier = acceptedKeys.get(key);
@@ -90,16 +85,18 @@ async function commitInTransaction(
   await previousLocked;
   const roomIds = [...new Set(batch.map((m) => m.roomId))];
   const keyed = batch.filter((m) => m.clientMsgId !== null);
-  const [, rooms, members, storedRows, taken] = await Promise.all([
+  const [, rooms, outsiders, storedRows, taken] = await Promise.all([
     // Planned for the arrays at hand each time: a generic plan made while a table was small (postgres.js
     // keeps statements prepared per connection) would go on scanning it whole once it is large.
     tx`SET LOCAL plan_cache_mode = force_custom_plan`,
     tx<{ id: string; last_seq: number }[]>`
       SELECT id, last_seq FROM rooms WHERE id = ANY(${roomIds}::text[]) ORDER BY id FOR NO KEY UPDATE`,
-    tx<{ room_id: string; user_id: string }[]>`
-      SELECT room_id, user_id FROM members
-       WHERE (room_id, user_id) IN (SELECT * FROM unnest(${batch.map((m) => m.roomId)}::text[],
-                                                         ${batch.map((m) => m.senderId)}::text[]))`,
+    // The positions of the entries whose sender is not a member: normally none, so nothing to send back.
+    tx<{ i: number }[]>`
+      SELECT (v.n - 1)::int AS i
+        FROM unnest(${batch.map((m) => m.roomId)}::text[], ${batch.map((m) => m.senderId)}::text[])
+             WITH ORDINALITY AS v(room_id, user_id, n)
+       WHERE NOT EXISTS (SELECT 1 FROM members mb WHERE mb.room_id = v.room_id AND mb.user_id = v.user_id)`,
     keyed.length === 0
       ? []
       : tx<MessageRow[]>`
@@ -113,7 +110,7 @@ async function commitInTransaction(
   const plans = plan(
     batch,
     new Map(rooms.map((r) => [r.id, r.last_seq])),
-    new Set(members.map((r) => memberKey(r.room_id, r.user_id))),
+    new Set(outsiders.map((r) => r.i)),
     new Map(storedRows.map((r) => [replayKey(r.sender_id, r.client_msg_id ?? ""), r])),
     new Set(taken.map((r) => r.id)),
   );
