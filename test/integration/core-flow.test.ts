@@ -2,13 +2,10 @@
  * The core flow, end to end, on every store: SQLite always, PostgreSQL when it is reachable. The other files in
  * this folder go deeper on SQLite; this one proves the HTTP contract does not depend on the store underneath.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { postgresAvailable } from "../support/services.ts";
 import {
   type Account,
-  type Client,
-  client,
   createRoom,
   expectError,
   expectStatus,
@@ -17,6 +14,7 @@ import {
   login,
   send,
   signup,
+  useTestServer,
   type WireMessage,
   type WireRoom,
 } from "./helpers.ts";
@@ -25,45 +23,41 @@ const pgReachable = await postgresAvailable();
 
 for (const store of ["sqlite", "postgres"] as const) {
   describe.skipIf(store === "postgres" && !pgReachable)(`core flow on ${store}`, () => {
-    let server: TestServer;
-    let api: Client;
     let alice: Account;
     let bob: Account;
     let room: WireRoom;
 
+    const env = useTestServer({ store });
     beforeAll(async () => {
-      server = await startTestServer({ store });
-      api = client(server.api);
-      [alice, bob] = await Promise.all([signup(api, "alice"), signup(api, "bob")]);
+      [alice, bob] = await Promise.all([signup(env.api, "alice"), signup(env.api, "bob")]);
     });
-    afterAll(() => server.stop());
 
     test("accounts: login, refresh rotation, reuse detection, logout", async () => {
-      const session = await login(api, alice.user.email ?? "", alice.password);
-      const rotated = await api.post("/auth/refresh", { refreshToken: session.refreshToken });
+      const session = await login(env.api, alice.user.email ?? "", alice.password);
+      const rotated = await env.api.post("/auth/refresh", { refreshToken: session.refreshToken });
       expectStatus(rotated, 200);
       const next = rotated.body as { accessToken: string; refreshToken: string };
       expectError(
-        await api.post("/auth/refresh", { refreshToken: session.refreshToken }),
+        await env.api.post("/auth/refresh", { refreshToken: session.refreshToken }),
         "REFRESH_TOKEN_REUSED",
       );
       expectError(
-        await api.post("/auth/refresh", { refreshToken: next.refreshToken }),
+        await env.api.post("/auth/refresh", { refreshToken: next.refreshToken }),
         "INVALID_REFRESH_TOKEN",
       );
-      expectError(await api.get("/me", next.accessToken), "SESSION_REVOKED");
+      expectError(await env.api.get("/me", next.accessToken), "SESSION_REVOKED");
 
-      const other = await login(api, alice.user.username, alice.password);
-      expectStatus(await api.post("/auth/logout", undefined, other.accessToken), 204);
-      expectError(await api.get("/me", other.accessToken), "SESSION_REVOKED");
-      expectStatus(await api.get("/me", alice.accessToken), 200);
+      const other = await login(env.api, alice.user.username, alice.password);
+      expectStatus(await env.api.post("/auth/logout", undefined, other.accessToken), 204);
+      expectError(await env.api.get("/me", other.accessToken), "SESSION_REVOKED");
+      expectStatus(await env.api.get("/me", alice.accessToken), 200);
     });
 
     test("rooms, idempotent sends, history paging, edits, deletes", async () => {
-      room = await createRoom(api, alice, "Core", [bob.user.id]);
+      room = await createRoom(env.api, alice, "Core", [bob.user.id]);
       const dup = await Promise.all(
         Array.from({ length: 10 }, () =>
-          api.post(
+          env.api.post(
             `/rooms/${room.id}/messages`,
             { message: "once", clientMsgId: "core-1" },
             alice.accessToken,
@@ -73,10 +67,10 @@ for (const store of ["sqlite", "postgres"] as const) {
       expect(dup.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
       expect(new Set(dup.map((r) => (r.body as WireMessage).id)).size).toBe(1);
 
-      for (let i = 0; i < 24; i++) await send(api, i % 2 ? alice : bob, room.id, `m${i}`);
-      const p1 = await history(api, bob, room.id);
+      for (let i = 0; i < 24; i++) await send(env.api, i % 2 ? alice : bob, room.id, `m${i}`);
+      const p1 = await history(env.api, bob, room.id);
       expect(p1.messages).toHaveLength(20);
-      const p2 = await history(api, bob, room.id, `?before=${p1.nextBefore}`);
+      const p2 = await history(env.api, bob, room.id, `?before=${p1.nextBefore}`);
       expect(p2.messages).toHaveLength(5);
       expect(p2.nextBefore).toBeNull();
       const all = [...p2.messages, ...p1.messages];
@@ -86,15 +80,19 @@ for (const store of ["sqlite", "postgres"] as const) {
       const target = all[1] as WireMessage;
       expect(target.senderId).toBe(bob.user.id);
       expectError(
-        await api.patch(`/rooms/${room.id}/messages/${target.id}`, { message: "no" }, alice.accessToken),
+        await env.api.patch(`/rooms/${room.id}/messages/${target.id}`, { message: "no" }, alice.accessToken),
         "FORBIDDEN",
       );
       expectStatus(
-        await api.patch(`/rooms/${room.id}/messages/${target.id}`, { message: "edited" }, bob.accessToken),
+        await env.api.patch(
+          `/rooms/${room.id}/messages/${target.id}`,
+          { message: "edited" },
+          bob.accessToken,
+        ),
         200,
       );
-      expectStatus(await api.del(`/rooms/${room.id}/messages/${target.id}`, alice.accessToken), 204);
-      const after = await fullHistory(api, bob, room.id);
+      expectStatus(await env.api.del(`/rooms/${room.id}/messages/${target.id}`, alice.accessToken), 204);
+      const after = await fullHistory(env.api, bob, room.id);
       expect(after[1]).toMatchObject({ id: target.id, message: null });
       expect(after[1]?.editedAt).not.toBeNull();
       expect(after[1]?.deletedAt).not.toBeNull();
@@ -102,16 +100,16 @@ for (const store of ["sqlite", "postgres"] as const) {
     });
 
     test("read markers, unread counts, search scoping, strangers", async () => {
-      const read = await api.post(`/rooms/${room.id}/read`, { seq: 10 }, bob.accessToken);
+      const read = await env.api.post(`/rooms/${room.id}/read`, { seq: 10 }, bob.accessToken);
       expectStatus(read, 200);
       const state = read.body as { readSeq: number; unreadCount: number };
       expect(state.readSeq).toBe(10);
       // m_i has seq i + 2, so above seq 10 are m9..m23; alice wrote the odd ones (9, 11, ..., 23): eight.
       expect(state.unreadCount).toBe(8);
-      const back = await api.post(`/rooms/${room.id}/read`, { seq: 3 }, bob.accessToken);
+      const back = await env.api.post(`/rooms/${room.id}/read`, { seq: 3 }, bob.accessToken);
       expect((back.body as { readSeq: number }).readSeq).toBe(10);
 
-      const hits = await api.get("/search/messages?q=m23", bob.accessToken);
+      const hits = await env.api.get("/search/messages?q=m23", bob.accessToken);
       expectStatus(hits, 200);
       expect(
         (hits.body as { hits: Array<{ message: WireMessage; roomName: string }> }).hits.map((h) => [
@@ -120,9 +118,9 @@ for (const store of ["sqlite", "postgres"] as const) {
         ]),
       ).toEqual([["m23", "Core"]]);
 
-      const stranger = await signup(api, "stranger");
-      expectError(await api.get(`/rooms/${room.id}/messages`, stranger.accessToken), "ROOM_NOT_FOUND");
-      const none = await api.get("/search/messages?q=m23", stranger.accessToken);
+      const stranger = await signup(env.api, "stranger");
+      expectError(await env.api.get(`/rooms/${room.id}/messages`, stranger.accessToken), "ROOM_NOT_FOUND");
+      const none = await env.api.get("/search/messages?q=m23", stranger.accessToken);
       expect((none.body as { hits: unknown[] }).hits).toEqual([]);
     });
 
@@ -130,8 +128,8 @@ for (const store of ["sqlite", "postgres"] as const) {
       const results = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
           i % 2
-            ? api.post("/dms", { userId: bob.user.id }, alice.accessToken)
-            : api.post("/dms", { userId: alice.user.id }, bob.accessToken),
+            ? env.api.post("/dms", { userId: bob.user.id }, alice.accessToken)
+            : env.api.post("/dms", { userId: alice.user.id }, bob.accessToken),
         ),
       );
       expect(new Set(results.map((r) => (r.body as { room: WireRoom }).room.id)).size).toBe(1);
@@ -140,8 +138,8 @@ for (const store of ["sqlite", "postgres"] as const) {
 
     test("hostile text round-trips byte-for-byte", async () => {
       const text = "'; DROP TABLE messages; -- <script>alert(1)</script> 😀 \u202e";
-      const m = await send(api, alice, room.id, text);
-      const back = await api.get(`/rooms/${room.id}/messages/${m.id}`, bob.accessToken);
+      const m = await send(env.api, alice, room.id, text);
+      const back = await env.api.get(`/rooms/${room.id}/messages/${m.id}`, bob.accessToken);
       expect((back.body as WireMessage).message).toBe(text);
     });
   });

@@ -2,9 +2,10 @@
  * A small HTTP client for the integration suite: every call goes over a real socket to a real server started by
  * test/support/server.ts, and answers are checked against the error catalog rather than bare status numbers.
  */
-import { expect } from "bun:test";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { ERROR_CATALOG, type ErrorCode } from "../../src/domain/errors.ts";
 import type { Services } from "../../src/services/services.ts";
+import { startTestServer, type TestServer, type TestServerOptions } from "../support/server.ts";
 
 export interface ApiResponse {
   readonly status: number;
@@ -57,6 +58,36 @@ export function client(base: string): Client {
     post: (path, body, token) => request("POST", path, { body, token }),
     patch: (path, body, token) => request("PATCH", path, { body, token }),
     del: (path, token) => request("DELETE", path, { token }),
+  };
+}
+
+/**
+ * Starts one test server for the calling file or describe block (beforeAll) and stops it after (afterAll). The
+ * returned object's `server` and `api` are read inside tests and hooks, after that beforeAll has run: never
+ * destructure it where it is made.
+ */
+export function useTestServer(options?: TestServerOptions): {
+  readonly server: TestServer;
+  readonly api: Client;
+} {
+  let started: { server: TestServer; api: Client } | undefined;
+  beforeAll(async () => {
+    const server = await startTestServer(options);
+    started = { server, api: client(server.api) };
+  });
+  afterAll(() => started?.server.stop());
+  const get = () => {
+    if (started === undefined)
+      throw new Error("useTestServer: the test server is read before its beforeAll ran");
+    return started;
+  };
+  return {
+    get server() {
+      return get().server;
+    },
+    get api() {
+      return get().api;
+    },
   };
 }
 

@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ERROR_CATALOG } from "../../src/domain/errors.ts";
 import { UNREAD_COUNT_MAX } from "../../src/domain/rules.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { type Client, client, expectError, expectStatus, signup, UNKNOWN_ID } from "./helpers.ts";
+import { expectError, expectStatus, signup, UNKNOWN_ID, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 interface Operation {
   security?: Array<Record<string, unknown>>;
@@ -76,7 +68,7 @@ const EXPECTED_ROUTES = [
 describe("OpenAPI document", () => {
   let doc: OpenApiDoc;
   beforeAll(async () => {
-    const res = await api.get("/openapi.json");
+    const res = await env.api.get("/openapi.json");
     expectStatus(res, 200);
     doc = res.body as OpenApiDoc;
   });
@@ -144,7 +136,7 @@ describe("OpenAPI document", () => {
     for (const { key } of operations()) {
       const [method = "", path = ""] = key.split(" ");
       const concrete = path.replace(/\{[^}]+\}/g, UNKNOWN_ID);
-      const res = await api.request(
+      const res = await env.api.request(
         method,
         `/${concrete}`,
         method === "GET" || method === "DELETE" ? {} : { body: {} },
@@ -158,39 +150,39 @@ describe("OpenAPI document", () => {
 
 describe("operations and fallbacks", () => {
   test("/healthz and /readyz answer at the root", async () => {
-    const health = await api.get("//healthz");
+    const health = await env.api.get("//healthz");
     expectStatus(health, 200);
     expect(health.body).toEqual({ status: "ok" });
-    const ready = await api.get("//readyz");
+    const ready = await env.api.get("//readyz");
     expectStatus(ready, 200);
   });
 
   test("unknown routes are NOT_FOUND; a wrong method is METHOD_NOT_ALLOWED with Allow", async () => {
-    expectError(await api.get("/no-such-route"), "NOT_FOUND");
-    expectError(await api.get("//api/v2/rooms"), "NOT_FOUND");
-    const wrong = await api.request("PUT", "/rooms");
+    expectError(await env.api.get("/no-such-route"), "NOT_FOUND");
+    expectError(await env.api.get("//api/v2/rooms"), "NOT_FOUND");
+    const wrong = await env.api.request("PUT", "/rooms");
     expectError(wrong, "METHOD_NOT_ALLOWED");
     expect(wrong.headers.get("allow")?.split(", ")).toEqual(expect.arrayContaining(["GET", "POST"]));
-    const wrongWithId = await api.request("POST", `/rooms/${UNKNOWN_ID}/messages/${UNKNOWN_ID}`);
+    const wrongWithId = await env.api.request("POST", `/rooms/${UNKNOWN_ID}/messages/${UNKNOWN_ID}`);
     expectError(wrongWithId, "METHOD_NOT_ALLOWED");
     expect(wrongWithId.headers.get("allow")?.split(", ").sort()).toEqual(["DELETE", "GET", "HEAD", "PATCH"]);
   });
 
   test("x-request-id is echoed when sane and generated otherwise", async () => {
-    const echoed = await api.request("GET", "/me", { headers: { "x-request-id": "trace-123.abc" } });
+    const echoed = await env.api.request("GET", "/me", { headers: { "x-request-id": "trace-123.abc" } });
     expect(echoed.headers.get("x-request-id")).toBe("trace-123.abc");
-    const generated = await api.request("GET", "/me", {
+    const generated = await env.api.request("GET", "/me", {
       headers: { "x-request-id": "bad id with spaces\u00e9" },
     });
     const id = generated.headers.get("x-request-id") ?? "";
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    const other = await api.get("/me");
+    const other = await env.api.get("/me");
     expect(other.headers.get("x-request-id")).not.toBe(id);
   });
 
   test("responses are JSON with camelCase keys and no password material anywhere", async () => {
-    const a = await signup(api, "shape");
-    const me = await api.get("/me", a.accessToken);
+    const a = await signup(env.api, "shape");
+    const me = await env.api.get("/me", a.accessToken);
     expect(me.headers.get("content-type")).toStartWith("application/json");
     expect(Object.keys((me.body as { user: object }).user).sort()).toEqual([
       "createdAt",

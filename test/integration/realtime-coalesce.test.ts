@@ -1,28 +1,24 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, signup } from "./helpers.ts";
+import { createRoom, signup, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer({
-    config: { wsCoalesceMs: 5, wsCoalesceMinSubscribers: 0, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
-  });
-  api = client(server.api);
+const env = useTestServer({
+  config: { wsCoalesceMs: 5, wsCoalesceMinSubscribers: 0, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
 });
-afterAll(() => server.stop());
 
 describe("PARLEY_WS_COALESCE_MS > 0", () => {
   test("coalesced delivery keeps every event exactly once, in seq order, each before its RECEIPT; resume still exact", async () => {
-    const [a, b, c] = await Promise.all([signup(api, "co"), signup(api, "co"), signup(api, "co")]);
-    const room = await createRoom(api, a, "Coalesced", [b.user.id, c.user.id]);
+    const [a, b, c] = await Promise.all([
+      signup(env.api, "co"),
+      signup(env.api, "co"),
+      signup(env.api, "co"),
+    ]);
+    const room = await createRoom(env.api, a, "Coalesced", [b.user.id, c.user.id]);
     const dest = `/sub/chat/room/${room.id}`;
-    const watcher = await StompTestClient.connect(server.wsUrl, c.accessToken);
+    const watcher = await StompTestClient.connect(env.server.wsUrl, c.accessToken);
     await watcher.subscribeWithReceipt(dest, "s");
-    const sa = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const sb = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const sa = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const sb = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await sa.subscribeWithReceipt(dest, "mine");
     const receipts = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
@@ -36,7 +32,7 @@ describe("PARLEY_WS_COALESCE_MS > 0", () => {
       expect(sa.framesOf("mine").some((f) => header(f, "seq") === seq)).toBe(true);
     }
     // A late subscriber resuming from seq 10 while the window is open gets 11..30 exactly once.
-    const late = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const late = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     late.send("SUBSCRIBE", [
       ["destination", dest],
       ["id", "r"],

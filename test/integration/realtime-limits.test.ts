@@ -1,33 +1,25 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, fullHistory, signup } from "./helpers.ts";
-
-let server: TestServer;
-let api: Client;
+import { createRoom, fullHistory, signup, useTestServer } from "./helpers.ts";
 
 const BURST = 5;
 const HEARTBEAT = 100;
 
-beforeAll(async () => {
-  server = await startTestServer({
-    config: {
-      wsSendRatePerSecond: 1,
-      wsSendBurst: BURST,
-      wsMaxSubscriptions: 3,
-      wsMaxConnectionsPerUser: 2,
-      wsHeartbeatMs: HEARTBEAT,
-    },
-  });
-  api = client(server.api);
+const env = useTestServer({
+  config: {
+    wsSendRatePerSecond: 1,
+    wsSendBurst: BURST,
+    wsMaxSubscriptions: 3,
+    wsMaxConnectionsPerUser: 2,
+    wsHeartbeatMs: HEARTBEAT,
+  },
 });
-afterAll(() => server.stop());
 
 describe("limits", () => {
   test("a flood: RATE_LIMITED beyond the bucket, the connection stays open, nothing stored beyond it", async () => {
-    const a = await signup(api, "flood");
-    const room = await createRoom(api, a, "Flood");
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const a = await signup(env.api, "flood");
+    const room = await createRoom(env.api, a, "Flood");
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         c.sendWithReceipt("/pub/message", { roomId: room.id, message: `m${i}` }),
@@ -40,16 +32,16 @@ describe("limits", () => {
     expect(accepted.length).toBeLessThanOrEqual(BURST + 2);
     expect(accepted.length + limited.length).toBe(20);
     expect(Number(header(limited[0]!, "retry-after-ms"))).toBeGreaterThan(0);
-    expect((await fullHistory(api, a, room.id)).length).toBe(accepted.length);
+    expect((await fullHistory(env.api, a, room.id)).length).toBe(accepted.length);
     expect(c.closeInfo).toBeNull();
     expect((await c.subscribeWithReceipt("/user/queue/notifications", "n")).command).toBe("RECEIPT");
     c.close();
   });
 
   test("150 frames pipelined in one WebSocket message are all answered, in order", async () => {
-    const a = await signup(api, "pipe");
-    const room = await createRoom(api, a, "Pipe");
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const a = await signup(env.api, "pipe");
+    const room = await createRoom(env.api, a, "Pipe");
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     let batch = "";
     for (let i = 0; i < 150; i++) {
       batch += `SEND\ndestination:/pub/typing\nreceipt:p${i}\n\n${JSON.stringify({ roomId: room.id })}\0`;
@@ -63,9 +55,9 @@ describe("limits", () => {
   });
 
   test("too many subscriptions on one connection: TOO_MANY_SUBSCRIPTIONS, and the others keep working", async () => {
-    const a = await signup(api, "subs");
-    const rooms = await Promise.all([1, 2, 3, 4].map((i) => createRoom(api, a, `R${i}`)));
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const a = await signup(env.api, "subs");
+    const rooms = await Promise.all([1, 2, 3, 4].map((i) => createRoom(env.api, a, `R${i}`)));
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     for (const [i, r] of rooms.slice(0, 3).entries()) {
       expect((await c.subscribeWithReceipt(`/sub/chat/room/${r.id}`, `s${i}`)).command).toBe("RECEIPT");
     }
@@ -77,15 +69,15 @@ describe("limits", () => {
   });
 
   test("too many connections of one user: ERROR TOO_MANY_CONNECTIONS; a slot frees when one closes", async () => {
-    const a = await signup(api, "conns");
-    const one = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const two = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const three = await StompTestClient.open(server.wsUrl);
+    const a = await signup(env.api, "conns");
+    const one = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const two = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const three = await StompTestClient.open(env.server.wsUrl);
     await expect(three.connect(a.accessToken)).rejects.toThrow("TOO_MANY_CONNECTIONS");
     await three.closed;
     one.close();
     await one.closed;
-    const again = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const again = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     two.close();
     again.close();
   });
@@ -93,8 +85,8 @@ describe("limits", () => {
 
 describe("heart-beats", () => {
   test("negotiated per the spec; the server sends EOLs at the agreed interval", async () => {
-    const a = await signup(api, "hb");
-    const c = await StompTestClient.open(server.wsUrl);
+    const a = await signup(env.api, "hb");
+    const c = await StompTestClient.open(env.server.wsUrl);
     const connected = await c.connect(a.accessToken, { heartBeat: "0,50" });
     expect(header(connected, "heart-beat")).toBe(`${HEARTBEAT},${HEARTBEAT}`);
     const since = Date.now();
@@ -105,8 +97,8 @@ describe("heart-beats", () => {
   });
 
   test("no heart-beats when the client asks for none", async () => {
-    const a = await signup(api, "hb0");
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken, { heartBeat: "0,0" });
+    const a = await signup(env.api, "hb0");
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken, { heartBeat: "0,0" });
     await new Promise((r) => setTimeout(r, 4 * HEARTBEAT));
     expect(c.heartbeats).toEqual([]);
     expect(c.closeInfo).toBeNull();
@@ -114,11 +106,11 @@ describe("heart-beats", () => {
   });
 
   test("a client silent for twice its interval is dropped with HEARTBEAT_TIMEOUT; one that beats stays", async () => {
-    const a = await signup(api, "hbt");
-    const silent = await StompTestClient.connect(server.wsUrl, a.accessToken, {
+    const a = await signup(env.api, "hbt");
+    const silent = await StompTestClient.connect(env.server.wsUrl, a.accessToken, {
       heartBeat: `${HEARTBEAT},0`,
     });
-    const beating = await StompTestClient.connect(server.wsUrl, a.accessToken, {
+    const beating = await StompTestClient.connect(env.server.wsUrl, a.accessToken, {
       heartBeat: `${HEARTBEAT},0`,
     });
     const timer = setInterval(() => beating.sendRaw("\n"), HEARTBEAT / 2);

@@ -4,7 +4,7 @@
  * GET /api/v1/rooms reports at every step, without resubscribing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServerPair, startTestServer, type TestServer } from "../support/server.ts";
+import { startServerPair, type TestServer } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import {
@@ -15,6 +15,7 @@ import {
   expectStatus,
   send,
   signup,
+  useTestServer,
   type WireMessage,
 } from "./helpers.ts";
 
@@ -52,44 +53,37 @@ async function nextNotice(
 }
 
 describe("/user/queue/notifications: deleted and edited messages", () => {
-  let server: TestServer;
-  let api: Client;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    api = client(server.api);
-  });
-  afterAll(() => server.stop());
+  const env = useTestServer();
 
   test("another member's unread messages deleted: the count drops, a notification says so, HTTP agrees", async () => {
-    const a = await signup(api, "del");
-    const b = await signup(api, "del");
-    const room = await createRoom(api, a, "Deletes", [b.user.id]);
-    const first = await send(api, a, room.id, "before I connect");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "del");
+    const b = await signup(env.api, "del");
+    const room = await createRoom(env.api, a, "Deletes", [b.user.id]);
+    const first = await send(env.api, a, room.id, "before I connect");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     expect((await c.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
-    const second = await send(api, a, room.id, "two");
-    await send(api, a, room.id, "three");
+    const second = await send(env.api, a, room.id, "two");
+    await send(env.api, a, room.id, "three");
     await nextNotice(c, "message", 1);
 
-    await remove(api, a, second);
+    await remove(env.api, a, second);
     expect(await nextNotice(c, "message.deleted", 0)).toEqual({
       type: "message.deleted",
       roomId: room.id,
       messageSeq: 2,
       unreadCount: 2,
     });
-    expect(await httpUnread(api, b, room.id)).toBe(2);
+    expect(await httpUnread(env.api, b, room.id)).toBe(2);
 
     // A message counted from the store at subscription, not from a live event.
-    await remove(api, a, first);
+    await remove(env.api, a, first);
     expect(await nextNotice(c, "message.deleted", 3)).toEqual({
       type: "message.deleted",
       roomId: room.id,
       messageSeq: 1,
       unreadCount: 1,
     });
-    expect(await httpUnread(api, b, room.id)).toBe(1);
+    expect(await httpUnread(env.api, b, room.id)).toBe(1);
     expect(c.messages("n").map((n) => [n.type, n.unreadCount])).toEqual([
       ["message", 2],
       ["message", 3],
@@ -100,79 +94,79 @@ describe("/user/queue/notifications: deleted and edited messages", () => {
   });
 
   test("deleting a message I already read changes nothing and sends nothing", async () => {
-    const a = await signup(api, "delr");
-    const b = await signup(api, "delr");
-    const room = await createRoom(api, a, "ReadThenDeleted", [b.user.id]);
-    const read = await send(api, a, room.id, "read");
-    await send(api, a, room.id, "unread");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "delr");
+    const b = await signup(env.api, "delr");
+    const room = await createRoom(env.api, a, "ReadThenDeleted", [b.user.id]);
+    const read = await send(env.api, a, room.id, "read");
+    await send(env.api, a, room.id, "unread");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
-    expectStatus(await api.post(`/rooms/${room.id}/read`, { seq: read.seq }, b.accessToken), 200);
+    expectStatus(await env.api.post(`/rooms/${room.id}/read`, { seq: read.seq }, b.accessToken), 200);
     await nextNotice(c, "read", 0);
-    await remove(api, a, read);
+    await remove(env.api, a, read);
     // A later message through the same room proves the deletion has been seen by then.
-    const probe = await send(api, a, room.id, "probe");
+    const probe = await send(env.api, a, room.id, "probe");
     await nextNotice(c, "message", 0);
     expect(c.messages("n")).toEqual([
       { type: "read", roomId: room.id, readSeq: 1, unreadCount: 1 },
       { type: "message", roomId: room.id, seq: probe.seq, senderId: a.user.id, unreadCount: 2 },
     ]);
-    expect(await httpUnread(api, b, room.id)).toBe(2);
+    expect(await httpUnread(env.api, b, room.id)).toBe(2);
     c.close();
   });
 
   test("my own messages deleted, by me or by the room's owner, change nothing", async () => {
-    const a = await signup(api, "delo");
-    const b = await signup(api, "delo");
-    const room = await createRoom(api, a, "OwnDeleted", [b.user.id]);
-    await send(api, a, room.id, "theirs");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "delo");
+    const b = await signup(env.api, "delo");
+    const room = await createRoom(env.api, a, "OwnDeleted", [b.user.id]);
+    await send(env.api, a, room.id, "theirs");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
-    await remove(api, b, await send(api, b, room.id, "mine, deleted by me"));
-    await remove(api, a, await send(api, b, room.id, "mine, deleted by the owner"));
-    const probe = await send(api, a, room.id, "probe");
+    await remove(env.api, b, await send(env.api, b, room.id, "mine, deleted by me"));
+    await remove(env.api, a, await send(env.api, b, room.id, "mine, deleted by the owner"));
+    const probe = await send(env.api, a, room.id, "probe");
     await nextNotice(c, "message", 0);
     expect(c.messages("n")).toEqual([
       { type: "message", roomId: room.id, seq: probe.seq, senderId: a.user.id, unreadCount: 2 },
     ]);
-    expect(await httpUnread(api, b, room.id)).toBe(2);
+    expect(await httpUnread(env.api, b, room.id)).toBe(2);
     c.close();
   });
 
   test("an edited message changes nothing", async () => {
-    const a = await signup(api, "edit");
-    const b = await signup(api, "edit");
-    const room = await createRoom(api, a, "Edited", [b.user.id]);
-    const m = await send(api, a, room.id, "typo");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "edit");
+    const b = await signup(env.api, "edit");
+    const room = await createRoom(env.api, a, "Edited", [b.user.id]);
+    const m = await send(env.api, a, room.id, "typo");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
     expectStatus(
-      await api.patch(`/rooms/${room.id}/messages/${m.id}`, { message: "fixed" }, a.accessToken),
+      await env.api.patch(`/rooms/${room.id}/messages/${m.id}`, { message: "fixed" }, a.accessToken),
       200,
     );
-    const probe = await send(api, a, room.id, "probe");
+    const probe = await send(env.api, a, room.id, "probe");
     await nextNotice(c, "message", 0);
     expect(c.messages("n")).toEqual([
       { type: "message", roomId: room.id, seq: probe.seq, senderId: a.user.id, unreadCount: 2 },
     ]);
-    expect(await httpUnread(api, b, room.id)).toBe(2);
+    expect(await httpUnread(env.api, b, room.id)).toBe(2);
     c.close();
   });
 
   test("a deletion, a read on another connection, then more deletions: the count follows HTTP throughout", async () => {
-    const a = await signup(api, "delrd");
-    const b = await signup(api, "delrd");
-    const room = await createRoom(api, a, "DeleteThenRead", [b.user.id]);
-    const m1 = await send(api, a, room.id, "one");
-    const m2 = await send(api, a, room.id, "two");
-    const m3 = await send(api, a, room.id, "three");
-    const phone = await StompTestClient.connect(server.wsUrl, b.accessToken);
-    const laptop = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "delrd");
+    const b = await signup(env.api, "delrd");
+    const room = await createRoom(env.api, a, "DeleteThenRead", [b.user.id]);
+    const m1 = await send(env.api, a, room.id, "one");
+    const m2 = await send(env.api, a, room.id, "two");
+    const m3 = await send(env.api, a, room.id, "three");
+    const phone = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
+    const laptop = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await laptop.subscribeWithReceipt(NOTIFY, "n");
 
-    await remove(api, a, m2);
+    await remove(env.api, a, m2);
     expect(await nextNotice(laptop, "message.deleted", 0)).toMatchObject({ messageSeq: 2, unreadCount: 2 });
-    expect(await httpUnread(api, b, room.id)).toBe(2);
+    expect(await httpUnread(env.api, b, room.id)).toBe(2);
 
     const r = await phone.sendWithReceipt("/pub/read", { roomId: room.id, seq: 2 });
     expect([header(r, "read-seq"), header(r, "unread-count")]).toEqual(["2", "1"]);
@@ -183,16 +177,16 @@ describe("/user/queue/notifications: deleted and edited messages", () => {
       unreadCount: 1,
     });
 
-    await remove(api, a, m1);
-    await remove(api, a, m3);
+    await remove(env.api, a, m1);
+    await remove(env.api, a, m3);
     expect(await nextNotice(laptop, "message.deleted", 2)).toEqual({
       type: "message.deleted",
       roomId: room.id,
       messageSeq: 3,
       unreadCount: 0,
     });
-    expect(await httpUnread(api, b, room.id)).toBe(0);
-    const probe = await send(api, a, room.id, "four");
+    expect(await httpUnread(env.api, b, room.id)).toBe(0);
+    const probe = await send(env.api, a, room.id, "four");
     await nextNotice(laptop, "message", 0);
     expect(laptop.messages("n").map((n) => [n.type, n.unreadCount])).toEqual([
       ["message.deleted", 2],
@@ -201,22 +195,22 @@ describe("/user/queue/notifications: deleted and edited messages", () => {
       ["message", 1],
     ]);
     expect(laptop.messages("n").at(-1)).toMatchObject({ seq: probe.seq });
-    expect(await httpUnread(api, b, room.id)).toBe(1);
+    expect(await httpUnread(env.api, b, room.id)).toBe(1);
     phone.close();
     laptop.close();
   });
 
   test("room frames of edits and deletions carry the message's own seq as messageSeq", async () => {
-    const a = await signup(api, "mseq");
-    const room = await createRoom(api, a, "MessageSeq");
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const a = await signup(env.api, "mseq");
+    const room = await createRoom(env.api, a, "MessageSeq");
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     await c.subscribeWithReceipt(roomDest(room.id), "s");
-    const m = await send(api, a, room.id, "one");
+    const m = await send(env.api, a, room.id, "one");
     expectStatus(
-      await api.patch(`/rooms/${room.id}/messages/${m.id}`, { message: "uno" }, a.accessToken),
+      await env.api.patch(`/rooms/${room.id}/messages/${m.id}`, { message: "uno" }, a.accessToken),
       200,
     );
-    await remove(api, a, m);
+    await remove(env.api, a, m);
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message.deleted");
     const events = c.messages("s").filter((e) => e.type !== "presence");
     expect(events.map((e) => [e.type, e.seq, e.messageSeq])).toEqual([

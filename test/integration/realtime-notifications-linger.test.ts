@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { RoomRepository } from "../../src/ports/store.ts";
-import { startServerPair, startTestServer, type TestServer } from "../support/server.ts";
+import { startServerPair, type TestServer } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, expectStatus, send, signup } from "./helpers.ts";
+import { type Client, client, createRoom, expectStatus, send, signup, useTestServer } from "./helpers.ts";
 
 const NOTIFY = "/user/queue/notifications";
 
@@ -78,15 +78,10 @@ async function awayAndBack(wsServer: TestServer, apiServer: TestServer): Promise
 }
 
 describe("/user/queue/notifications: a client back within the linger period", () => {
-  let server: TestServer;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(() => server.stop());
+  const env = useTestServer();
 
   test("takes the state over without a store read; the count has the gap's messages and read", async () => {
-    await awayAndBack(server, server);
+    await awayAndBack(env.server, env.server);
   });
 });
 

@@ -1,16 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, send, signup } from "./helpers.ts";
+import { createRoom, send, signup, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 const NOTIFY = "/user/queue/notifications";
 const SKIP = [["skip-followed", "true"]] as const;
@@ -23,17 +15,17 @@ const roomMessages = (c: StompTestClient, subId: string) =>
 
 describe("/user/queue/notifications with skip-followed", () => {
   test("no message notice for a room the connection follows; others', reads and counts as before", async () => {
-    const a = await signup(api, "sf");
-    const b = await signup(api, "sf");
-    const followed = await createRoom(api, a, "Open", [b.user.id]);
-    const other = await createRoom(api, a, "Sidebar", [b.user.id]);
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "sf");
+    const b = await signup(env.api, "sf");
+    const followed = await createRoom(env.api, a, "Open", [b.user.id]);
+    const other = await createRoom(env.api, a, "Sidebar", [b.user.id]);
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     expect((await c.subscribeWithReceipt(roomDest(followed.id), "r")).command).toBe("RECEIPT");
     expect((await c.subscribeWithReceipt(NOTIFY, "n", SKIP)).command).toBe("RECEIPT");
 
-    await send(api, a, followed.id, "in the open room");
-    await send(api, a, followed.id, "again");
-    await send(api, a, other.id, "elsewhere");
+    await send(env.api, a, followed.id, "in the open room");
+    await send(env.api, a, followed.id, "again");
+    await send(env.api, a, other.id, "elsewhere");
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === other.id);
     // The open room's messages came on its stream only; the other room's as a notice.
     expect(roomMessages(c, "r")).toEqual([1, 2]);
@@ -49,7 +41,7 @@ describe("/user/queue/notifications with skip-followed", () => {
       ["receipt", "u"],
     ]);
     await c.waitFor((f) => f.command === "RECEIPT" && header(f, "receipt-id") === "u");
-    await send(api, a, followed.id, "after closing the room");
+    await send(env.api, a, followed.id, "after closing the room");
     await c.waitFor(
       (f) => f.command === "MESSAGE" && bodyJson(f).roomId === followed.id && bodyJson(f).seq === 3,
     );
@@ -64,21 +56,21 @@ describe("/user/queue/notifications with skip-followed", () => {
   });
 
   test("without the header, or on a connection that does not follow the room, every notice is sent", async () => {
-    const a = await signup(api, "sf");
-    const b = await signup(api, "sf");
-    const room = await createRoom(api, a, "Both", [b.user.id]);
-    const plain = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "sf");
+    const b = await signup(env.api, "sf");
+    const room = await createRoom(env.api, a, "Both", [b.user.id]);
+    const plain = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await plain.subscribeWithReceipt(roomDest(room.id), "r");
     await plain.subscribeWithReceipt(NOTIFY, "n");
     // Same user, same subscription id, skip-followed but not following the room: it needs the notice.
-    const phone = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const phone = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await phone.subscribeWithReceipt(NOTIFY, "n", SKIP);
     // Same id again with skip-followed and following the room: it shares the id's topic with the others.
-    const laptop = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const laptop = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await laptop.subscribeWithReceipt(roomDest(room.id), "r");
     await laptop.subscribeWithReceipt(NOTIFY, "n", SKIP);
 
-    await send(api, a, room.id, "one");
+    await send(env.api, a, room.id, "one");
     const notice = { type: "message", roomId: room.id, seq: 1, senderId: a.user.id, unreadCount: 1 };
     for (const c of [plain, phone]) {
       await c.waitFor((f) => f.command === "MESSAGE" && header(f, "subscription") === "n");
@@ -91,22 +83,22 @@ describe("/user/queue/notifications with skip-followed", () => {
   });
 
   test("an id whose every holder skips and follows the room gets no message notice on any of them", async () => {
-    const a = await signup(api, "sf");
-    const b = await signup(api, "sf");
-    const room = await createRoom(api, a, "Open everywhere", [b.user.id]);
-    const probe = await createRoom(api, a, "Probe", [b.user.id]);
+    const a = await signup(env.api, "sf");
+    const b = await signup(env.api, "sf");
+    const room = await createRoom(env.api, a, "Open everywhere", [b.user.id]);
+    const probe = await createRoom(env.api, a, "Probe", [b.user.id]);
     const tabs = [
-      await StompTestClient.connect(server.wsUrl, b.accessToken),
-      await StompTestClient.connect(server.wsUrl, b.accessToken),
+      await StompTestClient.connect(env.server.wsUrl, b.accessToken),
+      await StompTestClient.connect(env.server.wsUrl, b.accessToken),
     ];
     for (const c of tabs) {
       await c.subscribeWithReceipt(roomDest(room.id), "r");
       await c.subscribeWithReceipt(NOTIFY, "n", SKIP);
     }
-    await send(api, a, room.id, "one");
-    await send(api, a, room.id, "two");
+    await send(env.api, a, room.id, "one");
+    await send(env.api, a, room.id, "two");
     // A notice that must come, sent after them: once it is here, the open room's would have been too.
-    await send(api, a, probe.id, "probe");
+    await send(env.api, a, probe.id, "probe");
     for (const c of tabs) {
       await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === probe.id);
       expect(roomMessages(c, "r")).toEqual([1, 2]);
@@ -118,8 +110,8 @@ describe("/user/queue/notifications with skip-followed", () => {
   });
 
   test("a skip-followed value other than true or false is refused on /user/queue/errors; the connection stays", async () => {
-    const b = await signup(api, "sf");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const b = await signup(env.api, "sf");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     const refused = await c.subscribeWithReceipt(NOTIFY, "n", [["skip-followed", "yes"]]);
     expect([refused.command, header(refused, "destination"), header(refused, "code")]).toEqual([
       "MESSAGE",

@@ -1,25 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
-import {
-  type Client,
-  client,
-  createAdmin,
-  createRoom,
-  expectStatus,
-  login,
-  send,
-  signup,
-} from "./helpers.ts";
+import { createAdmin, createRoom, expectStatus, login, send, signup, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 const NOTIFY = "/user/queue/notifications";
 const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
@@ -27,18 +10,18 @@ const notices = (c: StompTestClient, subId = "n") => c.messages(subId);
 
 describe("/user/queue/notifications", () => {
   test("messages from others in any of my rooms, with unread counts starting from the store", async () => {
-    const a = await signup(api, "nt");
-    const b = await signup(api, "nt");
-    const room = await createRoom(api, a, "Notify", [b.user.id]);
-    const other = await createRoom(api, a, "Other", [b.user.id]);
-    await send(api, a, room.id, "before 1");
-    await send(api, a, room.id, "before 2");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "nt");
+    const b = await signup(env.api, "nt");
+    const room = await createRoom(env.api, a, "Notify", [b.user.id]);
+    const other = await createRoom(env.api, a, "Other", [b.user.id]);
+    await send(env.api, a, room.id, "before 1");
+    await send(env.api, a, room.id, "before 2");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     expect((await c.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
 
-    await send(api, a, room.id, "new");
-    await send(api, b, room.id, "my own");
-    await send(api, a, other.id, "elsewhere");
+    await send(env.api, a, room.id, "new");
+    await send(env.api, b, room.id, "my own");
+    await send(env.api, a, other.id, "elsewhere");
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === other.id);
     expect(notices(c)).toEqual([
       { type: "message", roomId: room.id, seq: 3, senderId: a.user.id, unreadCount: 3 },
@@ -53,20 +36,20 @@ describe("/user/queue/notifications", () => {
   });
 
   test("one message reaches each member on this process with that member's own count, as exact JSON", async () => {
-    const a = await signup(api, "nm");
-    const b = await signup(api, "nm");
-    const d = await signup(api, "nm");
-    const room = await createRoom(api, a, "Each", [b.user.id, d.user.id]);
-    await send(api, a, room.id, "one");
-    await send(api, a, room.id, "two");
+    const a = await signup(env.api, "nm");
+    const b = await signup(env.api, "nm");
+    const d = await signup(env.api, "nm");
+    const room = await createRoom(env.api, a, "Each", [b.user.id, d.user.id]);
+    await send(env.api, a, room.id, "one");
+    await send(env.api, a, room.id, "two");
     // b has read both, d neither: the same event moves their counts to 1 and 3.
-    expectStatus(await api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
-    const cb = await StompTestClient.connect(server.wsUrl, b.accessToken);
-    const cd = await StompTestClient.connect(server.wsUrl, d.accessToken);
+    expectStatus(await env.api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
+    const cb = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
+    const cd = await StompTestClient.connect(env.server.wsUrl, d.accessToken);
     await cb.subscribeWithReceipt(NOTIFY, "n");
     await cd.subscribeWithReceipt(NOTIFY, "x:y");
-    await send(api, a, room.id, "three");
-    await send(api, a, room.id, "four");
+    await send(env.api, a, room.id, "three");
+    await send(env.api, a, room.id, "four");
     for (const c of [cb, cd]) await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).seq === 4);
     const text = (c: StompTestClient, subId: string) =>
       c.framesOf(subId).map((f) => new TextDecoder().decode(f.body));
@@ -81,18 +64,18 @@ describe("/user/queue/notifications", () => {
   });
 
   test("a room created with me in it, and a new DM, are announced and then counted", async () => {
-    const a = await signup(api, "cr");
-    const b = await signup(api, "cr");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "cr");
+    const b = await signup(env.api, "cr");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     expect((await c.subscribeWithReceipt(NOTIFY, "n")).command).toBe("RECEIPT");
-    const room = await createRoom(api, a, "Created", [b.user.id]);
+    const room = await createRoom(env.api, a, "Created", [b.user.id]);
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === room.id);
-    const dm = await api.post("/dms", { userId: b.user.id }, a.accessToken);
+    const dm = await env.api.post("/dms", { userId: b.user.id }, a.accessToken);
     expectStatus(dm, 201);
     const dmId = (dm.body as { room: { id: string } }).room.id;
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === dmId);
     // Badges for the new rooms work without reconnecting.
-    await send(api, a, room.id, "hello");
+    await send(env.api, a, room.id, "hello");
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message");
     expect(notices(c)).toEqual([
       { type: "member.joined", roomId: room.id, userId: b.user.id },
@@ -103,27 +86,27 @@ describe("/user/queue/notifications", () => {
   });
 
   test("reading over HTTP notifies my open connections", async () => {
-    const a = await signup(api, "hr");
-    const b = await signup(api, "hr");
-    const room = await createRoom(api, a, "HttpRead", [b.user.id]);
-    await send(api, a, room.id, "one");
-    await send(api, a, room.id, "two");
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "hr");
+    const b = await signup(env.api, "hr");
+    const room = await createRoom(env.api, a, "HttpRead", [b.user.id]);
+    await send(env.api, a, room.id, "one");
+    await send(env.api, a, room.id, "two");
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
-    expectStatus(await api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
+    expectStatus(await env.api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "read");
     expect(notices(c)).toEqual([{ type: "read", roomId: room.id, readSeq: 2, unreadCount: 0 }]);
     c.close();
   });
 
   test("reading on one connection notifies my other connections, not the one that read", async () => {
-    const a = await signup(api, "rd");
-    const b = await signup(api, "rd");
-    const room = await createRoom(api, a, "Read", [b.user.id]);
-    await send(api, a, room.id, "one");
-    await send(api, a, room.id, "two");
-    const phone = await StompTestClient.connect(server.wsUrl, b.accessToken);
-    const laptop = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "rd");
+    const b = await signup(env.api, "rd");
+    const room = await createRoom(env.api, a, "Read", [b.user.id]);
+    await send(env.api, a, room.id, "one");
+    await send(env.api, a, room.id, "two");
+    const phone = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
+    const laptop = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await phone.subscribeWithReceipt(NOTIFY, "n");
     await laptop.subscribeWithReceipt(NOTIFY, "n");
     const r = await phone.sendWithReceipt("/pub/read", { roomId: room.id, seq: 1 });
@@ -131,7 +114,7 @@ describe("/user/queue/notifications", () => {
     await laptop.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "read");
     expect(notices(laptop)).toEqual([{ type: "read", roomId: room.id, readSeq: 1, unreadCount: 1 }]);
     // The in-memory count follows the read: the next message makes it 2, not 3.
-    await send(api, a, room.id, "three");
+    await send(env.api, a, room.id, "three");
     await phone.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message");
     expect(notices(phone)).toEqual([
       { type: "message", roomId: room.id, seq: 3, senderId: a.user.id, unreadCount: 2 },
@@ -141,21 +124,21 @@ describe("/user/queue/notifications", () => {
   });
 
   test("being added to and removed from a room; the new room is followed at once", async () => {
-    const a = await signup(api, "mem");
-    const b = await signup(api, "mem");
-    const room = await createRoom(api, a, "Later");
-    const probe = await createRoom(api, a, "Probe", [b.user.id]);
-    const c = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "mem");
+    const b = await signup(env.api, "mem");
+    const room = await createRoom(env.api, a, "Later");
+    const probe = await createRoom(env.api, a, "Probe", [b.user.id]);
+    const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
-    expectStatus(await api.post(`/rooms/${room.id}/members`, { userId: b.user.id }, a.accessToken), 201);
+    expectStatus(await env.api.post(`/rooms/${room.id}/members`, { userId: b.user.id }, a.accessToken), 201);
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "member.joined");
-    await send(api, a, room.id, "welcome");
+    await send(env.api, a, room.id, "welcome");
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "message");
-    expectStatus(await api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), 204);
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), 204);
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "member.left");
-    await send(api, a, room.id, "after you left");
-    await send(api, a, room.id, "still after");
-    await send(api, a, probe.id, "probe");
+    await send(env.api, a, room.id, "after you left");
+    await send(env.api, a, room.id, "still after");
+    await send(env.api, a, probe.id, "probe");
     await c.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).roomId === probe.id);
     expect(notices(c)).toEqual([
       { type: "member.joined", roomId: room.id, userId: b.user.id },
@@ -169,19 +152,19 @@ describe("/user/queue/notifications", () => {
 
 describe("removal from a room", () => {
   test("ends the removed member's live subscription right after member.left is delivered", async () => {
-    const a = await signup(api, "kick");
-    const b = await signup(api, "kick");
-    const room = await createRoom(api, a, "Kick", [b.user.id]);
-    const ca = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const cb = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "kick");
+    const b = await signup(env.api, "kick");
+    const room = await createRoom(env.api, a, "Kick", [b.user.id]);
+    const ca = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const cb = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await ca.subscribeWithReceipt(roomDest(room.id), "s");
     await cb.subscribeWithReceipt(roomDest(room.id), "s");
-    expectStatus(await api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), 204);
-    await send(api, a, room.id, "not for you");
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${b.user.id}`, a.accessToken), 204);
+    await send(env.api, a, room.id, "not for you");
     await ca.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).message === "not for you");
     await cb.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).type === "member.left");
     // One more event through the same process proves the earlier one had been delivered everywhere.
-    await send(api, a, room.id, "later");
+    await send(env.api, a, room.id, "later");
     await ca.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).message === "later");
     const seen = cb.messages("s").filter((e) => e.type !== "presence");
     expect(seen.map((e) => e.type)).toEqual(["member.left"]);
@@ -196,13 +179,13 @@ describe("removal from a room", () => {
 
 describe("revocation closes sockets", () => {
   test("logout: that session's sockets get session.revoked, then ERROR SESSION_REVOKED, within a second", async () => {
-    const a = await signup(api, "out");
-    const other = await login(api, a.user.username, a.password);
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const keep = await StompTestClient.connect(server.wsUrl, other.accessToken);
+    const a = await signup(env.api, "out");
+    const other = await login(env.api, a.user.username, a.password);
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const keep = await StompTestClient.connect(env.server.wsUrl, other.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
     const started = Date.now();
-    expectStatus(await api.post("/auth/logout", {}, a.accessToken), 204);
+    expectStatus(await env.api.post("/auth/logout", {}, a.accessToken), 204);
     const error = await c.waitFor((f) => f.command === "ERROR", 1000);
     expect(header(error, "code")).toBe("SESSION_REVOKED");
     await c.closed;
@@ -216,12 +199,12 @@ describe("revocation closes sockets", () => {
   });
 
   test("a password change closes the other sessions' sockets and keeps this one", async () => {
-    const a = await signup(api, "pwd");
-    const other = await login(api, a.user.username, a.password);
-    const mine = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const theirs = await StompTestClient.connect(server.wsUrl, other.accessToken);
+    const a = await signup(env.api, "pwd");
+    const other = await login(env.api, a.user.username, a.password);
+    const mine = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const theirs = await StompTestClient.connect(env.server.wsUrl, other.accessToken);
     expectStatus(
-      await api.post(
+      await env.api.post(
         "/auth/password",
         { currentPassword: a.password, newPassword: `new-${a.password}` },
         a.accessToken,
@@ -236,13 +219,13 @@ describe("revocation closes sockets", () => {
   });
 
   test("deactivation by an administrator closes all the user's sockets", async () => {
-    const admin = await createAdmin(server, api);
-    const u = await signup(api, "deact");
-    const second = await login(api, u.user.username, u.password);
-    const one = await StompTestClient.connect(server.wsUrl, u.accessToken);
-    const two = await StompTestClient.connect(server.wsUrl, second.accessToken);
+    const admin = await createAdmin(env.server, env.api);
+    const u = await signup(env.api, "deact");
+    const second = await login(env.api, u.user.username, u.password);
+    const one = await StompTestClient.connect(env.server.wsUrl, u.accessToken);
+    const two = await StompTestClient.connect(env.server.wsUrl, second.accessToken);
     expectStatus(
-      await api.patch(`/admin/users/${u.user.id}`, { status: "deactivated" }, admin.accessToken),
+      await env.api.patch(`/admin/users/${u.user.id}`, { status: "deactivated" }, admin.accessToken),
       200,
     );
     for (const c of [one, two]) {

@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, expectError, expectStatus, signup, UNKNOWN_ID } from "./helpers.ts";
+import { createRoom, expectError, expectStatus, signup, UNKNOWN_ID, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
 
 async function online(token: string, roomId: string): Promise<string[]> {
-  const res = await api.get(`/rooms/${roomId}/presence`, token);
+  const res = await env.api.get(`/rooms/${roomId}/presence`, token);
   expectStatus(res, 200);
   return (res.body as { online: string[] }).online;
 }
 
 describe("presence", () => {
   test("online while subscribed to the room; coalesced presence events on the first subscription and the last one ending", async () => {
-    const a = await signup(api, "pr");
-    const b = await signup(api, "pr");
-    const room = await createRoom(api, a, "Presence", [b.user.id]);
+    const a = await signup(env.api, "pr");
+    const b = await signup(env.api, "pr");
+    const room = await createRoom(env.api, a, "Presence", [b.user.id]);
     expect(await online(a.accessToken, room.id)).toEqual([]);
-    const ca = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const ca = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     await ca.subscribeWithReceipt(roomDest(room.id), "s");
-    const cb = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const cb = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await cb.subscribeWithReceipt(roomDest(room.id), "s");
     // A second subscription of the same user changes nothing.
     await cb.subscribeWithReceipt(roomDest(room.id), "s2");
@@ -66,23 +58,23 @@ describe("presence", () => {
   });
 
   test("GET /rooms/{roomId}/presence is for members only", async () => {
-    const a = await signup(api, "prm");
-    const stranger = await signup(api, "prm");
-    const room = await createRoom(api, a, "Members");
-    expectError(await api.get(`/rooms/${room.id}/presence`, stranger.accessToken), "ROOM_NOT_FOUND");
-    expectError(await api.get(`/rooms/${UNKNOWN_ID}/presence`, a.accessToken), "ROOM_NOT_FOUND");
-    expectError(await api.get("/rooms/nope/presence", a.accessToken), "INVALID_ID");
-    expectError(await api.get(`/rooms/${room.id}/presence`), "UNAUTHENTICATED");
+    const a = await signup(env.api, "prm");
+    const stranger = await signup(env.api, "prm");
+    const room = await createRoom(env.api, a, "Members");
+    expectError(await env.api.get(`/rooms/${room.id}/presence`, stranger.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.get(`/rooms/${UNKNOWN_ID}/presence`, a.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.get("/rooms/nope/presence", a.accessToken), "INVALID_ID");
+    expectError(await env.api.get(`/rooms/${room.id}/presence`), "UNAUTHENTICATED");
   });
 });
 
 describe("typing", () => {
   test("an ephemeral typing event reaches the room without seq; repeats within the throttle are dropped", async () => {
-    const a = await signup(api, "ty");
-    const b = await signup(api, "ty");
-    const room = await createRoom(api, a, "Typing", [b.user.id]);
-    const ca = await StompTestClient.connect(server.wsUrl, a.accessToken);
-    const cb = await StompTestClient.connect(server.wsUrl, b.accessToken);
+    const a = await signup(env.api, "ty");
+    const b = await signup(env.api, "ty");
+    const room = await createRoom(env.api, a, "Typing", [b.user.id]);
+    const ca = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
+    const cb = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await cb.subscribeWithReceipt(roomDest(room.id), "s");
     expect((await ca.sendWithReceipt("/pub/typing", { roomId: room.id })).command).toBe("RECEIPT");
     expect((await ca.sendWithReceipt("/pub/typing", { roomId: room.id })).command).toBe("RECEIPT");
@@ -105,10 +97,10 @@ describe("typing", () => {
   });
 
   test("typing in a room one is not in is ROOM_NOT_FOUND", async () => {
-    const a = await signup(api, "tyx");
-    const stranger = await signup(api, "tyx");
-    const room = await createRoom(api, a, "Closed");
-    const c = await StompTestClient.connect(server.wsUrl, stranger.accessToken);
+    const a = await signup(env.api, "tyx");
+    const stranger = await signup(env.api, "tyx");
+    const room = await createRoom(env.api, a, "Closed");
+    const c = await StompTestClient.connect(env.server.wsUrl, stranger.accessToken);
     expect(header(await c.sendWithReceipt("/pub/typing", { roomId: room.id }), "code")).toBe(
       "ROOM_NOT_FOUND",
     );
@@ -118,18 +110,18 @@ describe("typing", () => {
 
 describe("presence at scale", () => {
   test("a mass connect is announced in a few coalesced events, not one per user", async () => {
-    const owner = await signup(api, "pm");
-    const others = await Promise.all(Array.from({ length: 12 }, () => signup(api, "pm")));
+    const owner = await signup(env.api, "pm");
+    const others = await Promise.all(Array.from({ length: 12 }, () => signup(env.api, "pm")));
     const room = await createRoom(
-      api,
+      env.api,
       owner,
       "Mass",
       others.map((o) => o.user.id),
     );
-    const watcher = await StompTestClient.connect(server.wsUrl, owner.accessToken);
+    const watcher = await StompTestClient.connect(env.server.wsUrl, owner.accessToken);
     await watcher.subscribeWithReceipt(roomDest(room.id), "s");
     const clients = await Promise.all(
-      others.map((o) => StompTestClient.connect(server.wsUrl, o.accessToken)),
+      others.map((o) => StompTestClient.connect(env.server.wsUrl, o.accessToken)),
     );
     await Promise.all(clients.map((c) => c.subscribeWithReceipt(roomDest(room.id), "s")));
     const everyone = others.map((o) => o.user.id).sort();

@@ -3,14 +3,11 @@
  * from memory, without a store read, in the same frames a replay from the store sends; a message edited or deleted
  * meanwhile is replayed as it is now, never as it was first sent.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { MessageRepository } from "../../src/ports/store.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, expectStatus, send, signup } from "./helpers.ts";
+import { createRoom, expectStatus, send, signup, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
 /** Store replay reads per room. */
 const reads = new Map<string, number>();
 
@@ -23,12 +20,10 @@ function countReads(messages: MessageRepository): void {
   };
 }
 
+const env = useTestServer();
 beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-  countReads(server.services.deps.store.messages);
+  countReads(env.server.services.deps.store.messages);
 });
-afterAll(() => server.stop());
 
 const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
 const readsOf = (roomId: string) => reads.get(roomId) ?? 0;
@@ -45,7 +40,7 @@ function storedFrames(c: StompTestClient, subId: string) {
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 async function subscribed(token: string, roomId: string, subId: string, since?: number) {
-  const c = await StompTestClient.connect(server.wsUrl, token);
+  const c = await StompTestClient.connect(env.server.wsUrl, token);
   const r = await c.subscribeWithReceipt(
     roomDest(roomId),
     subId,
@@ -64,22 +59,22 @@ async function gone(...clients: StompTestClient[]): Promise<void> {
 
 describe("resume from the room hub's memory", () => {
   test("a recent resume reads nothing from the store and gets the frames a replay from the store gives", async () => {
-    const a = await signup(api, "rm");
-    const b = await signup(api, "rm");
-    const room = await createRoom(api, a, "Recent", [b.user.id]);
+    const a = await signup(env.api, "rm");
+    const b = await signup(env.api, "rm");
+    const room = await createRoom(env.api, a, "Recent", [b.user.id]);
     // A keeps following the room, so its hub on this server stays while B is away.
     const watcher = await subscribed(a.accessToken, room.id, "w");
     const first = await subscribed(b.accessToken, room.id, "s");
-    for (const m of ["m1", "m2", "m3"]) await send(api, a, room.id, m);
+    for (const m of ["m1", "m2", "m3"]) await send(env.api, a, room.id, m);
     await first.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === "3");
     await gone(first);
 
-    for (let i = 4; i <= 30; i++) await send(api, a, room.id, `m${i} ✓ "quoted"`);
+    for (let i = 4; i <= 30; i++) await send(env.api, a, room.id, `m${i} ✓ "quoted"`);
     await watcher.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === "30");
     const before = readsOf(room.id);
     const again = await subscribed(b.accessToken, room.id, "s", 3);
     expect(readsOf(room.id)).toBe(before);
-    const live = await send(api, a, room.id, "live");
+    const live = await send(env.api, a, room.id, "live");
     await again.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === String(live.seq));
     expect(storedFrames(again, "s").map((f) => f.seq)).toEqual(range(4, 31));
     expect(
@@ -101,20 +96,20 @@ describe("resume from the room hub's memory", () => {
   });
 
   test("a message deleted while the client was away is replayed as a tombstone, an edited one as edited", async () => {
-    const a = await signup(api, "rd");
-    const b = await signup(api, "rd");
-    const room = await createRoom(api, a, "Deleted", [b.user.id]);
+    const a = await signup(env.api, "rd");
+    const b = await signup(env.api, "rd");
+    const room = await createRoom(env.api, a, "Deleted", [b.user.id]);
     const watcher = await subscribed(a.accessToken, room.id, "w");
     const first = await subscribed(b.accessToken, room.id, "s");
-    await send(api, a, room.id, "hello");
+    await send(env.api, a, room.id, "hello");
     await first.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).message === "hello");
     await gone(first);
 
-    const secret = await send(api, a, room.id, "the secret");
-    const after = await send(api, a, room.id, "draft");
-    expectStatus(await api.del(`/rooms/${room.id}/messages/${secret.id}`, a.accessToken), 204);
+    const secret = await send(env.api, a, room.id, "the secret");
+    const after = await send(env.api, a, room.id, "draft");
+    expectStatus(await env.api.del(`/rooms/${room.id}/messages/${secret.id}`, a.accessToken), 204);
     expectStatus(
-      await api.patch(`/rooms/${room.id}/messages/${after.id}`, { message: "final" }, a.accessToken),
+      await env.api.patch(`/rooms/${room.id}/messages/${after.id}`, { message: "final" }, a.accessToken),
       200,
     );
     await watcher.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === "5");
@@ -123,7 +118,7 @@ describe("resume from the room hub's memory", () => {
 
     const before = readsOf(room.id);
     const back = await subscribed(b.accessToken, room.id, "s", 1);
-    const end = await send(api, a, room.id, "end");
+    const end = await send(env.api, a, room.id, "end");
     await back.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === String(end.seq));
     const events = back.messages("s").filter((e) => e.seq !== undefined);
     expect(events.map((e) => [e.seq, e.type, e.message])).toEqual([

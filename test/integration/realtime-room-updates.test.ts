@@ -1,39 +1,30 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import {
   type Account,
-  type Client,
-  client,
   createAdmin,
   createRoom,
   expectError,
   expectStatus,
   send,
   signup,
+  useTestServer,
   type WireRoom,
 } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
 const NOTIFICATIONS = "/user/queue/notifications";
 
 const rename = async (who: Account, roomId: string, patch: { name?: string; topic?: string }) => {
-  const res = await api.patch(`/rooms/${roomId}`, patch, who.accessToken);
+  const res = await env.api.patch(`/rooms/${roomId}`, patch, who.accessToken);
   expectStatus(res, 200);
   return (res.body as { room: WireRoom }).room;
 };
 
 const transfer = async (who: Account, roomId: string, userId: string) => {
-  const res = await api.post(`/rooms/${roomId}/owner`, { userId }, who.accessToken);
+  const res = await env.api.post(`/rooms/${roomId}/owner`, { userId }, who.accessToken);
   expectStatus(res, 200);
   return (res.body as { room: WireRoom }).room;
 };
@@ -47,10 +38,10 @@ const isUpdate = (subId: string) => (f: Parameters<typeof bodyJson>[0]) =>
 
 /** The room as a member reads it, checked to be the same in GET /rooms/{id} and in the room list. */
 const readRoom = async (who: Account, roomId: string): Promise<WireRoom> => {
-  const one = await api.get(`/rooms/${roomId}`, who.accessToken);
+  const one = await env.api.get(`/rooms/${roomId}`, who.accessToken);
   expectStatus(one, 200);
   const room = (one.body as { room: WireRoom }).room;
-  const list = await api.get("/rooms", who.accessToken);
+  const list = await env.api.get("/rooms", who.accessToken);
   expectStatus(list, 200);
   const listed = (list.body as { rooms: Array<{ room: WireRoom }> }).rooms.find((s) => s.room.id === roomId);
   expect(listed?.room).toEqual(room);
@@ -77,25 +68,25 @@ const held = (start: WireRoom, events: ReadonlyArray<Record<string, unknown>>) =
 
 describe("room.updated", () => {
   test("a rename reaches the room's subscribers and its members' notification streams, without seq; nobody else", async () => {
-    const owner = await signup(api, "ru");
-    const member = await signup(api, "ru");
-    const removed = await signup(api, "ru");
-    const outsider = await signup(api, "ru");
-    const room = await createRoom(api, owner, "Before", [member.user.id, removed.user.id]);
-    const other = await createRoom(api, owner, "Elsewhere", [outsider.user.id, removed.user.id]);
+    const owner = await signup(env.api, "ru");
+    const member = await signup(env.api, "ru");
+    const removed = await signup(env.api, "ru");
+    const outsider = await signup(env.api, "ru");
+    const room = await createRoom(env.api, owner, "Before", [member.user.id, removed.user.id]);
+    const other = await createRoom(env.api, owner, "Elsewhere", [outsider.user.id, removed.user.id]);
 
-    const cm = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    const cm = await StompTestClient.connect(env.server.wsUrl, member.accessToken);
     await cm.subscribeWithReceipt(roomDest(room.id), "s");
     await cm.subscribeWithReceipt(NOTIFICATIONS, "n");
-    const co = await StompTestClient.connect(server.wsUrl, outsider.accessToken);
+    const co = await StompTestClient.connect(env.server.wsUrl, outsider.accessToken);
     await co.subscribeWithReceipt(roomDest(other.id), "s");
     await co.subscribeWithReceipt(NOTIFICATIONS, "n");
     // A former member, whose notification stream followed the room until the removal; the room stays followed on
     // this server through the member's subscription.
-    const cr = await StompTestClient.connect(server.wsUrl, removed.accessToken);
+    const cr = await StompTestClient.connect(env.server.wsUrl, removed.accessToken);
     await cr.subscribeWithReceipt(roomDest(room.id), "s");
     await cr.subscribeWithReceipt(NOTIFICATIONS, "n");
-    expectStatus(await api.del(`/rooms/${room.id}/members/${removed.user.id}`, owner.accessToken), 204);
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${removed.user.id}`, owner.accessToken), 204);
     await cr.waitFor((f) => header(f, "subscription") === "n" && bodyJson(f).type === "member.left", 3000);
 
     const renamed = await rename(owner, room.id, { name: "After", topic: "Fresh topic" });
@@ -119,11 +110,11 @@ describe("room.updated", () => {
     expect(bodyJson(note)).toEqual(expected);
     expect(header(note, "destination")).toBe(NOTIFICATIONS);
 
-    await send(api, owner, room.id, "after the rename");
+    await send(env.api, owner, room.id, "after the rename");
     await cm.waitFor((f) => header(f, "subscription") === "s" && bodyJson(f).message === "after the rename");
     // A message in the other room, sent after the member had both: by its arrival, anything the rename or that
     // message would have sent to the outsider or the former member has arrived too.
-    await send(api, owner, other.id, "sentinel");
+    await send(env.api, owner, other.id, "sentinel");
     await co.waitFor((f) => header(f, "subscription") === "s" && bodyJson(f).message === "sentinel");
     await co.waitFor((f) => header(f, "subscription") === "n" && bodyJson(f).type === "message");
     await cr.waitFor((f) => header(f, "subscription") === "n" && bodyJson(f).type === "message");
@@ -141,15 +132,15 @@ describe("room.updated", () => {
   });
 
   test("an ownership transfer announces the new owner and the replaced one; a no-op transfer announces nothing", async () => {
-    const owner = await signup(api, "ro");
-    const heir = await signup(api, "ro");
-    const third = await signup(api, "ro");
-    const admin = await createAdmin(server, api);
-    const room = await createRoom(api, owner, "Handover", [heir.user.id, third.user.id]);
-    const ch = await StompTestClient.connect(server.wsUrl, heir.accessToken);
+    const owner = await signup(env.api, "ro");
+    const heir = await signup(env.api, "ro");
+    const third = await signup(env.api, "ro");
+    const admin = await createAdmin(env.server, env.api);
+    const room = await createRoom(env.api, owner, "Handover", [heir.user.id, third.user.id]);
+    const ch = await StompTestClient.connect(env.server.wsUrl, heir.accessToken);
     await ch.subscribeWithReceipt(roomDest(room.id), "s");
     // Only the room list: no subscription to the room itself.
-    const ct = await StompTestClient.connect(server.wsUrl, third.accessToken);
+    const ct = await StompTestClient.connect(env.server.wsUrl, third.accessToken);
     await ct.subscribeWithReceipt(NOTIFICATIONS, "n");
 
     await transfer(owner, room.id, heir.user.id);
@@ -166,7 +157,7 @@ describe("room.updated", () => {
     expect(bodyJson(await ch.waitFor(isUpdate("s")))).toEqual(first);
     expect(bodyJson(await ct.waitFor(isUpdate("n")))).toEqual(first);
     // What the event says is what the room now says.
-    const read = await api.get(`/rooms/${room.id}`, third.accessToken);
+    const read = await env.api.get(`/rooms/${room.id}`, third.accessToken);
     const details = read.body as { room: WireRoom; members: Array<{ userId: string; role: string }> };
     expect(details.room.ownerId).toBe(heir.user.id);
     const role = (a: Account) => details.members.find((m) => m.userId === a.user.id)?.role;
@@ -200,22 +191,22 @@ describe("room.updated", () => {
   });
 
   test("the announcement takes no seq and a resume replays only stored events, with no gap or duplicate", async () => {
-    const owner = await signup(api, "rr");
-    const member = await signup(api, "rr");
-    const room = await createRoom(api, owner, "Resumable", [member.user.id]);
-    const watcher = await StompTestClient.connect(server.wsUrl, owner.accessToken);
+    const owner = await signup(env.api, "rr");
+    const member = await signup(env.api, "rr");
+    const room = await createRoom(env.api, owner, "Resumable", [member.user.id]);
+    const watcher = await StompTestClient.connect(env.server.wsUrl, owner.accessToken);
     await watcher.subscribeWithReceipt(roomDest(room.id), "s");
-    const first = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    const first = await StompTestClient.connect(env.server.wsUrl, member.accessToken);
     await first.subscribeWithReceipt(roomDest(room.id), "s");
-    await send(api, owner, room.id, "m1");
-    await send(api, owner, room.id, "m2");
+    await send(env.api, owner, room.id, "m1");
+    await send(env.api, owner, room.id, "m2");
     await first.waitFor((f) => header(f, "seq") === "2");
     first.close();
     await first.closed;
 
     // Missed while disconnected: a rename between two stored events.
     await rename(owner, room.id, { name: "Renamed while away" });
-    await send(api, owner, room.id, "m3");
+    await send(env.api, owner, room.id, "m3");
     await watcher.waitFor((f) => header(f, "seq") === "3");
     // A live subscriber got the rename between m2 and m3, and the seqs stay contiguous around it.
     const live = watcher
@@ -224,9 +215,9 @@ describe("room.updated", () => {
       .map((e) => (e.type === "room.updated" ? e.name : e.seq));
     expect(live).toEqual([1, 2, "Renamed while away", 3]);
 
-    const again = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    const again = await StompTestClient.connect(env.server.wsUrl, member.accessToken);
     await again.subscribeWithReceipt(roomDest(room.id), "s", [["since-seq", "2"]]);
-    await send(api, owner, room.id, "m4");
+    await send(env.api, owner, room.id, "m4");
     await again.waitFor((f) => header(f, "seq") === "4");
     const stored = again.framesOf("s").filter((f) => header(f, "seq") !== undefined);
     expect(stored.map((f) => [header(f, "seq"), bodyJson(f).message])).toEqual([
@@ -235,7 +226,7 @@ describe("room.updated", () => {
     ]);
     expect(updates(again, "s")).toEqual([]);
     // What a resuming client does instead: read the room again.
-    const read = await api.get(`/rooms/${room.id}`, member.accessToken);
+    const read = await env.api.get(`/rooms/${room.id}`, member.accessToken);
     expect((read.body as { room: WireRoom }).room).toMatchObject({
       name: "Renamed while away",
       lastSeq: 4,
@@ -246,12 +237,12 @@ describe("room.updated", () => {
   });
 
   test("the event, the change's answer and a later GET carry the same version; refusals and no-ops take none", async () => {
-    const owner = await signup(api, "rv");
-    const member = await signup(api, "rv");
-    const outsider = await signup(api, "rv");
-    const room = await createRoom(api, owner, "Versioned", [member.user.id]);
+    const owner = await signup(env.api, "rv");
+    const member = await signup(env.api, "rv");
+    const outsider = await signup(env.api, "rv");
+    const room = await createRoom(env.api, owner, "Versioned", [member.user.id]);
     expect(room.version).toBe(1);
-    const cm = await StompTestClient.connect(server.wsUrl, member.accessToken);
+    const cm = await StompTestClient.connect(env.server.wsUrl, member.accessToken);
     await cm.subscribeWithReceipt(roomDest(room.id), "s");
     await cm.subscribeWithReceipt(NOTIFICATIONS, "n");
 
@@ -264,18 +255,30 @@ describe("room.updated", () => {
 
     // Bad input and refused changes get the answers they always got, and commit nothing: no version is taken.
     const path = `/rooms/${room.id}`;
-    expectError(await api.patch(path, { name: "   " }, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.patch(path, { name: 5 }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await env.api.patch(path, { name: "   " }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await env.api.patch(path, { name: 5 }, owner.accessToken), "VALIDATION_FAILED");
     // The version is the server's to give: a body naming it is refused like any unknown field.
-    expectError(await api.patch(path, { version: 9 }, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.patch(path, { name: "Mine", version: 9 }, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.request("PATCH", path, { raw: "{", token: owner.accessToken }), "MALFORMED_JSON");
-    expectError(await api.patch(path, { name: "Mine" }, member.accessToken), "FORBIDDEN");
-    expectError(await api.patch(path, { name: "Mine" }, outsider.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.patch(path, { version: 9 }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(
+      await env.api.patch(path, { name: "Mine", version: 9 }, owner.accessToken),
+      "VALIDATION_FAILED",
+    );
+    expectError(
+      await env.api.request("PATCH", path, { raw: "{", token: owner.accessToken }),
+      "MALFORMED_JSON",
+    );
+    expectError(await env.api.patch(path, { name: "Mine" }, member.accessToken), "FORBIDDEN");
+    expectError(await env.api.patch(path, { name: "Mine" }, outsider.accessToken), "ROOM_NOT_FOUND");
     const ownerPath = `${path}/owner`;
-    expectError(await api.post(ownerPath, { userId: "not-an-id" }, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.post(ownerPath, { userId: outsider.user.id }, owner.accessToken), "USER_NOT_FOUND");
-    expectError(await api.post(ownerPath, { userId: member.user.id }, member.accessToken), "FORBIDDEN");
+    expectError(
+      await env.api.post(ownerPath, { userId: "not-an-id" }, owner.accessToken),
+      "VALIDATION_FAILED",
+    );
+    expectError(
+      await env.api.post(ownerPath, { userId: outsider.user.id }, owner.accessToken),
+      "USER_NOT_FOUND",
+    );
+    expectError(await env.api.post(ownerPath, { userId: member.user.id }, member.accessToken), "FORBIDDEN");
     // Naming the current owner: 200 with the room as it is, version included.
     expect(await transfer(owner, room.id, owner.user.id)).toEqual(renamed);
     expect(await readRoom(member, room.id)).toEqual(renamed);
@@ -294,12 +297,12 @@ describe("room.updated", () => {
   });
 
   test("two racing PATCHes get distinct versions; the higher one's details are what GET returns and a client keeps", async () => {
-    const owner = await signup(api, "rc");
-    const member = await signup(api, "rc");
-    const admin = await createAdmin(server, api);
+    const owner = await signup(env.api, "rc");
+    const member = await signup(env.api, "rc");
+    const admin = await createAdmin(env.server, env.api);
     for (let round = 0; round < 3; round++) {
-      const room = await createRoom(api, owner, `Raced ${round}`, [member.user.id]);
-      const cm = await StompTestClient.connect(server.wsUrl, member.accessToken);
+      const room = await createRoom(env.api, owner, `Raced ${round}`, [member.user.id]);
+      const cm = await StompTestClient.connect(env.server.wsUrl, member.accessToken);
       await cm.subscribeWithReceipt(roomDest(room.id), "s");
       await cm.subscribeWithReceipt(NOTIFICATIONS, "n");
       const answers = await Promise.all([

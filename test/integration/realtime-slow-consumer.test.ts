@@ -1,23 +1,15 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { encodeFrame } from "../../src/realtime/stomp/encoder.ts";
 import type { StompHeader } from "../../src/realtime/stomp/frame.ts";
-import { startTestServer, type TestServer } from "../support/server.ts";
 import { StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, signup } from "./helpers.ts";
-
-let server: TestServer;
-let api: Client;
+import { createRoom, signup, useTestServer } from "./helpers.ts";
 
 const MAX_BUFFERED = 64 * 1024;
 
-beforeAll(async () => {
-  server = await startTestServer({
-    config: { wsMaxBufferedBytes: MAX_BUFFERED, wsSendBurst: 100_000, wsSendRatePerSecond: 100_000 },
-  });
-  api = client(server.api);
+const env = useTestServer({
+  config: { wsMaxBufferedBytes: MAX_BUFFERED, wsSendBurst: 100_000, wsSendRatePerSecond: 100_000 },
 });
-afterAll(() => server.stop());
 
 /** A client WebSocket frame (text, masked as RFC 6455 requires of clients). */
 function wsFrame(payload: Uint8Array): Uint8Array {
@@ -56,9 +48,9 @@ function stomp(command: "CONNECT" | "SUBSCRIBE", headers: StompHeader[]): Uint8A
 }
 
 test('a client that stops reading is closed with 1008 "slow consumer" once its backlog passes the limit', async () => {
-  const a = await signup(api, "slow");
-  const room = await createRoom(api, a, "Slow");
-  const { socket, received } = await rawSocket(server.wsUrl);
+  const a = await signup(env.api, "slow");
+  const room = await createRoom(env.api, a, "Slow");
+  const { socket, received } = await rawSocket(env.server.wsUrl);
   socket.write(
     stomp("CONNECT", [
       ["accept-version", "1.2"],
@@ -84,7 +76,7 @@ test('a client that stops reading is closed with 1008 "slow consumer" once its b
     closed = true;
   });
 
-  const sender = await StompTestClient.connect(server.wsUrl, a.accessToken);
+  const sender = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
   const text = "x".repeat(300);
   for (let i = 0; i < 80; i++) {
     await sender.sendWithReceipt("/pub/message", { roomId: room.id, message: text });

@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client as StompClient, type IMessage } from "@stomp/stompjs";
-import { startTestServer, type TestServer } from "../support/server.ts";
-import { type Client, client, createRoom, history, send, signup } from "./helpers.ts";
+import { describe, expect, test } from "bun:test";
+import { type IMessage, Client as StompClient } from "@stomp/stompjs";
+import { createRoom, history, send, signup, useTestServer } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 /** A @stomp/stompjs client on Bun's WebSocket, connected (resolves on CONNECTED). */
 async function stompjs(token: string): Promise<StompClient> {
   const c = new StompClient({
-    webSocketFactory: () => new WebSocket(server.wsUrl, ["v12.stomp", "v11.stomp", "v10.stomp"]),
+    webSocketFactory: () => new WebSocket(env.server.wsUrl, ["v12.stomp", "v11.stomp", "v10.stomp"]),
     connectHeaders: { Authorization: `Bearer ${token}` },
     reconnectDelay: 0,
     heartbeatIncoming: 1000,
@@ -46,9 +38,9 @@ function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
 
 describe("@stomp/stompjs interoperability", () => {
   test("connect, subscribe, publish with a receipt, reconnect and resume with since-seq", async () => {
-    const a = await signup(api, "js");
-    const b = await signup(api, "js");
-    const room = await createRoom(api, a, "StompJs", [b.user.id]);
+    const a = await signup(env.api, "js");
+    const b = await signup(env.api, "js");
+    const room = await createRoom(env.api, a, "StompJs", [b.user.id]);
     const sender = await stompjs(a.accessToken);
     const reader = await stompjs(b.accessToken);
 
@@ -69,7 +61,7 @@ describe("@stomp/stompjs interoperability", () => {
       });
     });
     expect(receipt.seq).toBe("1");
-    expect((await history(api, a, room.id)).messages.map((m) => [m.id, m.message])).toEqual([
+    expect((await history(env.api, a, room.id)).messages.map((m) => [m.id, m.message])).toEqual([
       [receipt["message-id"] as string, "from stompjs"],
     ]);
     await until(() => received.some((m) => JSON.parse(m.body).type === "message"));
@@ -85,11 +77,11 @@ describe("@stomp/stompjs interoperability", () => {
 
     // Reconnect: the reader goes away, misses three messages, and resumes from the last seq it saw.
     await reader.deactivate();
-    for (const text of ["missed 1", "missed 2", "missed 3"]) await send(api, a, room.id, text);
+    for (const text of ["missed 1", "missed 2", "missed 3"]) await send(env.api, a, room.id, text);
     const resumed: IMessage[] = [];
     const reader2 = await stompjs(b.accessToken);
     reader2.subscribe(`/sub/chat/room/${room.id}`, (m) => resumed.push(m), { id: "room", "since-seq": "1" });
-    await send(api, a, room.id, "live");
+    await send(env.api, a, room.id, "live");
     await until(() => resumed.some((m) => JSON.parse(m.body).message === "live"));
     const seqs = resumed.filter((m) => m.headers.seq !== undefined).map((m) => Number(m.headers.seq));
     expect(seqs).toEqual([2, 3, 4, 5]);

@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import {
   type Account,
-  type Client,
-  client,
   createAdmin,
   createRoom,
   expectError,
   expectStatus,
   signup,
   UNKNOWN_ID,
+  useTestServer,
   type WireRoom,
 } from "./helpers.ts";
 
-let server: TestServer;
-let api: Client;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  api = client(server.api);
-});
-afterAll(() => server.stop());
+const env = useTestServer();
 
 interface Details {
   room: WireRoom;
@@ -29,7 +20,7 @@ interface Details {
 }
 
 async function details(who: Account, roomId: string): Promise<Details> {
-  const res = await api.get(`/rooms/${roomId}`, who.accessToken);
+  const res = await env.api.get(`/rooms/${roomId}`, who.accessToken);
   expectStatus(res, 200);
   return res.body as Details;
 }
@@ -48,19 +39,19 @@ function roles(entries: Array<[Account, string]>): string[][] {
 }
 
 const transfer = (roomId: string, userId: unknown, who: Account) =>
-  api.post(`/rooms/${roomId}/owner`, { userId }, who.accessToken);
+  env.api.post(`/rooms/${roomId}/owner`, { userId }, who.accessToken);
 
 describe("ownership transfer", () => {
   test("the owner hands the room over, leaves as a plain member, and the new owner manages it", async () => {
-    const owner = await signup(api, "own");
-    const heir = await signup(api, "heir");
-    const other = await signup(api, "oth");
-    const late = await signup(api, "late");
-    const room = await createRoom(api, owner, "Handover", [heir.user.id, other.user.id]);
+    const owner = await signup(env.api, "own");
+    const heir = await signup(env.api, "heir");
+    const other = await signup(env.api, "oth");
+    const late = await signup(env.api, "late");
+    const room = await createRoom(env.api, owner, "Handover", [heir.user.id, other.user.id]);
 
     // Before the transfer the owner is stuck, and is told how to get out.
     const stuck = expectError(
-      await api.del(`/rooms/${room.id}/members/${owner.user.id}`, owner.accessToken),
+      await env.api.del(`/rooms/${room.id}/members/${owner.user.id}`, owner.accessToken),
       "INVALID_OPERATION",
     );
     expect(stuck.message).toContain("transfer ownership");
@@ -80,7 +71,7 @@ describe("ownership transfer", () => {
     });
     expect((await details(heir, room.id)).myRole).toBe("owner");
     expect((await details(owner, room.id)).myRole).toBe("member");
-    const listed = await api.get("/rooms", owner.accessToken);
+    const listed = await env.api.get("/rooms", owner.accessToken);
     expect((listed.body as { rooms: Array<{ room: WireRoom; myRole: string }> }).rooms[0]).toMatchObject({
       room: { id: room.id, ownerId: heir.user.id },
       myRole: "member",
@@ -88,25 +79,25 @@ describe("ownership transfer", () => {
 
     // The previous owner lost every owner right.
     expectError(
-      await api.post(`/rooms/${room.id}/members`, { userId: late.user.id }, owner.accessToken),
+      await env.api.post(`/rooms/${room.id}/members`, { userId: late.user.id }, owner.accessToken),
       "FORBIDDEN",
     );
-    expectError(await api.patch(`/rooms/${room.id}`, { name: "mine" }, owner.accessToken), "FORBIDDEN");
+    expectError(await env.api.patch(`/rooms/${room.id}`, { name: "mine" }, owner.accessToken), "FORBIDDEN");
     expectError(await transfer(room.id, owner.user.id, owner), "FORBIDDEN");
 
     // ... and may now leave.
-    expectStatus(await api.del(`/rooms/${room.id}/members/${owner.user.id}`, owner.accessToken), 204);
-    expectError(await api.get(`/rooms/${room.id}`, owner.accessToken), "ROOM_NOT_FOUND");
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${owner.user.id}`, owner.accessToken), 204);
+    expectError(await env.api.get(`/rooms/${room.id}`, owner.accessToken), "ROOM_NOT_FOUND");
 
     // The new owner manages members and details, and is now the one who cannot leave while others remain.
     expectStatus(
-      await api.post(`/rooms/${room.id}/members`, { userId: late.user.id }, heir.accessToken),
+      await env.api.post(`/rooms/${room.id}/members`, { userId: late.user.id }, heir.accessToken),
       201,
     );
-    expectStatus(await api.del(`/rooms/${room.id}/members/${other.user.id}`, heir.accessToken), 204);
-    expectStatus(await api.patch(`/rooms/${room.id}`, { name: "Renamed" }, heir.accessToken), 200);
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${other.user.id}`, heir.accessToken), 204);
+    expectStatus(await env.api.patch(`/rooms/${room.id}`, { name: "Renamed" }, heir.accessToken), 200);
     expectError(
-      await api.del(`/rooms/${room.id}/members/${heir.user.id}`, heir.accessToken),
+      await env.api.del(`/rooms/${room.id}/members/${heir.user.id}`, heir.accessToken),
       "INVALID_OPERATION",
     );
     expect(await ownership(late, room.id)).toEqual({
@@ -119,13 +110,13 @@ describe("ownership transfer", () => {
   });
 
   test("a site administrator transfers any room, also one they are not in, and may not remove the owner", async () => {
-    const owner = await signup(api, "own");
-    const member = await signup(api, "mem");
-    const admin = await createAdmin(server, api);
-    const room = await createRoom(api, owner, "Administered", [member.user.id]);
+    const owner = await signup(env.api, "own");
+    const member = await signup(env.api, "mem");
+    const admin = await createAdmin(env.server, env.api);
+    const room = await createRoom(env.api, owner, "Administered", [member.user.id]);
 
     expectError(
-      await api.del(`/rooms/${room.id}/members/${owner.user.id}`, admin.accessToken),
+      await env.api.del(`/rooms/${room.id}/members/${owner.user.id}`, admin.accessToken),
       "INVALID_OPERATION",
     );
     const res = await transfer(room.id, member.user.id, admin);
@@ -139,33 +130,33 @@ describe("ownership transfer", () => {
       ]),
     });
     // The administrator is still not a member: managing is not reading.
-    expectError(await api.get(`/rooms/${room.id}`, admin.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.get(`/rooms/${room.id}`, admin.accessToken), "ROOM_NOT_FOUND");
     // And can hand it back, to a member of their choosing.
     expectStatus(await transfer(room.id, owner.user.id, admin), 200);
     expect((await ownership(member, room.id)).ownerId).toBe(owner.user.id);
   });
 
   test("an administrator gives an owner again to a room whose owner left", async () => {
-    const owner = await signup(api, "own");
-    const newcomer = await signup(api, "new");
-    const third = await signup(api, "thr");
-    const admin = await createAdmin(server, api);
-    const room = await createRoom(api, owner, "Orphaned");
+    const owner = await signup(env.api, "own");
+    const newcomer = await signup(env.api, "new");
+    const third = await signup(env.api, "thr");
+    const admin = await createAdmin(env.server, env.api);
+    const room = await createRoom(env.api, owner, "Orphaned");
     // Alone, the owner may leave; the room then has members only if an administrator adds them.
-    expectStatus(await api.del(`/rooms/${room.id}/members/${owner.user.id}`, owner.accessToken), 204);
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${owner.user.id}`, owner.accessToken), 204);
     expectStatus(
-      await api.post(`/rooms/${room.id}/members`, { userId: newcomer.user.id }, admin.accessToken),
+      await env.api.post(`/rooms/${room.id}/members`, { userId: newcomer.user.id }, admin.accessToken),
       201,
     );
     // The departed owner is not a member, so the room has nobody to manage it until the transfer.
     expectError(
-      await api.post(`/rooms/${room.id}/members`, { userId: third.user.id }, newcomer.accessToken),
+      await env.api.post(`/rooms/${room.id}/members`, { userId: third.user.id }, newcomer.accessToken),
       "FORBIDDEN",
     );
     expectError(await transfer(room.id, owner.user.id, admin), "USER_NOT_FOUND");
     expectStatus(await transfer(room.id, newcomer.user.id, admin), 200);
     expectStatus(
-      await api.post(`/rooms/${room.id}/members`, { userId: third.user.id }, newcomer.accessToken),
+      await env.api.post(`/rooms/${room.id}/members`, { userId: third.user.id }, newcomer.accessToken),
       201,
     );
     expect(await ownership(third, room.id)).toEqual({
@@ -178,10 +169,10 @@ describe("ownership transfer", () => {
   });
 
   test("naming the current owner answers 200 and changes nothing", async () => {
-    const owner = await signup(api, "own");
-    const member = await signup(api, "mem");
-    const admin = await createAdmin(server, api);
-    const room = await createRoom(api, owner, "Same", [member.user.id]);
+    const owner = await signup(env.api, "own");
+    const member = await signup(env.api, "mem");
+    const admin = await createAdmin(env.server, env.api);
+    const room = await createRoom(env.api, owner, "Same", [member.user.id]);
     const before = await ownership(member, room.id);
     for (const who of [owner, admin]) {
       const res = await transfer(room.id, owner.user.id, who);
@@ -193,10 +184,10 @@ describe("ownership transfer", () => {
   });
 
   test("two transfers racing from one owner: exactly one applies, the other is FORBIDDEN, one owner remains", async () => {
-    const owner = await signup(api, "own");
-    const b = await signup(api, "b");
-    const c = await signup(api, "c");
-    const room = await createRoom(api, owner, "Race", [b.user.id, c.user.id]);
+    const owner = await signup(env.api, "own");
+    const b = await signup(env.api, "b");
+    const c = await signup(env.api, "c");
+    const room = await createRoom(env.api, owner, "Race", [b.user.id, c.user.id]);
     const [toB, toC] = await Promise.all([
       transfer(room.id, b.user.id, owner),
       transfer(room.id, c.user.id, owner),
@@ -219,11 +210,11 @@ describe("ownership transfer", () => {
 
 describe("ownership transfer refusals", () => {
   test("the new owner must be an active member of the room", async () => {
-    const owner = await signup(api, "own");
-    const member = await signup(api, "mem");
-    const outsider = await signup(api, "out");
-    const admin = await createAdmin(server, api);
-    const room = await createRoom(api, owner, "Members only", [member.user.id]);
+    const owner = await signup(env.api, "own");
+    const member = await signup(env.api, "mem");
+    const outsider = await signup(env.api, "out");
+    const admin = await createAdmin(env.server, env.api);
+    const room = await createRoom(env.api, owner, "Members only", [member.user.id]);
     const before = await ownership(owner, room.id);
 
     expectError(await transfer(room.id, outsider.user.id, owner), "USER_NOT_FOUND");
@@ -231,7 +222,7 @@ describe("ownership transfer refusals", () => {
     expectError(await transfer(room.id, outsider.user.id, admin), "USER_NOT_FOUND");
     // A deactivated member could never use the room they were given.
     expectStatus(
-      await api.patch(`/admin/users/${member.user.id}`, { status: "deactivated" }, admin.accessToken),
+      await env.api.patch(`/admin/users/${member.user.id}`, { status: "deactivated" }, admin.accessToken),
       200,
     );
     expectError(await transfer(room.id, member.user.id, owner), "USER_NOT_FOUND");
@@ -241,10 +232,10 @@ describe("ownership transfer refusals", () => {
   });
 
   test("a plain member is FORBIDDEN, also when naming themselves or the owner", async () => {
-    const owner = await signup(api, "own");
-    const a = await signup(api, "a");
-    const b = await signup(api, "b");
-    const room = await createRoom(api, owner, "Rights", [a.user.id, b.user.id]);
+    const owner = await signup(env.api, "own");
+    const a = await signup(env.api, "a");
+    const b = await signup(env.api, "b");
+    const room = await createRoom(env.api, owner, "Rights", [a.user.id, b.user.id]);
     const before = await ownership(owner, room.id);
     for (const target of [a, b, owner]) expectError(await transfer(room.id, target.user.id, a), "FORBIDDEN");
     // Rights are checked before the target: a member naming an outsider is FORBIDDEN too.
@@ -254,11 +245,11 @@ describe("ownership transfer refusals", () => {
   });
 
   test("to a stranger, a removed member or for an unknown room, the room does not exist", async () => {
-    const owner = await signup(api, "own");
-    const stranger = await signup(api, "str");
-    const removed = await signup(api, "rem");
-    const room = await createRoom(api, owner, "Hidden", [removed.user.id]);
-    expectStatus(await api.del(`/rooms/${room.id}/members/${removed.user.id}`, owner.accessToken), 204);
+    const owner = await signup(env.api, "own");
+    const stranger = await signup(env.api, "str");
+    const removed = await signup(env.api, "rem");
+    const room = await createRoom(env.api, owner, "Hidden", [removed.user.id]);
+    expectStatus(await env.api.del(`/rooms/${room.id}/members/${removed.user.id}`, owner.accessToken), 204);
     for (const who of [stranger, removed]) {
       for (const target of [owner, who]) {
         const res = await transfer(room.id, target.user.id, who);
@@ -271,11 +262,11 @@ describe("ownership transfer refusals", () => {
   });
 
   test("a direct conversation has no owner: INVALID_OPERATION for its participants and administrators", async () => {
-    const a = await signup(api, "dma");
-    const b = await signup(api, "dmb");
-    const outsider = await signup(api, "dmo");
-    const admin = await createAdmin(server, api);
-    const opened = await api.post("/dms", { userId: b.user.id }, a.accessToken);
+    const a = await signup(env.api, "dma");
+    const b = await signup(env.api, "dmb");
+    const outsider = await signup(env.api, "dmo");
+    const admin = await createAdmin(env.server, env.api);
+    const opened = await env.api.post("/dms", { userId: b.user.id }, a.accessToken);
     expectStatus(opened, 201);
     const dm = (opened.body as { room: WireRoom }).room;
     for (const target of [a, b, outsider]) {
@@ -293,21 +284,24 @@ describe("ownership transfer refusals", () => {
   });
 
   test("malformed requests are refused before anything is looked up", async () => {
-    const owner = await signup(api, "own");
-    const member = await signup(api, "mem");
-    const room = await createRoom(api, owner, "Input", [member.user.id]);
+    const owner = await signup(env.api, "own");
+    const member = await signup(env.api, "mem");
+    const room = await createRoom(env.api, owner, "Input", [member.user.id]);
     const path = `/rooms/${room.id}/owner`;
-    expectError(await api.post(path, {}, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.post(path, { userId: "not-an-id" }, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.post(path, { userId: 42 }, owner.accessToken), "VALIDATION_FAILED");
-    expectError(await api.post(path, { userId: null }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await env.api.post(path, {}, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await env.api.post(path, { userId: "not-an-id" }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await env.api.post(path, { userId: 42 }, owner.accessToken), "VALIDATION_FAILED");
+    expectError(await env.api.post(path, { userId: null }, owner.accessToken), "VALIDATION_FAILED");
     expectError(
-      await api.post(path, { userId: member.user.id, role: "owner" }, owner.accessToken),
+      await env.api.post(path, { userId: member.user.id, role: "owner" }, owner.accessToken),
       "VALIDATION_FAILED",
     );
-    expectError(await api.request("POST", path, { raw: "{", token: owner.accessToken }), "MALFORMED_JSON");
     expectError(
-      await api.request("POST", path, {
+      await env.api.request("POST", path, { raw: "{", token: owner.accessToken }),
+      "MALFORMED_JSON",
+    );
+    expectError(
+      await env.api.request("POST", path, {
         raw: JSON.stringify({ userId: member.user.id }),
         contentType: "text/plain",
         token: owner.accessToken,
@@ -315,11 +309,11 @@ describe("ownership transfer refusals", () => {
       "UNSUPPORTED_MEDIA_TYPE",
     );
     expectError(
-      await api.post("/rooms/not-an-id/owner", { userId: member.user.id }, owner.accessToken),
+      await env.api.post("/rooms/not-an-id/owner", { userId: member.user.id }, owner.accessToken),
       "INVALID_ID",
     );
-    expectError(await api.post(path, { userId: member.user.id }), "UNAUTHENTICATED");
-    expectError(await api.request("GET", path, { token: owner.accessToken }), "METHOD_NOT_ALLOWED");
+    expectError(await env.api.post(path, { userId: member.user.id }), "UNAUTHENTICATED");
+    expectError(await env.api.request("GET", path, { token: owner.accessToken }), "METHOD_NOT_ALLOWED");
     expect((await details(owner, room.id)).room).toMatchObject({ ownerId: owner.user.id, version: 1 });
   });
 });

@@ -1,29 +1,21 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startTestServer, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
 import { header, StompTestClient } from "../support/stomp-client.ts";
-import { type Client, client, createRoom, expectError, fullHistory, send, signup } from "./helpers.ts";
-
-let server: TestServer;
-let api: Client;
+import { createRoom, expectError, fullHistory, send, signup, useTestServer } from "./helpers.ts";
 
 const ROOM_BURST = 4;
 
-beforeAll(async () => {
-  server = await startTestServer({
-    // One message a second per room after a burst of four; per-user limits are out of the way.
-    config: { roomSendRate: 1, roomSendBurst: ROOM_BURST, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
-  });
-  api = client(server.api);
+const env = useTestServer({
+  // One message a second per room after a burst of four; per-user limits are out of the way.
+  config: { roomSendRate: 1, roomSendBurst: ROOM_BURST, wsSendRatePerSecond: 1000, wsSendBurst: 1000 },
 });
-afterAll(() => server.stop());
 
 describe("per-room send cap", () => {
   test("counts every sender of the room together; the excess gets 429 RATE_LIMITED with Retry-After, nothing stored", async () => {
-    const [a, b] = await Promise.all([signup(api, "capa"), signup(api, "capb")]);
-    const room = await createRoom(api, a, "Capped", [b.user.id]);
+    const [a, b] = await Promise.all([signup(env.api, "capa"), signup(env.api, "capb")]);
+    const room = await createRoom(env.api, a, "Capped", [b.user.id]);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        api.post(`/rooms/${room.id}/messages`, { message: `m${i}` }, (i % 2 === 0 ? a : b).accessToken),
+        env.api.post(`/rooms/${room.id}/messages`, { message: `m${i}` }, (i % 2 === 0 ? a : b).accessToken),
       ),
     );
     const ok = results.filter((r) => r.status === 201);
@@ -35,46 +27,49 @@ describe("per-room send cap", () => {
       expectError(r, "RATE_LIMITED");
       expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     }
-    expect((await fullHistory(api, a, room.id)).length).toBe(ok.length);
+    expect((await fullHistory(env.api, a, room.id)).length).toBe(ok.length);
   });
 
   test("someone outside the room spends none of its budget and is told ROOM_NOT_FOUND, busy room or not", async () => {
-    const [a, outsider] = await Promise.all([signup(api, "cape"), signup(api, "capf")]);
-    const room = await createRoom(api, a, "Guarded");
+    const [a, outsider] = await Promise.all([signup(env.api, "cape"), signup(env.api, "capf")]);
+    const room = await createRoom(env.api, a, "Guarded");
     const intrude = () =>
       Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          api.post(`/rooms/${room.id}/messages`, { message: `x${i}` }, outsider.accessToken),
+          env.api.post(`/rooms/${room.id}/messages`, { message: `x${i}` }, outsider.accessToken),
         ),
       );
     for (const r of await intrude()) expectError(r, "ROOM_NOT_FOUND");
     // Ten refused sends gave their tokens back: the members still have the whole burst.
-    for (let i = 0; i < ROOM_BURST; i++) await send(api, a, room.id, `m${i}`);
-    expectError(await api.post(`/rooms/${room.id}/messages`, { message: "over" }, a.accessToken), "RATE_LIMITED");
+    for (let i = 0; i < ROOM_BURST; i++) await send(env.api, a, room.id, `m${i}`);
+    expectError(
+      await env.api.post(`/rooms/${room.id}/messages`, { message: "over" }, a.accessToken),
+      "RATE_LIMITED",
+    );
     // The room is now refusing its members; to the outsider it still does not exist.
     for (const r of await intrude()) expectError(r, "ROOM_NOT_FOUND");
-    expect((await fullHistory(api, a, room.id)).map((m) => m.message)).toEqual(
+    expect((await fullHistory(env.api, a, room.id)).map((m) => m.message)).toEqual(
       Array.from({ length: ROOM_BURST }, (_, i) => `m${i}`),
     );
   });
 
   test("another room is not affected by a flooded one", async () => {
-    const a = await signup(api, "capc");
-    const flooded = await createRoom(api, a, "Flooded");
-    const quiet = await createRoom(api, a, "Quiet");
+    const a = await signup(env.api, "capc");
+    const flooded = await createRoom(env.api, a, "Flooded");
+    const quiet = await createRoom(env.api, a, "Quiet");
     await Promise.all(
       Array.from({ length: ROOM_BURST + 2 }, (_, i) =>
-        api.post(`/rooms/${flooded.id}/messages`, { message: `f${i}` }, a.accessToken),
+        env.api.post(`/rooms/${flooded.id}/messages`, { message: `f${i}` }, a.accessToken),
       ),
     );
-    const m = await send(api, a, quiet.id, "still fine");
+    const m = await send(env.api, a, quiet.id, "still fine");
     expect(m.seq).toBe(1);
   });
 
   test("over STOMP the excess is an explicit RATE_LIMITED on /user/queue/errors and the connection stays open", async () => {
-    const a = await signup(api, "capd");
-    const room = await createRoom(api, a, "CappedWs");
-    const c = await StompTestClient.connect(server.wsUrl, a.accessToken);
+    const a = await signup(env.api, "capd");
+    const room = await createRoom(env.api, a, "CappedWs");
+    const c = await StompTestClient.connect(env.server.wsUrl, a.accessToken);
     const answers = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         c.sendWithReceipt("/pub/message", { roomId: room.id, message: `w${i}` }),
@@ -85,7 +80,7 @@ describe("per-room send cap", () => {
     expect(accepted.length).toBeGreaterThanOrEqual(ROOM_BURST);
     expect(accepted.length + limited.length).toBe(8);
     expect(limited.length).toBeGreaterThan(0);
-    expect((await fullHistory(api, a, room.id)).length).toBe(accepted.length);
+    expect((await fullHistory(env.api, a, room.id)).length).toBe(accepted.length);
     expect(c.closeInfo).toBeNull();
     c.close();
   });
