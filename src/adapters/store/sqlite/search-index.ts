@@ -32,8 +32,11 @@ export class SearchIndex {
     this.#conn = conn;
   }
 
-  /** Called after messages were stored: a batch runs within SEARCH_INDEX_DELAY_MS. */
-  schedule(): void {
+  /**
+   * Called after messages were stored: a batch runs within SEARCH_INDEX_DELAY_MS (or `delayMs`). A batch that
+   * leaves messages queued is followed by the next one at once, so the queue does not grow under any rate.
+   */
+  schedule(delayMs = SEARCH_INDEX_DELAY_MS): void {
     if (this.#timer !== null) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
@@ -41,19 +44,27 @@ export class SearchIndex {
         .txGrouped(() => this.#indexBatch())
         .then(
           (more) => {
-            if (more) this.schedule();
+            if (more) this.schedule(0);
           },
           // The store was closed, or the write failed (e.g. another process held the lock past the busy timeout):
           // the messages stay queued, and the next batch or search indexes them.
           () => {},
         );
-    }, SEARCH_INDEX_DELAY_MS);
+    }, delayMs);
     this.#timer.unref();
   }
 
-  /** Indexes every message queued now, in batches; see the class comment. */
+  /**
+   * Indexes every message queued now, in batches; see the class comment. Messages queued meanwhile (by other
+   * processes) are left to later batches, so a search waits for the queue as it found it, not for a busy file to
+   * fall quiet: a batch takes the oldest first, and every message committed before the call has a key no higher
+   * than the highest queued then.
+   */
   async catchUp(): Promise<void> {
-    while (this.#conn.get("SELECT 1 FROM search_pending LIMIT 1") !== null) {
+    const target =
+      this.#conn.get<{ pk: number | null }>("SELECT max(pk) AS pk FROM search_pending")?.pk ?? null;
+    if (target === null) return;
+    while (this.#conn.get("SELECT 1 FROM search_pending WHERE pk <= $target LIMIT 1", { target }) !== null) {
       await this.#conn.txGrouped(() => this.#indexBatch());
     }
   }
