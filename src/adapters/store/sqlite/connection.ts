@@ -19,6 +19,15 @@ type Outcome =
  */
 const GROUP_MAX = 256;
 
+/**
+ * The shortest time between the starts of two group commits. Under load, the calls of those milliseconds share one
+ * commit — one fsync, and pages that several messages touch (the room rows, index pages, the table's last page)
+ * written once: at a few thousand appends a second, groups about twice as large and ~20 µs less CPU per append
+ * (docs/benchmarks/optimizations.md, "Group commits paced"). A connection that has not committed for that long
+ * commits on the next turn, as before, so a lone write waits for nothing; a full group (GROUP_MAX) does not wait.
+ */
+export const GROUP_COMMIT_INTERVAL_MS = 5;
+
 /** How many grouped transactions committed and how many calls they carried (for profiling and tests). */
 export interface GroupCommitStats {
   readonly transactions: number;
@@ -36,11 +45,19 @@ export class SqliteConnection {
   readonly #transaction: { immediate: (fn: () => unknown) => unknown };
   #group: Grouped[] = [];
   #groupScheduled = false;
+  /** The pending paced commit, while one waits for GROUP_COMMIT_INTERVAL_MS to pass. */
+  #groupTimer: ReturnType<typeof setTimeout> | null = null;
+  /** performance.now() at the start of the last group commit. */
+  #lastCommitAt = Number.NEGATIVE_INFINITY;
   #groupTransactions = 0;
   #groupCalls = 0;
   #closed = false;
 
-  constructor(db: Database) {
+  /** `commitIntervalMs`: see GROUP_COMMIT_INTERVAL_MS (0 commits every group on the next turn). */
+  constructor(
+    db: Database,
+    private readonly commitIntervalMs: number = GROUP_COMMIT_INTERVAL_MS,
+  ) {
     this.db = db;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
   }
@@ -77,9 +94,10 @@ export class SqliteConnection {
   }
 
   /**
-   * Group commit: like `tx`, but `fn` joins the other calls made before the event loop's next turn in ONE
-   * immediate transaction, each in its own savepoint, so they share one commit (and with synchronous=FULL, one
-   * fsync). Guarantees, per call, exactly those of `tx`:
+   * Group commit: like `tx`, but `fn` joins the other calls made before the group commits — on the event loop's
+   * next turn, or once GROUP_COMMIT_INTERVAL_MS have passed since the last one started — in ONE immediate
+   * transaction, each in its own savepoint, so they share one commit (and with synchronous=FULL, one fsync).
+   * Guarantees, per call, exactly those of `tx`:
    * - the promise resolves only after the shared transaction has committed (durably), with `fn`'s result;
    * - `fn` throwing rolls back its own savepoint only and rejects its own promise; the others still commit;
    * - if the shared transaction cannot commit (or SQLite aborts it), every call of the group rejects and none
@@ -90,11 +108,28 @@ export class SqliteConnection {
     if (this.#closed) return Promise.reject(new Error("database is closed"));
     return new Promise<T>((resolve, reject) => {
       this.#group.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (this.#groupScheduled) return;
-      this.#groupScheduled = true;
+      if (this.#group.length >= GROUP_MAX && this.#groupTimer !== null) {
+        // A full group has nothing to wait for.
+        clearTimeout(this.#groupTimer);
+        this.#groupTimer = null;
+        this.#groupScheduled = false;
+      }
+      if (!this.#groupScheduled) this.#scheduleGroup();
+    });
+  }
+
+  #scheduleGroup(): void {
+    this.#groupScheduled = true;
+    const wait = this.#lastCommitAt + this.commitIntervalMs - performance.now();
+    if (wait <= 0 || this.#group.length >= GROUP_MAX) {
       // The next turn, not a microtask: writers woken by the same batch of socket reads all join this group.
       setImmediate(() => this.#commitGroups(false));
-    });
+      return;
+    }
+    this.#groupTimer = setTimeout(() => {
+      this.#groupTimer = null;
+      this.#commitGroups(false);
+    }, wait);
   }
 
   get groupCommitStats(): GroupCommitStats {
@@ -104,15 +139,13 @@ export class SqliteConnection {
   /** Commits one group, or every queued call when `all`; what is left waits for the next turn. */
   #commitGroups(all: boolean): void {
     this.#groupScheduled = false;
+    if (this.#group.length > 0) this.#lastCommitAt = performance.now();
     do {
       const group = this.#group.slice(0, GROUP_MAX);
       this.#group = this.#group.slice(group.length);
       if (group.length > 0) this.#commitGroup(group);
     } while (all && this.#group.length > 0);
-    if (this.#group.length > 0 && !this.#groupScheduled) {
-      this.#groupScheduled = true;
-      setImmediate(() => this.#commitGroups(false));
-    }
+    if (this.#group.length > 0 && !this.#groupScheduled) this.#scheduleGroup();
   }
 
   #commitGroup(group: readonly Grouped[]): void {
@@ -150,6 +183,8 @@ export class SqliteConnection {
 
   /** Commits what is queued for a group commit, then closes; later calls reject. */
   close(): void {
+    if (this.#groupTimer !== null) clearTimeout(this.#groupTimer);
+    this.#groupTimer = null;
     this.#commitGroups(true);
     this.#closed = true;
     for (const stmt of this.#statements.values()) stmt.finalize();
