@@ -86,7 +86,10 @@ export function openStore(config: Config): Store {
         schema: config.databaseSchema,
         maxConnections: config.databasePoolSize,
       })
-    : openSqliteStore({ path: join(config.dataDir, "parley.db") });
+    : openSqliteStore({
+        path: join(config.dataDir, "parley.db"),
+        commitIntervalMs: config.sqliteCommitIntervalMs,
+      });
 }
 
 export interface OpenServicesOptions extends StartOptions {

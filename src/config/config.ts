@@ -51,6 +51,12 @@ export const CONFIG_OPTIONS = {
     default: "10",
     doc: "PostgreSQL connections per process.",
   },
+  sqliteCommitIntervalMs: {
+    env: "PARLEY_SQLITE_COMMIT_INTERVAL_MS",
+    schema: int(0, 1000),
+    default: "10",
+    doc: "Shortest time between two SQLite group commits: under load, the writes of that window share one commit (one fsync), which costs less CPU per message and adds at most this much latency; a store idle that long commits at once. 0: every event-loop turn.",
+  },
   jwtSecret: {
     env: "PARLEY_JWT_SECRET",
     schema: z.union([z.literal(""), z.string().min(32, "must be at least 32 characters")]),

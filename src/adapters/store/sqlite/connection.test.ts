@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NotFound } from "../../../domain/errors.ts";
-import { SqliteConnection } from "./connection.ts";
+import { GROUP_MAX, SqliteConnection } from "./connection.ts";
 import { SqliteMessageRepository } from "./messages.ts";
 import { applyMigrations } from "./migrations.ts";
 
@@ -13,7 +13,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function openFile(): { path: string; conn: SqliteConnection } {
+function openFile(commitIntervalMs?: number): { path: string; conn: SqliteConnection } {
   const dir = mkdtempSync(join(tmpdir(), "parley-group-"));
   dirs.push(dir);
   const path = join(dir, "t.db");
@@ -21,7 +21,7 @@ function openFile(): { path: string; conn: SqliteConnection } {
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = FULL");
   db.run("PRAGMA foreign_keys = ON");
-  return { path, conn: new SqliteConnection(db) };
+  return { path, conn: new SqliteConnection(db, commitIntervalMs) };
 }
 
 function countRows(path: string, table: string): number {
@@ -122,6 +122,61 @@ describe("SqliteConnection.txGrouped", () => {
     expect(await queued).toBe(1);
     expect(countRows(path, "t")).toBe(1);
     await expect(conn.txGrouped(() => 1)).rejects.toThrow();
+  });
+});
+
+describe("SqliteConnection.txGrouped, paced", () => {
+  const INTERVAL = 200;
+  const insert = (conn: SqliteConnection, x: number) =>
+    conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES ($x)", { x }));
+
+  test("a connection that has not committed lately commits on the next turn", async () => {
+    const { conn } = openFile(INTERVAL);
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    const started = performance.now();
+    await insert(conn, 1);
+    expect(performance.now() - started).toBeLessThan(INTERVAL / 2);
+    conn.close();
+  });
+
+  test("calls made within the interval after a commit wait for it to pass and share one commit", async () => {
+    const { path, conn } = openFile(INTERVAL);
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    await insert(conn, 1);
+    const firstAt = performance.now();
+    const a = insert(conn, 2);
+    await Bun.sleep(20);
+    // Not committed yet: queued until the interval has passed.
+    expect(countRows(path, "t")).toBe(1);
+    const b = insert(conn, 3);
+    expect(await Promise.all([a, b])).toEqual([1, 1]);
+    // A timer may fire up to a millisecond early.
+    expect(performance.now() - firstAt).toBeGreaterThanOrEqual(INTERVAL - 10);
+    expect(conn.groupCommitStats).toEqual({ transactions: 2, calls: 3 });
+    expect(countRows(path, "t")).toBe(3);
+    conn.close();
+  });
+
+  test("a full group does not wait for the interval", async () => {
+    const { conn } = openFile(60_000);
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    await insert(conn, 0);
+    const calls = Array.from({ length: GROUP_MAX }, (_, i) => insert(conn, i + 1));
+    const started = performance.now();
+    await Promise.all(calls);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(conn.groupCommitStats).toEqual({ transactions: 2, calls: GROUP_MAX + 1 });
+    conn.close();
+  });
+
+  test("close commits a group waiting for its interval at once", async () => {
+    const { path, conn } = openFile(60_000);
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    await insert(conn, 1);
+    const waiting = insert(conn, 2);
+    conn.close();
+    expect(await waiting).toBe(1);
+    expect(countRows(path, "t")).toBe(2);
   });
 });
 

@@ -17,16 +17,19 @@ type Outcome =
  * Most calls one grouped transaction commits; more wait for the next one. It bounds how long a single commit
  * keeps the event loop (bun:sqlite is synchronous) while still sharing one fsync among many writers.
  */
-const GROUP_MAX = 256;
+export const GROUP_MAX = 256;
 
 /**
- * The shortest time between the starts of two group commits. Under load, the calls of those milliseconds share one
- * commit — one fsync, and pages that several messages touch (the room rows, index pages, the table's last page)
- * written once: at a few thousand appends a second, groups about twice as large and ~20 µs less CPU per append
- * (docs/benchmarks/optimizations.md, "Group commits paced"). A connection that has not committed for that long
- * commits on the next turn, as before, so a lone write waits for nothing; a full group (GROUP_MAX) does not wait.
+ * The default shortest time between the starts of two group commits (PARLEY_SQLITE_COMMIT_INTERVAL_MS). Under
+ * load, the calls of those milliseconds share one commit — one fsync, and pages that several messages touch (the
+ * room rows, index pages, the table's last page) written once: seed's server CPU fell by about a fifth at 5 ms
+ * and a third at 10 ms (docs/benchmarks/optimizations.md, "Group commits paced"). A connection that has not
+ * committed for that long commits on the next turn, as before, so a lone write waits for nothing; a full group
+ * (GROUP_MAX) does not wait. The price is latency under load (at most the interval) and, since a connection's
+ * frames are handled one at a time and each SEND waits for its commit, at most one SEND per interval from a
+ * connection that sends back to back (100 a second at 10 ms, ten times the default per-user rate).
  */
-export const GROUP_COMMIT_INTERVAL_MS = 5;
+export const GROUP_COMMIT_INTERVAL_MS = 10;
 
 /** How many grouped transactions committed and how many calls they carried (for profiling and tests). */
 export interface GroupCommitStats {

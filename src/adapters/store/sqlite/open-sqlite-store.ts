@@ -14,6 +14,8 @@ export interface SqliteStoreOptions {
   readonly path: string;
   /** How long a write waits for another connection's write lock before failing. */
   readonly busyTimeoutMs?: number;
+  /** The shortest time between two group commits (default GROUP_COMMIT_INTERVAL_MS; see SqliteConnection). */
+  readonly commitIntervalMs?: number;
 }
 
 function isInMemory(path: string): boolean {
@@ -45,7 +47,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     db.close();
     throw e;
   }
-  const conn = new SqliteConnection(db);
+  const conn = new SqliteConnection(db, opts.commitIntervalMs);
   const messages = new SqliteMessageRepository(conn);
   let closed = false;
   return {
