@@ -1,5 +1,5 @@
 import type { Clock } from "../../ports/clock.ts";
-import type { TokenBucket } from "../../ports/rate-limiter.ts";
+import type { TokenBucket, TokenBucketLimit } from "../../ports/rate-limiter.ts";
 import { assertTake, TOKEN_EPSILON } from "./token-bucket-math.ts";
 
 /** How often (in clock time) buckets that have refilled to capacity are dropped. */
@@ -49,17 +49,21 @@ export function memoryTokenBucket(clock: Clock): MemoryTokenBucket {
     for (const [key, b] of buckets) if (b.fullAt <= now) buckets.delete(key);
   }
 
+  /** Checks the call like every adapter, sweeps when due, and gives the limit in the arithmetic's units. */
+  function begin(limit: TokenBucketLimit, cost: number): { capacity: number; perMs: number; now: number } {
+    assertTake(limit, cost);
+    const now = clock.now();
+    sweepIfDue(now);
+    return { capacity: limit.capacity, perMs: limit.refillPerSecond / 1000, now };
+  }
+
   return {
     get size() {
       return buckets.size;
     },
 
     async take(key, limit, cost = 1) {
-      assertTake(limit, cost);
-      const { capacity } = limit;
-      const perMs = limit.refillPerSecond / 1000;
-      const now = clock.now();
-      sweepIfDue(now);
+      const { capacity, perMs, now } = begin(limit, cost);
       let { tokens, at } = refilled(buckets.get(key), capacity, perMs, now);
       const allowed = tokens + TOKEN_EPSILON >= cost;
       if (allowed) tokens = Math.max(0, tokens - cost);
@@ -72,11 +76,7 @@ export function memoryTokenBucket(clock: Clock): MemoryTokenBucket {
     },
 
     async refund(key, limit, cost = 1) {
-      assertTake(limit, cost);
-      const { capacity } = limit;
-      const perMs = limit.refillPerSecond / 1000;
-      const now = clock.now();
-      sweepIfDue(now);
+      const { capacity, perMs, now } = begin(limit, cost);
       const b = buckets.get(key);
       if (b === undefined) return; // a missing bucket is a full one: nothing to credit
       const r = refilled(b, capacity, perMs, now);
