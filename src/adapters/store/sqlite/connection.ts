@@ -22,8 +22,8 @@ export const GROUP_MAX = 256;
 /**
  * The default shortest time between the starts of two group commits (PARLEY_SQLITE_COMMIT_INTERVAL_MS). Under
  * load, the calls of those milliseconds share one commit — one fsync, and pages that several messages touch (the
- * room rows, index pages, the table's last page) written once: seed's server CPU fell by about a fifth at 5 ms
- * and a third at 10 ms (docs/benchmarks/optimizations.md, "Group commits paced"). A connection that has not
+ * room rows, index pages, the table's last page) written once: seed's server CPU fell by about a sixth at 5 ms
+ * and a fifth at 10 ms (docs/benchmarks/optimizations.md, "Group commits paced"). A connection that has not
  * committed for that long commits on the next turn, as before, so a lone write waits for nothing; a full group
  * (GROUP_MAX) does not wait. The price is latency under load (at most the interval) and, since a connection's
  * frames are handled one at a time and each SEND waits for its commit, at most one SEND per interval from a
@@ -48,7 +48,7 @@ export class SqliteConnection {
   readonly #transaction: { immediate: (fn: () => unknown) => unknown };
   #group: Grouped[] = [];
   #groupScheduled = false;
-  /** The pending paced commit, while one waits for GROUP_COMMIT_INTERVAL_MS to pass. */
+  /** The pending paced commit, while one waits for the commit interval to pass. */
   #groupTimer: ReturnType<typeof setTimeout> | null = null;
   /** performance.now() at the start of the last group commit. */
   #lastCommitAt = Number.NEGATIVE_INFINITY;
@@ -139,7 +139,7 @@ export class SqliteConnection {
     return { transactions: this.#groupTransactions, calls: this.#groupCalls };
   }
 
-  /** Commits one group, or every queued call when `all`; what is left waits for the next turn. */
+  /** Commits one group, or every queued call when `all`; what is left waits for the next (paced) commit. */
   #commitGroups(all: boolean): void {
     this.#groupScheduled = false;
     if (this.#group.length > 0) this.#lastCommitAt = performance.now();
