@@ -57,14 +57,23 @@ async function gone(...clients: StompTestClient[]): Promise<void> {
   await Bun.sleep(50);
 }
 
+/**
+ * Two users in a new room, both following it: A as `w` (a watcher that keeps the room's hub on this server while
+ * B is away), B as `s`.
+ */
+async function followedRoom(name: string, prefix: string) {
+  const a = await signup(env.api, prefix);
+  const b = await signup(env.api, prefix);
+  const room = await createRoom(env.api, a, name, [b.user.id]);
+  const watcher = await subscribed(a.accessToken, room.id, "w");
+  const first = await subscribed(b.accessToken, room.id, "s");
+  return { a, b, room, watcher, first };
+}
+
 describe("resume from the room hub's memory", () => {
   test("a recent resume reads nothing from the store and gets the frames a replay from the store gives", async () => {
-    const a = await signup(env.api, "rm");
-    const b = await signup(env.api, "rm");
-    const room = await createRoom(env.api, a, "Recent", [b.user.id]);
     // A keeps following the room, so its hub on this server stays while B is away.
-    const watcher = await subscribed(a.accessToken, room.id, "w");
-    const first = await subscribed(b.accessToken, room.id, "s");
+    const { a, b, room, watcher, first } = await followedRoom("Recent", "rm");
     for (const m of ["m1", "m2", "m3"]) await send(env.api, a, room.id, m);
     await first.waitFor((f) => f.command === "MESSAGE" && header(f, "seq") === "3");
     await gone(first);
@@ -96,11 +105,7 @@ describe("resume from the room hub's memory", () => {
   });
 
   test("a message deleted while the client was away is replayed as a tombstone, an edited one as edited", async () => {
-    const a = await signup(env.api, "rd");
-    const b = await signup(env.api, "rd");
-    const room = await createRoom(env.api, a, "Deleted", [b.user.id]);
-    const watcher = await subscribed(a.accessToken, room.id, "w");
-    const first = await subscribed(b.accessToken, room.id, "s");
+    const { a, b, room, watcher, first } = await followedRoom("Deleted", "rd");
     await send(env.api, a, room.id, "hello");
     await first.waitFor((f) => f.command === "MESSAGE" && bodyJson(f).message === "hello");
     await gone(first);
