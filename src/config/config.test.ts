@@ -65,6 +65,16 @@ describe("multi-process settings", () => {
     ).toBe(true);
   });
 
+  test("SQLite commit interval: 10 ms by default, 0 allowed, out-of-range or non-integer values refused by name", () => {
+    expect(loadConfig({}).sqliteCommitIntervalMs).toBe(10);
+    expect(loadConfig({ PARLEY_SQLITE_COMMIT_INTERVAL_MS: "0" }).sqliteCommitIntervalMs).toBe(0);
+    for (const bad of ["-1", "2.5", "1001", "soon", ""]) {
+      expect(() => loadConfig({ PARLEY_SQLITE_COMMIT_INTERVAL_MS: bad })).toThrow(
+        /PARLEY_SQLITE_COMMIT_INTERVAL_MS/,
+      );
+    }
+  });
+
   test("coalescing settings: defaults, and out-of-range or non-integer values refused by name", () => {
     const defaults = loadConfig({});
     expect(defaults.wsCoalesceMs).toBe(200);
