@@ -5,9 +5,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import postgres from "postgres";
-import { Conflict } from "../../src/domain/errors.ts";
-import { openPostgresStore } from "../../src/adapters/store/postgres/open-postgres-store.ts";
 import { MIGRATIONS } from "../../src/adapters/store/postgres/migrations.ts";
+import { openPostgresStore } from "../../src/adapters/store/postgres/open-postgres-store.ts";
+import { Conflict } from "../../src/domain/errors.ts";
 import type { Store } from "../../src/ports/store.ts";
 import { PG_URL, postgresAvailable } from "../support/services.ts";
 
@@ -77,10 +77,16 @@ describe.skipIf(!available)("PostgreSQL store", () => {
     await ps[3]!.ping();
   });
 
-  test("the details-version migration gives rooms created before it version 1, and later changes raise it", async () => {
+  /**
+   * A fresh schema as the build of migration `version` left it, with `fill` run in the same transaction to put
+   * rows in it; returns the schema's name.
+   */
+  async function schemaAt(
+    version: number,
+    fill: (tx: postgres.TransactionSql) => Promise<void>,
+  ): Promise<string> {
     const schema = freshSchema();
     schemas.push(schema);
-    // The schema as the build before the version column left it, with a room in it.
     const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
     try {
       await admin.begin(async (tx) => {
@@ -88,22 +94,73 @@ describe.skipIf(!available)("PostgreSQL store", () => {
         await tx.unsafe(`SET LOCAL search_path TO "${schema}"`);
         await tx`CREATE TABLE schema_migrations (
           version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
-        for (const m of MIGRATIONS.filter((x) => x.version === 1)) {
+        for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
           await tx.unsafe(m.sql);
           await tx`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
         }
         await tx`INSERT INTO users (id, username, email, display_name, password_hash, role, created_at)
                  VALUES ('u1', 'ann', 'ann@example.com', 'Ann', 'h', 'user', 1)`;
-        await tx`INSERT INTO rooms (id, kind, name, topic, owner_id, created_at)
-                 VALUES ('r1', 'group', 'Old', '', 'u1', 1)`;
+        await fill(tx);
       });
     } finally {
       await admin.end();
     }
+    return schema;
+  }
+
+  test("the details-version migration gives rooms created before it version 1, and later changes raise it", async () => {
+    // The schema as the build before the version column left it, with a room in it.
+    const schema = await schemaAt(1, async (tx) => {
+      await tx`INSERT INTO rooms (id, kind, name, topic, owner_id, created_at)
+               VALUES ('r1', 'group', 'Old', '', 'u1', 1)`;
+    });
     const [s] = pools(1, schema);
     await s!.migrate();
     expect(await s!.rooms.findById("r1")).toMatchObject({ name: "Old", version: 1 });
     expect(await s!.rooms.update("r1", { name: "New" })).toMatchObject({ name: "New", version: 2 });
+  });
+
+  test("the idempotency-key migration keeps stored keys unique and indexes only messages that carry one", async () => {
+    // Schema 2, with a message sent with a client id and one without.
+    const schema = await schemaAt(2, async (tx) => {
+      for (const r of ["r1", "r2"]) {
+        await tx`INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, last_seq)
+                 VALUES (${r}, 'group', ${r}, '', 'u1', 1, ${r === "r1" ? 2 : 0})`;
+        await tx`INSERT INTO members (room_id, user_id, role, joined_at) VALUES (${r}, 'u1', 'owner', 1)`;
+      }
+      for (const [seq, id, clientMsgId] of [
+        [1, "m1", "c1"],
+        [2, "m2", null],
+      ] as const) {
+        await tx`INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
+                 VALUES (${id}, 'r1', ${seq}, 'u1', ${id}, ${clientMsgId}, 2)`;
+        await tx`INSERT INTO events (room_id, seq, type, at, actor_id, message_id)
+                 VALUES ('r1', ${seq}, 'message', 2, 'u1', ${id})`;
+      }
+    });
+    const [s] = pools(1, schema);
+    await s!.migrate();
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      const indexes = await admin`SELECT indexdef FROM pg_indexes
+                                   WHERE schemaname = ${schema} AND indexname = 'messages_client_msg_id_key'`;
+      expect(indexes.map((i) => i.indexdef as string)).toEqual([
+        expect.stringContaining("(sender_id, client_msg_id) WHERE (client_msg_id IS NOT NULL)"),
+      ]);
+      const constraints =
+        await admin`SELECT c.conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+                                       WHERE n.nspname = ${schema} AND c.conname = 'messages_client_msg_id_key'`;
+      expect(constraints).toHaveLength(0);
+    } finally {
+      await admin.end();
+    }
+    const send = (id: string, roomId: string, clientMsgId: string | null) =>
+      s!.messages.append({ id, roomId, senderId: "u1", body: id, clientMsgId, createdAt: 3 });
+    expect(await send("m3", "r1", "c1")).toMatchObject({ created: false, message: { id: "m1", seq: 1 } });
+    await expect(send("m4", "r2", "c1")).rejects.toMatchObject({ key: "clientMsgId" });
+    expect((await send("m5", "r1", null)).message.seq).toBe(3);
+    expect((await send("m6", "r1", null)).message.seq).toBe(4);
+    expect((await s!.rooms.findById("r2"))?.lastSeq).toBe(0);
   });
 
   test("renames and transfers of one room racing on three pools get versions 2..n+1; the room is the highest", async () => {

@@ -53,7 +53,7 @@ function replayOf(msg: NewMessage, stored: MessageRow | undefined): AppendResult
  * pipelined behind it (one round trip): as separate statements under READ COMMITTED they take their snapshots
  * once the lock is granted, so they see every append and membership change of this room committed before it —
  * a removed member cannot append after their member.left, and identical calls racing on any number of
- * connections store one row. Racing appends into different rooms are caught by the unique constraint on
+ * connections store one row. Racing appends into different rooms are caught by the unique index on
  * (sender_id, client_msg_id) and resolved by re-reading the winner.
  */
 async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {

@@ -31,7 +31,8 @@ export class SqliteMessageRepository implements MessageRepository {
   /**
    * The idempotency lookup and the insert run under one write lock, so racing retries (on this or any other
    * connection to the file) serialise: the first inserts, the others find its row — also inside one group,
-   * where a later call sees an earlier one's row. UNIQUE(sender_id, client_msg_id) backs this up.
+   * where a later call sees an earlier one's row. The unique index messages_client_msg_id (sender and client
+   * id, messages that carry one) backs this up.
    */
   async append(
     msg: NewMessage,

@@ -162,14 +162,78 @@ CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
 END;
 `,
   },
+  {
+    version: 4,
+    name: "idempotency keys indexed only where given",
+    sql: `
+-- UNIQUE (sender_id, client_msg_id) put every message in its index, those sent without a client id too (as
+-- (sender, NULL)): one more B-tree page per message, at a place set by the sender, so a group commit of n senders'
+-- messages wrote n more pages (about a quarter of the bytes a message costs the store). A partial unique index
+-- keeps the same guarantee for messages that carry a client id and costs nothing for the others. SQLite cannot
+-- drop a table constraint, so the table is rebuilt: SQLite's documented procedure, with foreign keys off for the
+-- migration (applyMigrations; checked again before it commits). Columns, keys, row ids (the search index's keys)
+-- and the other indexes are unchanged, as are the triggers of migration 3, recreated below.
+CREATE TABLE messages_rebuilt (
+  pk            INTEGER PRIMARY KEY,
+  id            TEXT NOT NULL UNIQUE,
+  room_id       TEXT NOT NULL REFERENCES rooms (id),
+  seq           INTEGER NOT NULL,
+  sender_id     TEXT NOT NULL REFERENCES users (id),
+  body          TEXT NOT NULL,
+  client_msg_id TEXT,
+  created_at    INTEGER NOT NULL,
+  edited_at     INTEGER,
+  deleted_at    INTEGER,
+  UNIQUE (room_id, seq)
+) STRICT;
+INSERT INTO messages_rebuilt (pk, id, room_id, seq, sender_id, body, client_msg_id, created_at, edited_at, deleted_at)
+  SELECT pk, id, room_id, seq, sender_id, body, client_msg_id, created_at, edited_at, deleted_at FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_rebuilt RENAME TO messages;
+CREATE UNIQUE INDEX messages_client_msg_id ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+CREATE TRIGGER messages_search_pending AFTER INSERT ON messages WHEN new.deleted_at IS NULL BEGIN
+  INSERT OR IGNORE INTO search_pending (pk) VALUES (new.pk);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, deleted_at ON messages
+  WHEN NOT EXISTS (SELECT 1 FROM search_pending WHERE pk = old.pk) BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', old.pk, old.body WHERE old.deleted_at IS NULL;
+  INSERT INTO messages_fts (rowid, body) SELECT new.pk, new.body WHERE new.deleted_at IS NULL;
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, body) SELECT 'delete', old.pk, old.body
+   WHERE old.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM search_pending WHERE pk = old.pk);
+  DELETE FROM search_pending WHERE pk = old.pk;
+END;
+`,
+  },
 ];
 
 /**
  * Applies the pending migrations in version order, all in one immediate transaction: two processes migrating
  * the same file serialise on the write lock, and the second finds nothing left to do. Refuses to run against
  * a database migrated by a newer build, whose schema this code does not know.
+ *
+ * Foreign keys are off while it runs (the pragma has no effect inside a transaction, so it is set around it):
+ * a migration that rebuilds a table drops the old one while other tables still reference it, which with foreign
+ * keys on would delete or refuse their rows. When a migration was applied, PRAGMA foreign_key_check runs before
+ * the commit instead, so one that leaves a dangling reference rolls back whole (with none applied it is skipped:
+ * it reads every referencing row). The connection's setting is restored after.
  */
 export function applyMigrations(conn: SqliteConnection, migrations: readonly Migration[] = MIGRATIONS): void {
+  const foreignKeys = conn.get<{ foreign_keys: number }>("PRAGMA foreign_keys")?.foreign_keys === 1;
+  if (foreignKeys) conn.db.run("PRAGMA foreign_keys = OFF");
+  try {
+    migrateInOneTransaction(conn, migrations, foreignKeys);
+  } finally {
+    if (foreignKeys) conn.db.run("PRAGMA foreign_keys = ON");
+  }
+}
+
+function migrateInOneTransaction(
+  conn: SqliteConnection,
+  migrations: readonly Migration[],
+  checkForeignKeys: boolean,
+): void {
   conn.tx(() => {
     conn.db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    INTEGER PRIMARY KEY,
@@ -184,13 +248,24 @@ export function applyMigrations(conn: SqliteConnection, migrations: readonly Mig
     if (unknown.length > 0) {
       throw new Error(`database has schema versions ${unknown.join(", ")} that this build does not know`);
     }
+    let appliedNow = 0;
     for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
       if (applied.has(m.version)) continue;
+      appliedNow++;
       conn.db.run(m.sql);
       conn.run("INSERT INTO schema_migrations (version, name) VALUES ($version, $name)", {
         version: m.version,
         name: m.name,
       });
+    }
+    if (checkForeignKeys && appliedNow > 0) {
+      const dangling = conn.all<{ table: string; parent: string }>("PRAGMA foreign_key_check");
+      if (dangling.length > 0) {
+        const first = dangling[0];
+        throw new Error(
+          `migration left ${dangling.length} rows referencing missing rows (first: ${first?.table} → ${first?.parent})`,
+        );
+      }
     }
   });
 }

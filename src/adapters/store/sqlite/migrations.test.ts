@@ -1,0 +1,192 @@
+import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteConnection } from "./connection.ts";
+import { SqliteMessageRepository } from "./messages.ts";
+import { applyMigrations, MIGRATIONS, type Migration } from "./migrations.ts";
+import { openSqliteStore } from "./open-sqlite-store.ts";
+import { SqliteRoomRepository } from "./rooms.ts";
+import { SqliteUserRepository } from "./users.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "parley-migrate-"));
+  dirs.push(dir);
+  return join(dir, "parley.db");
+}
+
+/** A connection as the store opens one (foreign keys on), on a file migrated up to and including `upTo`. */
+function openAt(path: string, upTo: number): SqliteConnection {
+  const db = new Database(path, { create: true, readwrite: true, strict: true });
+  db.run("PRAGMA foreign_keys = ON");
+  const conn = new SqliteConnection(db, 0);
+  applyMigrations(
+    conn,
+    MIGRATIONS.filter((m) => m.version <= upTo),
+  );
+  return conn;
+}
+
+/** The rows `sql` returns, run on a connection of its own, as another process would. */
+function rowsOf(path: string, sql: string): unknown[] {
+  const db = new Database(path, { readwrite: true });
+  try {
+    return db.query(sql).all();
+  } finally {
+    db.close();
+  }
+}
+
+const user = (id: string) => ({
+  id,
+  username: id,
+  email: `${id}@example.com`,
+  displayName: id,
+  passwordHash: "h",
+  role: "user" as const,
+  createdAt: 1,
+});
+
+describe("SQLite migrations", () => {
+  test("the rebuild of messages (schema 4) keeps rows, keys, events, search and idempotency, and indexes only given client ids", async () => {
+    const path = tempPath();
+    // A file as the previous build left it, written through the repositories: messages with and without client
+    // ids, an edited one, a deleted one, one still queued for search and the others indexed.
+    const old = openAt(path, 3);
+    const users = new SqliteUserRepository(old);
+    await users.create(user("u1"));
+    await users.create(user("u2"));
+    await new SqliteRoomRepository(old).create(
+      { id: "r1", kind: "group", name: "Room", topic: "", ownerId: "u1", createdAt: 1 },
+      [
+        { userId: "u1", role: "owner" },
+        { userId: "u2", role: "member" },
+      ],
+    );
+    const oldMessages = new SqliteMessageRepository(old);
+    const send = (id: string, senderId: string, body: string, clientMsgId: string | null) =>
+      oldMessages.append({ id, roomId: "r1", senderId, body, clientMsgId, createdAt: 10 });
+    const keyed = await send("m1", "u1", "keyed wombat", "c1");
+    await send("m2", "u1", "plain quokka", null);
+    await send("m3", "u2", "doomed dingo", null);
+    await send("m4", "u2", "first draft", "c1");
+    await oldMessages.search("u1", "wombat", { limit: 10 }); // indexes m1..m4
+    await oldMessages.softDelete("r1", "m3", "u2", 11);
+    await oldMessages.edit("r1", "m4", "second draft", "u2", 12);
+    await send("m5", "u1", "queued echidna", null);
+    oldMessages.close();
+    old.close();
+    const messagesBefore = rowsOf(path, "SELECT * FROM messages ORDER BY pk");
+    const eventsBefore = rowsOf(path, "SELECT * FROM events ORDER BY room_id, seq");
+    expect(rowsOf(path, "SELECT pk FROM search_pending")).toEqual([{ pk: 5 }]);
+
+    const store = openSqliteStore({ path });
+    await store.migrate();
+    expect(rowsOf(path, "SELECT * FROM messages ORDER BY pk")).toEqual(messagesBefore);
+    expect(rowsOf(path, "SELECT * FROM events ORDER BY room_id, seq")).toEqual(eventsBefore);
+    expect(rowsOf(path, "PRAGMA foreign_key_check")).toEqual([]);
+    expect(rowsOf(path, "SELECT max(version) AS v FROM schema_migrations")).toEqual([{ v: 4 }]);
+    // The client-id index is partial; no other index covers (sender_id, client_msg_id).
+    const indexes = rowsOf(
+      path,
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name",
+    ) as { name: string; sql: string | null }[];
+    expect(indexes.map((i) => i.name)).toEqual([
+      "messages_client_msg_id",
+      "sqlite_autoindex_messages_1",
+      "sqlite_autoindex_messages_2",
+    ]);
+    expect(indexes[0]?.sql).toContain("WHERE client_msg_id IS NOT NULL");
+    const columnsOf = (index: string) =>
+      (rowsOf(path, `PRAGMA index_info(${index})`) as { name: string }[]).map((c) => c.name);
+    expect(columnsOf("sqlite_autoindex_messages_1")).toEqual(["id"]);
+    expect(columnsOf("sqlite_autoindex_messages_2")).toEqual(["room_id", "seq"]);
+
+    // Search: the indexed and the queued message are found, the deleted one is not, the edit holds, and edits
+    // after the rebuild still reach the index (the triggers came back with the table).
+    const words = async (word: string) =>
+      (await store.messages.search("u1", word, { limit: 10 })).map((h) => h.message.id);
+    expect(await words("wombat")).toEqual(["m1"]);
+    expect(await words("echidna")).toEqual(["m5"]);
+    expect(await words("dingo")).toEqual([]);
+    expect(await words("first")).toEqual([]);
+    expect(await words("second")).toEqual(["m4"]);
+    await store.messages.edit("r1", "m1", "renamed bilby", "u1", 13);
+    expect(await words("wombat")).toEqual([]);
+    expect(await words("bilby")).toEqual(["m1"]);
+    // FTS5's own structural check of the index (throws when it is corrupt).
+    expect(() =>
+      rowsOf(path, "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 0)"),
+    ).not.toThrow();
+
+    // Idempotency on the old rows, and many messages without a client id from one sender.
+    const again = await store.messages.append({
+      id: "m6",
+      roomId: "r1",
+      senderId: "u1",
+      body: "retry",
+      clientMsgId: "c1",
+      createdAt: 14,
+    });
+    expect(again).toMatchObject({
+      created: false,
+      message: { id: keyed.message.id, seq: keyed.message.seq },
+    });
+    for (const id of ["m7", "m8"]) {
+      const r = await store.messages.append({
+        id,
+        roomId: "r1",
+        senderId: "u1",
+        body: id,
+        clientMsgId: null,
+        createdAt: 15,
+      });
+      expect(r.created).toBe(true);
+    }
+    // Foreign keys are enforced again on the store's connection.
+    await expect(
+      store.messages.append({
+        id: "m9",
+        roomId: "r1",
+        senderId: "nobody",
+        body: "x",
+        clientMsgId: null,
+        createdAt: 16,
+      }),
+    ).rejects.toMatchObject({ name: "NotFound" });
+    await store.close();
+  });
+
+  test("a migration that leaves a dangling reference rolls back whole; foreign keys are on again afterwards", () => {
+    const path = tempPath();
+    const conn = openAt(path, MIGRATIONS.length);
+    conn.run(`INSERT INTO users (id, username, email, display_name, password_hash, role, created_at)
+              VALUES ('u1', 'ann', 'ann@example.com', 'Ann', 'h', 'user', 1)`);
+    conn.run(
+      "INSERT INTO rooms (id, kind, name, topic, owner_id, created_at) VALUES ('r1', 'group', 'R', '', 'u1', 1)",
+    );
+    conn.run("INSERT INTO members (room_id, user_id, role, joined_at) VALUES ('r1', 'u1', 'owner', 1)");
+    // With foreign keys off, ON DELETE CASCADE does not run: members are left pointing at no room.
+    const broken: Migration = { version: 99, name: "broken", sql: "DELETE FROM rooms;" };
+    expect(() => applyMigrations(conn, [...MIGRATIONS, broken])).toThrow(/1 rows referencing missing rows/);
+    expect(conn.all("SELECT id FROM rooms")).toEqual([{ id: "r1" }]);
+    expect(conn.all("SELECT version FROM schema_migrations WHERE version = 99")).toEqual([]);
+    expect(conn.get("PRAGMA foreign_keys")).toEqual({ foreign_keys: 1 });
+    expect(() => conn.run("DELETE FROM users")).toThrow(/FOREIGN KEY/);
+    conn.close();
+  });
+
+  test("a connection that had foreign keys off keeps them off", () => {
+    const db = new Database(":memory:", { strict: true });
+    const conn = new SqliteConnection(db, 0);
+    applyMigrations(conn);
+    expect(conn.get("PRAGMA foreign_keys")).toEqual({ foreign_keys: 0 });
+    conn.close();
+  });
+});
