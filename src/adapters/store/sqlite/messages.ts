@@ -2,7 +2,7 @@ import { Conflict, NotFound } from "../../../domain/errors.ts";
 import type { Message, RoomEvent, SearchHit } from "../../../domain/message.ts";
 import type { MessageRepository, NewMessage } from "../../../ports/store.ts";
 import type { SqliteConnection } from "./connection.ts";
-import { allocateSeq, insertEvent, SELECT_EVENTS, writeEvent } from "./events.ts";
+import { allocateSeq, insertEvent, SELECT_STREAM } from "./events.ts";
 import { type EventRow, type MessageRow, messageColumns, toPresentMessage, toRoomEvent } from "./rows.ts";
 import { SearchIndex } from "./search-index.ts";
 import { toFtsQuery } from "./search-query.ts";
@@ -12,7 +12,8 @@ const SELECT_MESSAGE = `SELECT ${messageColumns("m")} FROM messages m`;
 const MEMBER_OF = "SELECT 1 FROM members WHERE room_id = $roomId AND user_id = $userId";
 
 /**
- * Messages and their events. Every change bumps the room's seq and writes its event in the same transaction.
+ * Messages and their events. Every change bumps the room's seq and writes its event in the same transaction (a
+ * new message's event is its message row; edits and deletions write an event row).
  * Changes are group-committed (SqliteConnection.txGrouped): concurrent sends share one commit and one fsync, and
  * each still resolves only after that commit, with its own savepoint making it all-or-nothing.
  */
@@ -74,15 +75,8 @@ export class SqliteMessageRepository implements MessageRepository {
         if (isConstraintError(e, "SQLITE_CONSTRAINT_FOREIGNKEY")) throw new NotFound("user");
         throw e;
       }
-      writeEvent(this.conn, {
-        roomId: msg.roomId,
-        seq,
-        type: "message",
-        at: msg.createdAt,
-        actorId: msg.senderId,
-        messageId: msg.id,
-      });
-      // Exactly the rows just written (a new message is neither edited nor deleted), so no read-back is needed.
+      // No event row: the message row is the record of its 'message' event (SELECT_STREAM in events.ts).
+      // Exactly the row just written (a new message is neither edited nor deleted), so no read-back is needed.
       const message: Message = {
         id: msg.id,
         roomId: msg.roomId,
@@ -161,10 +155,7 @@ export class SqliteMessageRepository implements MessageRepository {
   }
 
   async listEvents(roomId: string, afterSeq: number, limit: number): Promise<RoomEvent[]> {
-    const rows = this.conn.all<EventRow>(
-      `${SELECT_EVENTS} WHERE e.room_id = $roomId AND e.seq > $afterSeq ORDER BY e.seq LIMIT $limit`,
-      { roomId, afterSeq, limit: Math.max(0, limit) },
-    );
+    const rows = this.conn.all<EventRow>(SELECT_STREAM, { roomId, afterSeq, limit: Math.max(0, limit) });
     return rows.map(toRoomEvent);
   }
 

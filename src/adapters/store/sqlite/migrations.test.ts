@@ -4,10 +4,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteConnection } from "./connection.ts";
+import { SELECT_EVENTS } from "./events.ts";
 import { SqliteMessageRepository } from "./messages.ts";
 import { applyMigrations, MIGRATIONS, type Migration } from "./migrations.ts";
 import { openSqliteStore } from "./open-sqlite-store.ts";
 import { SqliteRoomRepository } from "./rooms.ts";
+import { type EventRow, toRoomEvent } from "./rows.ts";
 import { SqliteUserRepository } from "./users.ts";
 
 const dirs: string[] = [];
@@ -54,10 +56,11 @@ const user = (id: string) => ({
 });
 
 describe("SQLite migrations", () => {
-  test("the rebuild of messages (schema 4) keeps rows, keys, events, search and idempotency, and indexes only given client ids", async () => {
+  test("schemas 4 and 5 keep every message, key, stream event, search hit and idempotency key; client ids alone are indexed", async () => {
     const path = tempPath();
-    // A file as the previous build left it, written through the repositories: messages with and without client
-    // ids, an edited one, a deleted one, one still queued for search and the others indexed.
+    // A file as the builds of schema 3 left it, written through the repositories: messages with and without client
+    // ids, an edited one, a deleted one, one still queued for search and the others indexed; and, as those builds
+    // wrote them, an event row for each message.
     const old = openAt(path, 3);
     const users = new SqliteUserRepository(old);
     await users.create(user("u1"));
@@ -80,18 +83,47 @@ describe("SQLite migrations", () => {
     await oldMessages.softDelete("r1", "m3", "u2", 11);
     await oldMessages.edit("r1", "m4", "second draft", "u2", 12);
     await send("m5", "u1", "queued echidna", null);
+    old.run(`INSERT INTO events (room_id, seq, type, at, actor_id, message_id)
+             SELECT room_id, seq, 'message', created_at, sender_id, id FROM messages`);
+    const streamBefore = old
+      .all<EventRow>(`${SELECT_EVENTS} WHERE e.room_id = 'r1' ORDER BY e.seq`)
+      .map(toRoomEvent);
+    expect(streamBefore.map((e) => `${e.seq} ${e.type} ${e.message?.id}`)).toEqual([
+      "1 message m1",
+      "2 message m2",
+      "3 message m3",
+      "4 message m4",
+      "5 message.deleted m3",
+      "6 message.edited m4",
+      "7 message m5",
+    ]);
     oldMessages.close();
     old.close();
     const messagesBefore = rowsOf(path, "SELECT * FROM messages ORDER BY pk");
-    const eventsBefore = rowsOf(path, "SELECT * FROM events ORDER BY room_id, seq");
     expect(rowsOf(path, "SELECT pk FROM search_pending")).toEqual([{ pk: 5 }]);
 
     const store = openSqliteStore({ path });
     await store.migrate();
     expect(rowsOf(path, "SELECT * FROM messages ORDER BY pk")).toEqual(messagesBefore);
-    expect(rowsOf(path, "SELECT * FROM events ORDER BY room_id, seq")).toEqual(eventsBefore);
     expect(rowsOf(path, "PRAGMA foreign_key_check")).toEqual([]);
-    expect(rowsOf(path, "SELECT max(version) AS v FROM schema_migrations")).toEqual([{ v: 4 }]);
+    expect(rowsOf(path, "SELECT max(version) AS v FROM schema_migrations")).toEqual([{ v: 5 }]);
+    // The stream reads the same, every page size included; message events now come from the messages table.
+    expect(await store.messages.listEvents("r1", 0, 100)).toEqual(streamBefore);
+    for (const [after, limit] of [
+      [0, 3],
+      [3, 2],
+      [4, 3],
+      [6, 5],
+      [7, 5],
+    ] as const) {
+      expect(await store.messages.listEvents("r1", after, limit)).toEqual(
+        streamBefore.filter((e) => e.seq > after).slice(0, limit),
+      );
+    }
+    expect(rowsOf(path, "SELECT seq, type FROM events ORDER BY seq")).toEqual([
+      { seq: 5, type: "message.deleted" },
+      { seq: 6, type: "message.edited" },
+    ]);
     // The client-id index is partial; no other index covers (sender_id, client_msg_id).
     const indexes = rowsOf(
       path,
