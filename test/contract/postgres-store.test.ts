@@ -163,6 +163,60 @@ describe.skipIf(!available)("PostgreSQL store", () => {
     expect((await s!.rooms.findById("r2"))?.lastSeq).toBe(0);
   });
 
+  test("message events stored as event rows by earlier builds read the same from messages after migration 4", async () => {
+    // Schema 3: three messages with their event rows, as those builds wrote them, one edited and one deleted.
+    const schema = await schemaAt(3, async (tx) => {
+      await tx`INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, last_seq)
+               VALUES ('r1', 'group', 'r1', '', 'u1', 1, 5)`;
+      await tx`INSERT INTO members (room_id, user_id, role, joined_at) VALUES ('r1', 'u1', 'owner', 1)`;
+      for (const [seq, id] of [
+        [1, "m1"],
+        [2, "m2"],
+        [3, "m3"],
+      ] as const) {
+        await tx`INSERT INTO messages (id, room_id, seq, sender_id, body, created_at)
+                 VALUES (${id}, 'r1', ${seq}, 'u1', ${`body ${id}`}, ${10 + seq})`;
+        await tx`INSERT INTO events (room_id, seq, type, at, actor_id, message_id)
+                 VALUES ('r1', ${seq}, 'message', ${10 + seq}, 'u1', ${id})`;
+      }
+      await tx`UPDATE messages SET body = 'edited', edited_at = 20 WHERE id = 'm1'`;
+      await tx`INSERT INTO events (room_id, seq, type, at, actor_id, message_id)
+               VALUES ('r1', 4, 'message.edited', 20, 'u1', 'm1')`;
+      await tx`UPDATE messages SET deleted_at = 21 WHERE id = 'm2'`;
+      await tx`INSERT INTO events (room_id, seq, type, at, actor_id, message_id)
+               VALUES ('r1', 5, 'message.deleted', 21, 'u1', 'm2')`;
+    });
+    const [s] = pools(1, schema);
+    await s!.migrate();
+    const stream = await s!.messages.listEvents("r1", 0, 100);
+    expect(stream.map((e) => [e.seq, e.type, e.at, e.actorId, e.message?.id, e.message?.body])).toEqual([
+      [1, "message", 11, "u1", "m1", "edited"],
+      [2, "message", 12, "u1", "m2", null],
+      [3, "message", 13, "u1", "m3", "body m3"],
+      [4, "message.edited", 20, "u1", "m1", "edited"],
+      [5, "message.deleted", 21, "u1", "m2", null],
+    ]);
+    expect((await s!.messages.listEvents("r1", 1, 3)).map((e) => e.seq)).toEqual([2, 3, 4]);
+    // New appends continue the stream without event rows.
+    const next = await s!.messages.append({
+      id: "m6",
+      roomId: "r1",
+      senderId: "u1",
+      body: "new",
+      clientMsgId: null,
+      createdAt: 30,
+    });
+    expect(next.event).toMatchObject({ seq: 6, type: "message", at: 30, actorId: "u1" });
+    expect(await s!.messages.listEvents("r1", 5, 10)).toEqual([next.event]);
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      const types = await admin`SELECT type FROM ${admin(schema)}.events ORDER BY seq`;
+      expect(types.map((r) => r.type)).toEqual(["message.edited", "message.deleted"]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   test("renames and transfers of one room racing on three pools get versions 2..n+1; the room is the highest", async () => {
     const ps = pools(3);
     await ps[0]!.migrate();

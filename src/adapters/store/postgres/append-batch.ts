@@ -128,6 +128,7 @@ async function commitInTransaction(
     const ats = inserts.map((x) => x.msg.createdAt);
     // Each room's highest new seq: plan() assigned them in call order, so the last one per room is it.
     const lastSeqOf = new Map(inserts.map((x) => [x.msg.roomId, x.seq]));
+    // No event rows: a message row is the record of its 'message' event (selectEvents in room-stream.ts).
     const [, , rows] = await Promise.all([
       tx`
         UPDATE rooms AS r SET last_seq = v.last_seq
@@ -143,11 +144,6 @@ async function commitInTransaction(
                              ${inserts.map((x) => x.msg.body)}::text[],
                              ${inserts.map((x) => x.msg.clientMsgId)}::text[], ${ats}::bigint[])
         RETURNING ${tx.unsafe(MESSAGE_COLUMNS)}`,
-      tx`
-        INSERT INTO events (room_id, seq, type, at, actor_id, message_id)
-        SELECT room_id, seq, 'message', at, actor_id, message_id
-          FROM unnest(${rids}::text[], ${seqs}::bigint[], ${ats}::bigint[], ${senders}::text[],
-                      ${ids}::text[]) AS e(room_id, seq, at, actor_id, message_id)`,
     ]);
     for (const row of rows) inserted.set(row.id, row);
   }

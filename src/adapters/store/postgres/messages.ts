@@ -75,8 +75,8 @@ async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
           VALUES (${msg.id}, ${msg.roomId}, ${seq}, ${msg.senderId}, ${msg.body}, ${msg.clientMsgId},
                   ${msg.createdAt})
           RETURNING ${tx.unsafe(MESSAGE_COLUMNS)}`;
+        // No event row: the message row is the record of its 'message' event (selectEvents in room-stream.ts).
         const event = newMessageEvent(msg, seq);
-        await insertEvent(tx, event);
         return { message: toMessage(rows[0]!), event: eventOf(event, rows[0]!), created: true };
       }),
     );

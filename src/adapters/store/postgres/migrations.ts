@@ -135,6 +135,18 @@ ALTER TABLE messages DROP CONSTRAINT messages_client_msg_id_key;
 CREATE UNIQUE INDEX messages_client_msg_id_key ON messages (sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: "message events read from messages",
+    sql: `
+-- A message's event row repeated its message row (room, seq, created_at as the event's time, sender as its actor,
+-- the message id), with its own index entry and foreign-key checks. The room stream's 'message' events are now
+-- read from messages, merged by seq with the rows here (selectEvents in room-stream.ts); events keeps edits,
+-- deletions and membership changes. A seq stays unique per room across both tables: claimNextSeq hands each out
+-- once, under the room row's lock.
+DELETE FROM events WHERE type = 'message';
+`,
+  },
 ];
 
 /** Distinguishes this store's advisory lock from any other user of pg_advisory_xact_lock. */

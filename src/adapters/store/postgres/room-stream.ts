@@ -44,7 +44,7 @@ export function newMessageEvent(
   };
 }
 
-/** Inserts the event row for a seq claimed by claimNextSeq in the same transaction. */
+/** Inserts the event row for a seq claimed by claimNextSeq in the same transaction. Never a 'message' (see selectEvents). */
 export async function insertEvent(tx: Tx, e: NewEvent): Promise<void> {
   await tx`
     INSERT INTO events (room_id, seq, type, at, actor_id, message_id, member_user_id, member_role)
@@ -74,7 +74,19 @@ export function eventOf(e: NewEvent, message: MessageRow | null): RoomEvent {
   });
 }
 
-/** Events with seq > afterSeq, ascending, each joined with its message's current state. */
+const STREAM_MESSAGE_COLUMNS = `m.id AS m_id, m.room_id AS m_room_id, m.seq AS m_seq, m.sender_id AS m_sender_id,
+  m.body AS m_body, m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at, m.edited_at AS m_edited_at,
+  m.deleted_at AS m_deleted_at`;
+
+/**
+ * Events with seq > afterSeq, ascending, each joined with its message's current state.
+ *
+ * A 'message' event has no events row (migration 4): the message row is its record — its seq, created_at as the
+ * event's time, its sender as the actor — so an append writes one row fewer. The stream is the events rows
+ * (edits, deletions, membership changes) and the messages merged by seq; each arm reads its table's (room_id,
+ * seq) key in order, so PostgreSQL merges them (Merge Append) and the LIMIT stops both early. A seq is unique
+ * per room across both tables: claimNextSeq hands each out once, to exactly one change.
+ */
 export async function selectEvents(
   q: Queryable,
   roomId: string,
@@ -82,14 +94,20 @@ export async function selectEvents(
   limit: number,
 ): Promise<RoomEvent[]> {
   const rows = await q<EventRow[]>`
-    SELECT e.room_id, e.seq, e.type, e.at, e.actor_id, e.member_user_id, e.member_role,
-           m.id AS m_id, m.room_id AS m_room_id, m.seq AS m_seq, m.sender_id AS m_sender_id, m.body AS m_body,
-           m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at, m.edited_at AS m_edited_at,
-           m.deleted_at AS m_deleted_at
-      FROM events e
-      LEFT JOIN messages m ON m.id = e.message_id
-     WHERE e.room_id = ${roomId} AND e.seq > ${afterSeq}
-     ORDER BY e.seq
-     LIMIT ${limit}`;
+    (SELECT e.room_id, e.seq, e.type, e.at, e.actor_id, e.member_user_id, e.member_role,
+            ${q.unsafe(STREAM_MESSAGE_COLUMNS)}
+       FROM events e
+       LEFT JOIN messages m ON m.id = e.message_id
+      WHERE e.room_id = ${roomId} AND e.seq > ${afterSeq}
+      ORDER BY e.seq
+      LIMIT ${limit})
+    UNION ALL
+    (SELECT m.room_id, m.seq, 'message', m.created_at, m.sender_id, NULL, NULL, ${q.unsafe(STREAM_MESSAGE_COLUMNS)}
+       FROM messages m
+      WHERE m.room_id = ${roomId} AND m.seq > ${afterSeq}
+      ORDER BY m.seq
+      LIMIT ${limit})
+    ORDER BY seq
+    LIMIT ${limit}`;
   return rows.map(toRoomEvent);
 }
