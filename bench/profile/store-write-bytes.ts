@@ -5,9 +5,12 @@
  * commit dirties, so they tell a schema change's effect apart from this machine's noise better than CPU time.
  *
  *   bun bench/profile/store-write-bytes.ts [--messages 30000] [--group 30] [--users 15000] [--room-size 50]
+ *                                          [--rate N]
  *
- * Users, rooms and memberships are written directly in one transaction (no signups); appends go through the
- * store's port with commit pacing off (--group calls are started together, so they share one commit).
+ * Users, rooms and memberships are written directly in one transaction (no signups). Appends go through the
+ * store's port: by default with commit pacing off and --group calls started together, so they share one commit;
+ * with --rate, at N a second spread evenly over each millisecond, with the store's default commit pacing, as a
+ * server receives them (groups then form by time, and "group commit" latencies are per call).
  */
 import { Database } from "bun:sqlite";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,8 +25,10 @@ const { values } = parseArgs({
     group: { type: "string", default: "30" },
     users: { type: "string", default: "15000" },
     "room-size": { type: "string", default: "50" },
+    rate: { type: "string" },
   },
 });
+const rate = values.rate === undefined ? null : Number(values.rate);
 const messages = Number(values.messages);
 const group = Number(values.group);
 const users = Number(values.users);
@@ -63,49 +68,64 @@ try {
   })();
   db.close();
 
-  const store = openSqliteStore({ path, commitIntervalMs: 0 });
+  const store = openSqliteStore(rate === null ? { path, commitIntervalMs: 0 } : { path });
   let n = 0;
   const commitMs: number[] = [];
+  const appendOne = () => {
+    const u = Math.floor(Math.random() * users);
+    n++;
+    return store.messages.append({
+      id: `m${String(n).padStart(25, "0")}`,
+      roomId: roomId(Math.floor(u / roomSize)),
+      senderId: `u${u}`,
+      body: `message ${n} ${"x".repeat(40)}`,
+      clientMsgId: null,
+      createdAt: Date.now(),
+    });
+  };
   const appendGroup = async () => {
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: group }, () => {
-        const u = Math.floor(Math.random() * users);
-        n++;
-        return store.messages.append({
-          id: `m${String(n).padStart(25, "0")}`,
-          roomId: roomId(Math.floor(u / roomSize)),
-          senderId: `u${u}`,
-          body: `message ${n} ${"x".repeat(40)}`,
-          clientMsgId: null,
-          createdAt: Date.now(),
-        });
-      }),
-    );
+    await Promise.all(Array.from({ length: group }, appendOne));
     commitMs.push(performance.now() - started);
+  };
+  /** `count` appends at `perSecond`, each timed from its start to its commit. */
+  const appendAtRate = async (count: number, perSecond: number) => {
+    const pending: Promise<unknown>[] = [];
+    const started = performance.now();
+    let issued = 0;
+    while (issued < count) {
+      const due = Math.min(count, Math.floor(((performance.now() - started) * perSecond) / 1000) + 1);
+      for (; issued < due; issued++) {
+        const at = performance.now();
+        pending.push(appendOne().then(() => commitMs.push(performance.now() - at)));
+      }
+      await Bun.sleep(1);
+    }
+    await Promise.all(pending);
   };
   // Warm-up: statements prepared, the tables' first pages allocated.
   for (let i = 0; i < 2000 / group; i++) await appendGroup();
   commitMs.length = 0;
 
-  const groups = Math.ceil(messages / group);
+  const total = rate === null ? Math.ceil(messages / group) * group : messages;
   const cpu0 = process.cpuUsage();
   const bytes0 = writtenBytes();
   const started = performance.now();
-  for (let i = 0; i < groups; i++) await appendGroup();
+  if (rate === null) for (let i = 0; i < total / group; i++) await appendGroup();
+  else await appendAtRate(total, rate);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const bytes = writtenBytes() - bytes0;
   await store.close();
 
-  const total = groups * group;
   commitMs.sort((a, b) => a - b);
   const at = (q: number) =>
     Number((commitMs[Math.min(commitMs.length - 1, Math.floor(commitMs.length * q))] ?? 0).toFixed(2));
   console.log(
     JSON.stringify({
       messages: total,
-      group,
+      group: rate === null ? group : null,
+      rate,
       users,
       roomSize,
       cpuUsPerMessage: Number(((cpu.user + cpu.system) / total).toFixed(1)),
