@@ -1,21 +1,16 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { useTempDirs } from "../../../../test/support/temp-dirs.ts";
 import { NotFound } from "../../../domain/errors.ts";
 import { GROUP_MAX, SqliteConnection } from "./connection.ts";
 import { SqliteMessageRepository } from "./messages.ts";
 import { applyMigrations } from "./migrations.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("parley-group-");
 
 function openFile(commitIntervalMs?: number): { path: string; conn: SqliteConnection } {
-  const dir = mkdtempSync(join(tmpdir(), "parley-group-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const path = join(dir, "t.db");
   const db = new Database(path, { create: true, readwrite: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");

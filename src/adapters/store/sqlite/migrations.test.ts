@@ -1,8 +1,7 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { useTempDirs } from "../../../../test/support/temp-dirs.ts";
 import { SqliteConnection } from "./connection.ts";
 import { SELECT_EVENTS } from "./events.ts";
 import { SqliteMessageRepository } from "./messages.ts";
@@ -12,14 +11,10 @@ import { SqliteRoomRepository } from "./rooms.ts";
 import { type EventRow, toRoomEvent } from "./rows.ts";
 import { SqliteUserRepository } from "./users.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("parley-migrate-");
 
 function tempPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "parley-migrate-"));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, "parley.db");
 }
 

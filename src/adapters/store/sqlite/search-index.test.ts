@@ -1,22 +1,17 @@
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { useTempDirs } from "../../../../test/support/temp-dirs.ts";
 import type { Store } from "../../../ports/store.ts";
 import { SqliteConnection } from "./connection.ts";
 import { applyMigrations, MIGRATIONS } from "./migrations.ts";
 import { openSqliteStore } from "./open-sqlite-store.ts";
 import { SEARCH_INDEX_BATCH, SEARCH_INDEX_DELAY_MS } from "./search-index.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("parley-search-");
 
 function tempPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "parley-search-"));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, "parley.db");
 }
 
