@@ -1,6 +1,7 @@
 import type { RoomEvent, RoomEventType } from "../../../domain/message.ts";
 import type { MemberRole } from "../../../domain/room.ts";
 import type { Queryable, Tx } from "./client.ts";
+import { prefixedMessageColumns } from "./message-columns.ts";
 import { type EventRow, type MessageRow, toRoomEvent } from "./rows.ts";
 
 /**
@@ -74,9 +75,7 @@ export function eventOf(e: NewEvent, message: MessageRow | null): RoomEvent {
   });
 }
 
-const STREAM_MESSAGE_COLUMNS = `m.id AS m_id, m.room_id AS m_room_id, m.seq AS m_seq, m.sender_id AS m_sender_id,
-  m.body AS m_body, m.client_msg_id AS m_client_msg_id, m.created_at AS m_created_at, m.edited_at AS m_edited_at,
-  m.deleted_at AS m_deleted_at`;
+const STREAM_MESSAGE_COLUMNS = prefixedMessageColumns("m");
 
 /**
  * Events with seq > afterSeq, ascending, each joined with its message's current state.

@@ -12,6 +12,7 @@ import type {
   RoomSummary,
 } from "../../../ports/store.ts";
 import type { Db } from "./client.ts";
+import { prefixedMessageColumns } from "./message-columns.ts";
 import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
 import { claimNextSeq, eventOf, insertEvent, type NewEvent } from "./room-stream.ts";
 import {
@@ -26,6 +27,10 @@ import {
 } from "./rows.ts";
 
 const ROOM_COLUMNS = "id, kind, name, topic, owner_id, created_at, last_seq, version";
+
+/** The room list's last message (alias lm), as PrefixedMessageRow. */
+const LAST_MESSAGE_COLUMNS = prefixedMessageColumns("lm");
+
 /**
  * The unread rule, for member row `mb`: others' messages that are not deleted and above the read marker, counted
  * up to UNREAD_COUNT_MAX. The LIMIT inside bounds the work. EXPLAIN (ANALYZE) of listForUser and markRead on a
@@ -118,9 +123,7 @@ export function postgresRooms(sql: Db): RoomRepository {
       const rows = await sql<SummaryRow[]>`
         SELECT r.id, r.kind, r.name, r.topic, r.owner_id, r.created_at, r.last_seq, r.version,
                mb.role AS my_role, mb.read_seq,
-               lm.id AS m_id, lm.room_id AS m_room_id, lm.seq AS m_seq, lm.sender_id AS m_sender_id,
-               lm.body AS m_body, lm.client_msg_id AS m_client_msg_id, lm.created_at AS m_created_at,
-               lm.edited_at AS m_edited_at, lm.deleted_at AS m_deleted_at,
+               ${sql.unsafe(LAST_MESSAGE_COLUMNS)},
                ${sql.unsafe(UNREAD_COUNT)} AS unread
           FROM members mb
           JOIN rooms r ON r.id = mb.room_id
