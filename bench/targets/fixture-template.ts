@@ -6,12 +6,11 @@
  * run's tables, indexes, constraints, identity columns and schema_migrations are what its migrations make, and
  * only the rows (and the sequences' positions) come from the template.
  */
-import { createHash } from "node:crypto";
 import postgres from "postgres";
 import { createClient } from "../../src/adapters/store/postgres/client.ts";
 import { MIGRATIONS, migrate } from "../../src/adapters/store/postgres/migrations.ts";
 import { FIXTURE_MAX_AGE_MS } from "./bench-env.ts";
-import type { FixtureData } from "./fixture.ts";
+import { type FixtureData, migrationsTag } from "./fixture.ts";
 
 const TEMPLATE_PREFIX = "parley_benchfix_";
 /** The template's own table (the run schema never has it): the fixture and what it was built with. */
@@ -22,10 +21,7 @@ const MIGRATIONS_TABLE = "schema_migrations";
  * The store's migrations, versions and SQL: part of every template's key, so a build with another schema never
  * copies rows made for an older one (an applied migration is never edited, but one under development is).
  */
-export const MIGRATIONS_TAG = createHash("sha256")
-  .update(JSON.stringify(MIGRATIONS.map((m) => [m.version, m.name, m.sql])))
-  .digest("hex")
-  .slice(0, 16);
+export const MIGRATIONS_TAG = migrationsTag(MIGRATIONS);
 
 export function templateSchema(key: string): string {
   return `${TEMPLATE_PREFIX}${key}`;

@@ -24,6 +24,20 @@ export function fixtureKey(layout: Layout, ...tags: readonly string[]): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/**
+ * 16 hex digits naming a store's migrations (versions, names and SQL), for a fixture's key: a build then never
+ * starts from data that a build of another schema made (an older build refuses a newer schema, and a migration
+ * under development changes).
+ */
+export function migrationsTag(
+  migrations: readonly { readonly version: number; readonly name: string; readonly sql: string }[],
+): string {
+  return createHash("sha256")
+    .update(JSON.stringify(migrations.map((m) => [m.version, m.name, m.sql])))
+    .digest("hex")
+    .slice(0, 16);
+}
+
 async function postJson<T>(url: string, body: unknown, token?: string): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, {

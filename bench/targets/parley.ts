@@ -15,10 +15,11 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pin } from "../runner/cpus.ts";
+import { MIGRATIONS } from "../../src/adapters/store/sqlite/migrations.ts";
 import { type Child, spawnChild } from "../runner/child.ts";
+import { pin } from "../runner/cpus.ts";
 import { benchEnv, FIXTURE_MAX_AGE_MS } from "./bench-env.ts";
-import { createFixture, type FixtureData, fixtureKey } from "./fixture.ts";
+import { createFixture, type FixtureData, fixtureKey, migrationsTag } from "./fixture.ts";
 import { freePort } from "./free-port.ts";
 import type { Layout, Prepared, Target } from "./target.ts";
 
@@ -50,7 +51,9 @@ interface Fixture extends FixtureData {
 }
 
 export async function startParley(layout: Layout, opts: ParleyOptions): Promise<Target> {
-  const key = fixtureKey(layout, opts.cacheTag ?? "");
+  // The SQLite migrations are part of the key: a snapshot made by a build of a newer schema would stop an older
+  // build (an A/B between them), and one of an older schema would be migrated at every start.
+  const key = fixtureKey(layout, opts.cacheTag ?? "", migrationsTag(MIGRATIONS));
   const dir = join(CACHE_ROOT, key);
   const fixturePath = join(dir, "fixture.json");
   const snapshotPath = join(dir, SNAPSHOT);
