@@ -12,6 +12,7 @@ import {
   fullHistory,
   history,
   login,
+  rotateThenReuse,
   send,
   signup,
   useTestServer,
@@ -34,18 +35,7 @@ for (const store of ["sqlite", "postgres"] as const) {
 
     test("accounts: login, refresh rotation, reuse detection, logout", async () => {
       const session = await login(env.api, alice.user.email ?? "", alice.password);
-      const rotated = await env.api.post("/auth/refresh", { refreshToken: session.refreshToken });
-      expectStatus(rotated, 200);
-      const next = rotated.body as { accessToken: string; refreshToken: string };
-      expectError(
-        await env.api.post("/auth/refresh", { refreshToken: session.refreshToken }),
-        "REFRESH_TOKEN_REUSED",
-      );
-      expectError(
-        await env.api.post("/auth/refresh", { refreshToken: next.refreshToken }),
-        "INVALID_REFRESH_TOKEN",
-      );
-      expectError(await env.api.get("/me", next.accessToken), "SESSION_REVOKED");
+      await rotateThenReuse(env.api, session.refreshToken);
 
       const other = await login(env.api, alice.user.username, alice.password);
       expectStatus(await env.api.post("/auth/logout", undefined, other.accessToken), 204);

@@ -176,6 +176,23 @@ export async function login(api: Client, loginName: string, password: string): P
   return { ...(res.body as Omit<Account, "password">), password };
 }
 
+/**
+ * Rotates `refreshToken` once, then presents it again: asserts the reuse is refused as REFRESH_TOKEN_REUSED and
+ * that the session it revoked takes the rotated tokens with it. Returns the rotated pair.
+ */
+export async function rotateThenReuse(
+  api: Client,
+  refreshToken: string,
+): Promise<{ accessToken: string; refreshToken: string }> {
+  const rotated = await api.post("/auth/refresh", { refreshToken });
+  expectStatus(rotated, 200);
+  const next = rotated.body as { accessToken: string; refreshToken: string };
+  expectError(await api.post("/auth/refresh", { refreshToken }), "REFRESH_TOKEN_REUSED");
+  expectError(await api.post("/auth/refresh", { refreshToken: next.refreshToken }), "INVALID_REFRESH_TOKEN");
+  expectError(await api.get("/me", next.accessToken), "SESSION_REVOKED");
+  return next;
+}
+
 export async function createRoom(
   api: Client,
   owner: Account,

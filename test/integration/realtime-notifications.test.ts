@@ -8,6 +8,16 @@ const NOTIFY = "/user/queue/notifications";
 const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
 const notices = (c: StompTestClient, subId = "n") => c.messages(subId);
 
+/** Two users in a new room, where `a` has sent "one" and "two": `b` has two unread. */
+async function twoUnread(prefix: string, roomName: string) {
+  const a = await signup(env.api, prefix);
+  const b = await signup(env.api, prefix);
+  const room = await createRoom(env.api, a, roomName, [b.user.id]);
+  await send(env.api, a, room.id, "one");
+  await send(env.api, a, room.id, "two");
+  return { a, b, room };
+}
+
 describe("/user/queue/notifications", () => {
   test("messages from others in any of my rooms, with unread counts starting from the store", async () => {
     const a = await signup(env.api, "nt");
@@ -86,11 +96,7 @@ describe("/user/queue/notifications", () => {
   });
 
   test("reading over HTTP notifies my open connections", async () => {
-    const a = await signup(env.api, "hr");
-    const b = await signup(env.api, "hr");
-    const room = await createRoom(env.api, a, "HttpRead", [b.user.id]);
-    await send(env.api, a, room.id, "one");
-    await send(env.api, a, room.id, "two");
+    const { b, room } = await twoUnread("hr", "HttpRead");
     const c = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await c.subscribeWithReceipt(NOTIFY, "n");
     expectStatus(await env.api.post(`/rooms/${room.id}/read`, { seq: 2 }, b.accessToken), 200);
@@ -100,11 +106,7 @@ describe("/user/queue/notifications", () => {
   });
 
   test("reading on one connection notifies my other connections, not the one that read", async () => {
-    const a = await signup(env.api, "rd");
-    const b = await signup(env.api, "rd");
-    const room = await createRoom(env.api, a, "Read", [b.user.id]);
-    await send(env.api, a, room.id, "one");
-    await send(env.api, a, room.id, "two");
+    const { a, b, room } = await twoUnread("rd", "Read");
     const phone = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     const laptop = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
     await phone.subscribeWithReceipt(NOTIFY, "n");
