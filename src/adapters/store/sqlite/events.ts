@@ -41,17 +41,18 @@ export function allocateSeq(conn: SqliteConnection, roomId: string): number {
   return row.last_seq;
 }
 
+/** An event that has a row of its own: every type but 'message' (a message's row is its event). */
 export interface NewEvent {
   readonly roomId: string;
   readonly seq: number;
-  readonly type: RoomEventType;
+  readonly type: Exclude<RoomEventType, "message">;
   readonly at: number;
   readonly actorId: string;
   readonly messageId?: string;
   readonly member?: { readonly userId: string; readonly role: MemberRole };
 }
 
-/** Inserts the event row only, for a caller that already knows the event it describes. Never a 'message'. */
+/** Inserts the event row only, for a caller that already knows the event it describes. */
 export function writeEvent(conn: SqliteConnection, e: NewEvent): void {
   conn.run(
     `INSERT INTO events (room_id, seq, type, at, actor_id, message_id, member_user_id, member_role)
