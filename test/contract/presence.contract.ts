@@ -154,6 +154,37 @@ export function presenceContract(
       await p.refresh([], "alice", "a1", 1_000);
     });
 
+    test("many refreshes made at once each extend their own connection (a process's refresh tick)", async () => {
+      const { clock, p, room } = await setup();
+      const other = freshRoom("other");
+      const users = Array.from({ length: 60 }, (_, i) => `u${String(i).padStart(2, "0")}`);
+      await Promise.all(users.map((u) => p.join(room, u, "c1", 1_000)));
+      clock.advance(800);
+      // Not awaited one by one: all are asked for in one turn, as PresenceTracker's tick does.
+      const refreshed = users.filter((_, i) => i % 3 !== 0);
+      await Promise.all(
+        refreshed.map((u, i) => p.refresh(i % 2 === 0 ? [room, other] : [room], u, "c1", 1_000)),
+      );
+      clock.advance(800);
+      expect(await p.list(room)).toEqual(refreshed);
+      expect(await p.list(other)).toEqual(refreshed.filter((_, i) => i % 2 === 0));
+    });
+
+    test("a leave made right after a refresh, in the same turn, is not undone by it", async () => {
+      const { p, room } = await setup();
+      await p.join(room, "alice", "a1", 30_000);
+      await p.join(room, "bob", "b1", 30_000);
+      const refreshes = [p.refresh([room], "alice", "a1", 30_000), p.refresh([room], "bob", "b1", 30_000)];
+      const left = p.leave(room, "alice", "a1");
+      await Promise.all(refreshes);
+      expect(await left).toBe(false);
+      expect(await p.list(room)).toEqual(["bob"]);
+      // And the other way round: a join after a refresh of the same turn is what stays.
+      const again = [p.refresh([room], "bob", "b1", 30_000), p.join(room, "alice", "a1", 30_000)];
+      await Promise.all(again);
+      expect(await p.list(room)).toEqual(["alice", "bob"]);
+    });
+
     test("two handles on one state see each other's joins and leaves (processes on one backend)", async () => {
       const clock = new FakeClock();
       const room = freshRoom("shared");

@@ -56,6 +56,42 @@ describe.skipIf(!(await redisAvailable()))("redisPresence", () => {
       expect(await keysUnder(admin, `${prefix}s:*gone-room*`)).toEqual([]);
     });
 
+    test("refreshes sent together fail one by one: a refresh Redis refuses leaves the others done", async () => {
+      // A key of the wrong type makes that connection's script fail inside Redis (WRONGTYPE).
+      await admin.set(`${prefix}s:presence:{bad-room}:mallory`, "not a sorted set");
+      const results = await Promise.allSettled([
+        p.refresh(["batch-room"], "alice", "a1", 5_000),
+        p.refresh(["bad-room"], "mallory", "m1", 5_000),
+        p.refresh(["batch-room"], "bob", "b1", 5_000),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toContain("WRONGTYPE");
+      expect(await p.list("batch-room")).toEqual(["alice", "bob"]);
+    });
+
+    test("refreshes made in one turn go to Redis in one write", async () => {
+      const client = new Redis(REDIS_URL);
+      const own = redisPresence({ client, prefix: `${prefix}w:` }, new FakeClock());
+      await client.ping();
+      const socket = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+      const write = socket.write;
+      let writes = 0;
+      socket.write = (...args: unknown[]) => {
+        writes++;
+        return write.apply(socket, args);
+      };
+      try {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) => own.refresh(["rt-room"], `u${i}`, "c1", 5_000)),
+        );
+        expect(writes).toBe(1);
+        expect(await own.count("rt-room")).toBe(50);
+      } finally {
+        socket.write = write;
+        await client.quit();
+      }
+    });
+
     test("close() leaves a client it was given open", async () => {
       await p.close();
       expect(await admin.ping()).toBe("PONG");

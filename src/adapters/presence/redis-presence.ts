@@ -20,7 +20,7 @@ export interface RedisPresence extends Presence {
  * Scores come from the injected clock. Both keys also carry a server-side TTL beyond their newest entry, so a
  * room whose processes all crashed leaves nothing behind. The braces keep a room's keys in one cluster slot;
  * refresh() of several rooms runs as one script over all their keys, so it targets a single Redis endpoint
- * (a cluster would need one call per slot).
+ * (a cluster would need one call per slot); refreshes of one event-loop turn share one pipeline.
  */
 const JOIN = `
 local now = ARGV[3]
@@ -59,7 +59,22 @@ interface PresenceScripts {
   parleyPresenceLeave(...keysAndArgs: (string | number)[]): Promise<unknown>;
 }
 
-/** Presence shared by every process on one Redis; each call is one atomic round trip. */
+/** The same script queued on a pipeline (ioredis adds defined commands to pipelines too). */
+interface PipelineScripts {
+  parleyPresenceJoin(numKeys: number, ...keysAndArgs: (string | number)[]): unknown;
+}
+
+/** One call of the JOIN script: its number of keys, then the keys and the arguments. */
+type JoinCall = [numKeys: number, ...keysAndArgs: (string | number)[]];
+
+/** A refresh waiting for the end of the turn that asked for it. */
+interface QueuedRefresh {
+  readonly call: JoinCall;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Presence shared by every process on one Redis; each call is one atomic script (see `queued` for refreshes). */
 export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPresence {
   const owned = "url" in opts;
   const redis = "url" in opts ? new Redis(opts.url) : opts.client;
@@ -70,20 +85,43 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
   const roomKey = (room: string) => `${opts.prefix}presence:{${room}}`;
   const connKey = (room: string, userId: string) => `${roomKey(room)}:${userId}`;
 
-  function join(rooms: readonly string[], userId: string, connId: string, ttlMs: number): Promise<unknown> {
+  /** The JOIN script's numKeys, keys and arguments for one connection in `rooms`, timed now. */
+  function joinCall(rooms: readonly string[], userId: string, connId: string, ttlMs: number): JoinCall {
     if (!Number.isFinite(ttlMs) || ttlMs <= 0)
       throw new RangeError(`presence TTL must be positive, got ${ttlMs}`);
-    if (rooms.length === 0) return Promise.resolve();
     const now = clock.now();
     const keys = rooms.flatMap((room) => [roomKey(room), connKey(room, userId)]);
-    return scripts.parleyPresenceJoin(
-      keys.length,
-      ...keys,
-      userId,
-      connId,
-      now,
-      now + ttlMs,
-      ttlMs + KEY_TTL_MARGIN_MS,
+    return [keys.length, ...keys, userId, connId, now, now + ttlMs, ttlMs + KEY_TTL_MARGIN_MS];
+  }
+
+  /**
+   * Refreshes asked for in one event-loop turn, sent together at its end. A process refreshes a slice of its
+   * connections at a time (PresenceTracker), thousands of calls in one loop: one write and one round trip for
+   * all of them instead of one each. Each is still its own JOIN script, so each stays atomic and settles on its
+   * own reply; one that fails fails alone. Every other call sends the queue first, so Redis sees the calls in
+   * the order they were made (a leave right after a refresh is not undone by it).
+   */
+  let queued: QueuedRefresh[] | null = null;
+
+  function sendQueued(): void {
+    const batch = queued;
+    queued = null;
+    if (batch === null) return;
+    const pipeline = redis.pipeline();
+    const calls = pipeline as unknown as PipelineScripts;
+    for (const q of batch) calls.parleyPresenceJoin(...q.call);
+    pipeline.exec().then(
+      (results) => {
+        batch.forEach((q, i) => {
+          const reply = results?.[i];
+          if (reply === undefined) q.reject(new Error("presence: no reply from Redis"));
+          else if (reply[0]) q.reject(reply[0]);
+          else q.resolve();
+        });
+      },
+      (err: unknown) => {
+        for (const q of batch) q.reject(err);
+      },
     );
   }
 
@@ -98,14 +136,28 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
 
   return {
     async join(room, userId, connId, ttlMs) {
-      await join([room], userId, connId, ttlMs);
+      sendQueued();
+      await scripts.parleyPresenceJoin(...joinCall([room], userId, connId, ttlMs));
     },
 
-    async refresh(rooms, userId, connId, ttlMs) {
-      await join(rooms, userId, connId, ttlMs);
+    refresh(rooms, userId, connId, ttlMs) {
+      // A bad TTL throws in the executor, so it rejects like any other failure.
+      return new Promise<void>((resolve, reject) => {
+        const call = joinCall(rooms, userId, connId, ttlMs);
+        if (rooms.length === 0) {
+          resolve();
+          return;
+        }
+        if (queued === null) {
+          queued = [];
+          queueMicrotask(sendQueued);
+        }
+        queued.push({ call, resolve, reject });
+      });
     },
 
     async leave(room, userId, connId) {
+      sendQueued();
       const left = await scripts.parleyPresenceLeave(
         roomKey(room),
         connKey(room, userId),
@@ -117,10 +169,12 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
     },
 
     async list(room) {
+      sendQueued();
       return live(room);
     },
 
     async count(room) {
+      sendQueued();
       const key = roomKey(room);
       const results = await redis.multi().zremrangebyscore(key, "-inf", clock.now()).zcard(key).exec();
       const count = results?.[1]?.[1];
