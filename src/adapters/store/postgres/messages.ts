@@ -5,7 +5,7 @@ import { type AppendResult, BatchAppender } from "./append-batch.ts";
 import type { Db, Queryable } from "./client.ts";
 import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./group-commit.ts";
 import { MESSAGE_COLUMNS } from "./message-columns.ts";
-import { foreignKeyViolation, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
+import { foreignKeyViolation, notFoundIn, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
 import {
   claimNextSeq,
   eventOf,
@@ -41,49 +41,46 @@ async function storedPair(
 }
 
 /** `stored` as an idempotent replay of `msg`, or Conflict if it is in another room. */
-function replayOf(msg: NewMessage, stored: MessageRow | undefined): AppendResult | null {
-  if (!stored) return null;
+function replayOf(msg: NewMessage, stored: MessageRow): AppendResult {
   if (stored.room_id !== msg.roomId) throw new Conflict("clientMsgId");
   return { message: toMessage(stored), event: null, created: false };
 }
 
+/** The columns of parley_append_message's `message`, named as MESSAGE_COLUMNS (a MessageRow). */
+const APPENDED_COLUMNS = MESSAGE_COLUMNS.split(", ")
+  .map((c) => `(a.message).${c}`)
+  .join(", ");
+
 /**
  * One append in a transaction of its own — the path of a batch of one, and the one a batch falls back to when
- * PostgreSQL rejects it. The room lock (claimNextSeq) comes first, with the membership and duplicate checks
- * pipelined behind it (one round trip): as separate statements under READ COMMITTED they take their snapshots
- * once the lock is granted, so they see every append and membership change of this room committed before it —
- * a removed member cannot append after their member.left, and identical calls racing on any number of
+ * PostgreSQL rejects it. It is one statement, `parley_append_message` (migration 5), which takes the room lock
+ * (the seq) first and then checks membership and the duplicate: each of its statements takes its snapshot once
+ * the lock is granted, so they see every append and membership change of this room committed before it — a
+ * removed member cannot append after their member.left, and identical calls racing on any number of
  * connections store one row. Racing appends into different rooms are caught by the unique index on
- * (sender_id, client_msg_id) and resolved by re-reading the winner.
+ * (sender_id, client_msg_id) and resolved by re-reading the winner. One round trip and one statement instead of
+ * the four round trips and six statements of a client-side transaction: about a fifth of the client's CPU per
+ * append (docs/benchmarks/optimizations.md, "A lone append in one statement").
  */
 async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
   const { clientMsgId } = msg;
   try {
-    return await rollbackWith(() =>
-      sql.begin(async (tx): Promise<AppendResult> => {
-        const [seq, member, stored] = await Promise.all([
-          claimNextSeq(tx, msg.roomId),
-          tx`SELECT 1 FROM members WHERE room_id = ${msg.roomId} AND user_id = ${msg.senderId}`,
-          clientMsgId === null ? undefined : storedPair(tx, msg, clientMsgId),
-        ]);
-        if (seq === null) throw new NotFound("room");
-        if (member.length === 0) throw new NotFound("member");
-        const replay = replayOf(msg, stored);
-        if (replay) throw new Rollback(replay);
-        const rows = await tx<MessageRow[]>`
-          INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
-          VALUES (${msg.id}, ${msg.roomId}, ${seq}, ${msg.senderId}, ${msg.body}, ${msg.clientMsgId},
-                  ${msg.createdAt})
-          RETURNING ${tx.unsafe(MESSAGE_COLUMNS)}`;
-        // No event row: the message row is the record of its 'message' event (selectEvents in room-stream.ts).
-        const event = newMessageEvent(msg, seq);
-        return { message: toMessage(rows[0]!), event: eventOf(event, rows[0]!), created: true };
-      }),
-    );
+    const rows = await sql<(MessageRow & { created: boolean })[]>`
+      SELECT a.created, ${sql.unsafe(APPENDED_COLUMNS)}
+        FROM parley_append_message(${msg.id}, ${msg.roomId}, ${msg.senderId}, ${msg.body}, ${clientMsgId},
+                                   ${msg.createdAt}) AS a`;
+    const row = rows[0];
+    if (row === undefined) throw new Error("parley_append_message returned no row");
+    if (!row.created) return replayOf(msg, row);
+    const message = toMessage(row);
+    return { message, event: eventOf(newMessageEvent(msg, row.seq), row), created: true };
   } catch (error) {
+    const missing = notFoundIn(error);
+    if (missing === "rooms") throw new NotFound("room");
+    if (missing === "members") throw new NotFound("member");
     if (uniqueViolation(error) === "messages_client_msg_id_key" && clientMsgId !== null) {
-      const replay = replayOf(msg, await storedPair(sql, msg, clientMsgId));
-      if (replay) return replay;
+      const stored = await storedPair(sql, msg, clientMsgId);
+      if (stored) return replayOf(msg, stored);
     }
     if (uniqueViolation(error) === "messages_pkey") throw new Conflict("id");
     if (foreignKeyViolation(error) !== null) throw new NotFound("user");

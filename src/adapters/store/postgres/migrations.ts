@@ -147,6 +147,56 @@ CREATE UNIQUE INDEX messages_client_msg_id_key ON messages (sender_id, client_ms
 DELETE FROM events WHERE type = 'message';
 `,
   },
+  {
+    version: 5,
+    name: "one statement per lone append",
+    sql: `
+-- A lone append (appendAlone in messages.ts) as one call: the same steps as the transaction the client used to run
+-- statement by statement (BEGIN, the room lock with the membership and duplicate checks, the INSERT, COMMIT: four
+-- round trips and six statements), here inside the implicit transaction of the calling statement. A VOLATILE
+-- function takes a fresh snapshot for each statement under READ COMMITTED, so the checks after the lock see every
+-- append and membership change of the room committed before it was granted, exactly as before.
+-- - No room: raises P0002 naming table rooms; not a member: P0002 naming table members. Either rolls back, so no
+--   seq is taken.
+-- - A stored (sender, client_msg_id): gives the seq back (the room row is still locked, so nobody took the next
+--   one) and returns that row with created = false; the caller tells a replay from another room's Conflict.
+-- - Constraint violations (the id, the racing duplicate in another room, a sender gone) surface as they would
+--   from the INSERT itself, constraint names included.
+CREATE FUNCTION parley_append_message(
+  p_id TEXT, p_room_id TEXT, p_sender_id TEXT, p_body TEXT, p_client_msg_id TEXT, p_created_at BIGINT
+) RETURNS TABLE (created BOOLEAN, message messages)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  v_seq BIGINT;
+BEGIN
+  UPDATE rooms SET last_seq = last_seq + 1 WHERE rooms.id = p_room_id RETURNING rooms.last_seq INTO v_seq;
+  IF v_seq IS NULL THEN
+    RAISE EXCEPTION 'room % not found', p_room_id USING ERRCODE = 'P0002', TABLE = 'rooms';
+  END IF;
+  PERFORM 1 FROM members WHERE members.room_id = p_room_id AND members.user_id = p_sender_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'user % is not a member of room %', p_sender_id, p_room_id
+      USING ERRCODE = 'P0002', TABLE = 'members';
+  END IF;
+  IF p_client_msg_id IS NOT NULL THEN
+    SELECT * INTO message FROM messages
+     WHERE messages.sender_id = p_sender_id AND messages.client_msg_id = p_client_msg_id;
+    IF FOUND THEN
+      UPDATE rooms SET last_seq = last_seq - 1 WHERE rooms.id = p_room_id;
+      created := false;
+      RETURN NEXT;
+      RETURN;
+    END IF;
+  END IF;
+  INSERT INTO messages (id, room_id, seq, sender_id, body, client_msg_id, created_at)
+  VALUES (p_id, p_room_id, v_seq, p_sender_id, p_body, p_client_msg_id, p_created_at)
+  RETURNING * INTO message;
+  created := true;
+  RETURN NEXT;
+END
+$fn$;
+`,
+  },
 ];
 
 /** Distinguishes this store's advisory lock from any other user of pg_advisory_xact_lock. */

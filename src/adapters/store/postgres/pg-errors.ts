@@ -1,10 +1,13 @@
 /** SQLSTATE classes this adapter turns into storage-neutral outcomes. */
 const UNIQUE_VIOLATION = "23505";
 const FOREIGN_KEY_VIOLATION = "23503";
+/** no_data_found: raised by this schema's functions for a row they were asked to act on and did not find. */
+const NO_DATA_FOUND = "P0002";
 
 interface PgErrorFields {
   readonly code?: unknown;
   readonly constraint_name?: unknown;
+  readonly table_name?: unknown;
 }
 
 function fields(error: unknown): PgErrorFields | null {
@@ -23,6 +26,16 @@ export function foreignKeyViolation(error: unknown): string | null {
   const f = fields(error);
   if (f?.code !== FOREIGN_KEY_VIOLATION) return null;
   return typeof f.constraint_name === "string" ? f.constraint_name : "";
+}
+
+/**
+ * The table a function of this schema found no row in (P0002, raised with its TABLE field set, as
+ * parley_append_message does), else null.
+ */
+export function notFoundIn(error: unknown): string | null {
+  const f = fields(error);
+  if (f?.code !== NO_DATA_FOUND) return null;
+  return typeof f.table_name === "string" ? f.table_name : "";
 }
 
 /**
