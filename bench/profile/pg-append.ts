@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { openPostgresStore } from "../../src/adapters/store/postgres/open-postgres-store.ts";
+import { oneSenderRooms } from "./one-sender-rooms.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,21 +28,7 @@ const schema = `parley_pg_append_${process.pid}`;
 const store = openPostgresStore({ url, schema });
 try {
   await store.migrate();
-  await store.users.create({
-    id: "u1",
-    username: "u1",
-    email: "u1@example.test",
-    displayName: "U1",
-    passwordHash: "x",
-    role: "user",
-    createdAt: 1,
-  });
-  const rooms = Array.from({ length: 10 }, (_, i) => `room-${i}`);
-  for (const id of rooms) {
-    await store.rooms.create({ id, kind: "group", name: id, topic: "", ownerId: "u1", createdAt: 1 }, [
-      { userId: "u1", role: "owner" },
-    ]);
-  }
+  const rooms = await oneSenderRooms(store, 10);
   let k = 0;
   const append = (i: number) =>
     store.messages.append({

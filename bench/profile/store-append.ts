@@ -12,6 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStore } from "../../src/adapters/store/sqlite/open-sqlite-store.ts";
+import { oneSenderRooms } from "./one-sender-rooms.ts";
 
 const messages = Number(process.argv[2] ?? 2000);
 const rooms = Number(process.argv[3] ?? 100);
@@ -21,21 +22,7 @@ const dir = await mkdtemp(join(tmpdir(), "parley-append-"));
 const store = openSqliteStore({ path: join(dir, "parley.db") });
 try {
   await store.migrate();
-  await store.users.create({
-    id: "u1",
-    username: "u1",
-    email: "u1@example.test",
-    displayName: "U1",
-    passwordHash: "x",
-    role: "user",
-    createdAt: 1,
-  });
-  const roomIds = Array.from({ length: rooms }, (_, i) => `room-${i}`);
-  for (const id of roomIds) {
-    await store.rooms.create({ id, kind: "group", name: id, topic: "", ownerId: "u1", createdAt: 1 }, [
-      { userId: "u1", role: "owner" },
-    ]);
-  }
+  const roomIds = await oneSenderRooms(store, rooms);
   let n = 0;
   for (const inFlight of inFlightList) {
     // Warm-up: statements prepared, pages cached.
