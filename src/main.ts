@@ -35,6 +35,7 @@ import type { Store } from "./ports/store.ts";
 import { BrokerEvents } from "./realtime/broker-events.ts";
 import type { Connection } from "./realtime/connection.ts";
 import { Gateway, WS_PATH } from "./realtime/gateway.ts";
+import { followRenames } from "./realtime/renames.ts";
 import { UserNames } from "./realtime/user-names.ts";
 import { createServices, type Services } from "./services/services.ts";
 
@@ -221,6 +222,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   }
   const { store, services } = opened;
   if (events === null || names === null) throw new Error("broker events were not wired");
+  try {
+    await followRenames(shared.broker, names, logger);
+  } catch (e) {
+    await shared.close();
+    await store.close();
+    throw e;
+  }
   const gateway = new Gateway({
     services,
     broker: shared.broker,

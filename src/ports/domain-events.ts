@@ -35,6 +35,13 @@ export type DomainEvent =
        */
       readonly previousOwnerId: string | null;
     }
+  /** A user's display name changed: every process shows the new one as the sender of their next messages. */
+  | {
+      readonly kind: "user.renamed";
+      readonly userId: string;
+      readonly username: string;
+      readonly displayName: string;
+    }
   /** A room was created with these members (no stream event: a new room's stream starts empty). */
   | { readonly kind: "room.created"; readonly roomId: string; readonly memberIds: readonly string[] }
   /**

@@ -2,16 +2,18 @@ import type { Logger } from "pino";
 import type { RoomEvent } from "../domain/message.ts";
 import type { Broker } from "../ports/broker.ts";
 import type { DomainEvent, DomainEvents } from "../ports/domain-events.ts";
-import { roomChannel, userChannel } from "./channels.ts";
+import { roomChannel, USERS_CHANNEL, userChannel } from "./channels.ts";
+import type { RenameNotice } from "./renames.ts";
+import { senderName, type UserNames } from "./user-names.ts";
 import type { UserNotice } from "./user-notice.ts";
-import type { UserNames } from "./user-names.ts";
 import { toWireEvent, toWireRoomUpdated } from "./wire.ts";
 
 /**
  * The DomainEvents sink of a process that serves real-time clients: each committed room event is serialised
  * ONCE to its wire JSON and published ONCE to `room:{roomId}`; a member event also goes to `user:{memberId}`,
  * and revoked sessions to `user:{userId}`. A change of a room's details is published once to `room:{roomId}`
- * as an ephemeral `room.updated` event. Every process's room hubs take it from there.
+ * as an ephemeral `room.updated` event. Every process's room hubs take it from there. A rename goes to
+ * `users`, for every process's sender names (renames.ts).
  *
  * Publishes of one room are issued in the order the events were emitted, even when the sender's name has to be
  * loaded first (a per-room chain), so the common case reaches the hubs without a gap. A failed publish is only
@@ -51,6 +53,20 @@ export class BrokerEvents implements DomainEvents {
             unreadCount,
             countedSeq,
             origin,
+          });
+          return;
+        }
+        case "user.renamed": {
+          // This process's names at once (its next message shows the new name whatever the broker does); every
+          // process's, this one's included, through the announcement (followRenames).
+          const name = senderName(event.userId, event);
+          this.names.set(event.userId, name);
+          const notice: RenameNotice = { type: "user.renamed", userId: event.userId, name };
+          void this.broker.publish(USERS_CHANNEL, JSON.stringify(notice)).catch((err: unknown) => {
+            this.logger.warn(
+              { err },
+              "rename not announced; other processes show the old name until a resync",
+            );
           });
           return;
         }

@@ -4,6 +4,8 @@
  */
 export const roomChannel = (roomId: string): string => `room:${roomId}`;
 export const userChannel = (userId: string): string => `user:${userId}`;
+/** Renames of users, for every process's sender names (renames.ts). */
+export const USERS_CHANNEL = "users";
 /** The user id a `userChannel` name was made from. */
 export const userOfChannel = (channel: string): string => channel.slice("user:".length);
 

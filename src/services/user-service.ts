@@ -17,7 +17,14 @@ export class UserService {
     const displayName = patch.displayName?.trim();
     if (displayName === undefined) return this.me(p);
     if (displayName.length === 0) throw new AppError("VALIDATION_FAILED", "displayName must not be blank.");
-    return toUser(await this.deps.store.users.update(p.userId, { displayName }));
+    const updated = await this.deps.store.users.update(p.userId, { displayName });
+    this.deps.events.emit({
+      kind: "user.renamed",
+      userId: updated.id,
+      username: updated.username,
+      displayName: updated.displayName,
+    });
+    return toUser(updated);
   }
 
   async getPublic(id: string): Promise<PublicUser> {
