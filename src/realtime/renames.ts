@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Broker } from "../ports/broker.ts";
 import { USERS_CHANNEL } from "./channels.ts";
+import { noticeObject } from "./notice-json.ts";
 import type { UserNames } from "./user-names.ts";
 
 /** What travels on USERS_CHANNEL: a user's new sender name. */
@@ -10,18 +11,10 @@ export interface RenameNotice {
   readonly name: string;
 }
 
-const decoder = new TextDecoder();
-
 /** Null for a payload that is not a notice this version understands (it is then ignored). */
 export function parseRenameNotice(payload: Uint8Array): RenameNotice | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(decoder.decode(payload));
-  } catch {
-    return null;
-  }
-  if (typeof v !== "object" || v === null) return null;
-  const o = v as Record<string, unknown>;
+  const o = noticeObject(payload);
+  if (o === null) return null;
   if (o.type !== "user.renamed" || typeof o.userId !== "string" || typeof o.name !== "string") return null;
   return { type: o.type, userId: o.userId, name: o.name };
 }

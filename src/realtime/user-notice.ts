@@ -1,4 +1,5 @@
 import { UNREAD_COUNT_MAX } from "../domain/rules.ts";
+import { noticeObject } from "./notice-json.ts";
 
 /**
  * What travels on a user's broker channel (`user:{userId}`): things every process holding a connection of that
@@ -23,18 +24,10 @@ export type UserNotice =
       readonly origin: string;
     };
 
-const decoder = new TextDecoder();
-
 /** Null for a payload that is not a notice this version understands (it is then ignored). */
 export function parseUserNotice(payload: Uint8Array): UserNotice | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(decoder.decode(payload));
-  } catch {
-    return null;
-  }
-  if (typeof v !== "object" || v === null) return null;
-  const o = v as Record<string, unknown>;
+  const o = noticeObject(payload);
+  if (o === null) return null;
   switch (o.type) {
     case "sessions.revoked": {
       const ids = o.sessionIds;

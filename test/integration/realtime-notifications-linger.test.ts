@@ -4,9 +4,9 @@
  * happened while it was away — messages through the room hubs, reads through the user's channel, which the state
  * holds on its own once the last connection has gone.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { RoomRepository } from "../../src/ports/store.ts";
-import { startServerPair, type TestServer } from "../support/server.ts";
+import { type TestServer, useServerPair } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { StompTestClient } from "../support/stomp-client.ts";
 import { type Client, client, createRoom, expectStatus, send, signup, useTestServer } from "./helpers.ts";
@@ -88,18 +88,9 @@ describe("/user/queue/notifications: a client back within the linger period", ()
 const available = (await postgresAvailable()) && (await redisAvailable());
 
 describe.skipIf(!available)("/user/queue/notifications: linger over Redis (two servers)", () => {
-  let one: TestServer;
-  let two: TestServer;
-
-  beforeAll(async () => {
-    ({ one, two } = await startServerPair());
-  });
-  afterAll(async () => {
-    await two?.stop();
-    await one?.stop();
-  });
+  const pair = useServerPair();
 
   test("a read made through the other server during the gap reaches the lingering state", async () => {
-    await awayAndBack(two, one);
+    await awayAndBack(pair.two, pair.one);
   });
 });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServerPair, type TestServer } from "../support/server.ts";
+import { describe, expect, test } from "bun:test";
+import { useServerPair } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { StompTestClient } from "../support/stomp-client.ts";
 import {
@@ -47,22 +47,22 @@ async function scene(api: Client, wsUrl: string): Promise<Scene> {
 describe("a rename and the sender name of the next messages (one process)", () => {
   const env = useTestServer();
 
-  test("the next message after PATCH /me shows the new name, though the old one was cached", async () => {
+  /** Renames the scene's sender to `displayName` (expecting `status`) and sends once more: the senders seen. */
+  async function renameThenSend(displayName: string, status: number): Promise<unknown[]> {
     const s = await scene(env.api, env.server.wsUrl);
-    expectStatus(await env.api.patch("/me", { displayName: "New Name" }, s.sender.accessToken), 200);
+    expectStatus(await env.api.patch("/me", { displayName }, s.sender.accessToken), status);
     await send(env.api, s.sender, s.roomId, "after");
     await s.listener.waitForMessages("s", 2);
-    expect(s.senders()).toEqual(["Old Name", "New Name"]);
     s.listener.close();
+    return s.senders();
+  }
+
+  test("the next message after PATCH /me shows the new name, though the old one was cached", async () => {
+    expect(await renameThenSend("New Name", 200)).toEqual(["Old Name", "New Name"]);
   });
 
   test("a PATCH /me that is refused changes no sender name", async () => {
-    const s = await scene(env.api, env.server.wsUrl);
-    expectStatus(await env.api.patch("/me", { displayName: "   " }, s.sender.accessToken), 400);
-    await send(env.api, s.sender, s.roomId, "after");
-    await s.listener.waitForMessages("s", 2);
-    expect(s.senders()).toEqual(["Old Name", "Old Name"]);
-    s.listener.close();
+    expect(await renameThenSend("   ", 400)).toEqual(["Old Name", "Old Name"]);
   });
 });
 
@@ -71,22 +71,13 @@ const available = (await postgresAvailable()) && (await redisAvailable());
 describe.skipIf(!available)(
   "a rename and the sender name of the next messages (two servers over Redis)",
   () => {
-    let one: TestServer;
-    let two: TestServer;
-
-    beforeAll(async () => {
-      ({ one, two } = await startServerPair());
-    });
-    afterAll(async () => {
-      await two?.stop();
-      await one?.stop();
-    });
+    const pair = useServerPair();
 
     test("renamed through one server, the other shows the new name within moments, not after its cache expires", async () => {
-      const apiOne = client(one.api);
-      const apiTwo = client(two.api);
+      const apiOne = client(pair.one.api);
+      const apiTwo = client(pair.two.api);
       // Messages go through server two, which caches the old name with the first one.
-      const s = await scene(apiTwo, two.wsUrl);
+      const s = await scene(apiTwo, pair.two.wsUrl);
       expectStatus(await apiOne.patch("/me", { displayName: "New Name" }, s.sender.accessToken), 200);
       // The announcement crosses Redis on its own time: send until a message shows the new name (names are cached
       // for 10 minutes, so without it none would here).

@@ -3,11 +3,12 @@
  * file or a fresh PostgreSQL schema, for integration tests. Argon2 runs with small parameters here only to keep
  * the suite fast; the production parameters are tested in src/adapters/password.
  */
+import { afterAll, beforeAll } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import postgres from "postgres";
 import pino from "pino";
+import postgres from "postgres";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { startServer } from "../../src/main.ts";
 import type { Services } from "../../src/services/services.ts";
@@ -111,4 +112,34 @@ export async function startServerPair(
     config,
   });
   return { one, two };
+}
+
+/**
+ * startServerPair for the calling describe block: started in its beforeAll, stopped in its afterAll (`two`
+ * first). Read `one` and `two` inside tests, after that beforeAll has run.
+ */
+export function useServerPair(config: TestServerOptions["config"] = {}): {
+  readonly one: TestServer;
+  readonly two: TestServer;
+} {
+  let pair: { one: TestServer; two: TestServer } | undefined;
+  beforeAll(async () => {
+    pair = await startServerPair(config);
+  });
+  afterAll(async () => {
+    await pair?.two.stop();
+    await pair?.one.stop();
+  });
+  const get = () => {
+    if (pair === undefined) throw new Error("useServerPair: the servers are read before their beforeAll ran");
+    return pair;
+  };
+  return {
+    get one() {
+      return get().one;
+    },
+    get two() {
+      return get().two;
+    },
+  };
 }
