@@ -23,6 +23,27 @@ function isInMemory(path: string): boolean {
 }
 
 /**
+ * Switches the file to WAL (a no-op once it is). Leaving rollback mode takes an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once, without its busy handler, when the connection already holds a shared lock it would have to
+ * upgrade (waiting could deadlock): several processes opening one new file together can meet that here. Such a
+ * refusal is retried, after a few milliseconds, until the busy timeout.
+ */
+function enableWal(db: Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+      return;
+    } catch (e) {
+      const busy = typeof e === "object" && e !== null && (e as { code?: unknown }).code === "SQLITE_BUSY";
+      if (!busy || Date.now() >= deadline) throw e;
+      // Synchronous like the rest of this adapter; only while opening, and only when another process is too.
+      Bun.sleepSync(2 + Math.random() * 8);
+    }
+  }
+}
+
+/**
  * Opens the embedded store. Several processes may open the same file: writes serialise on SQLite's write lock
  * (immediate transactions, waiting up to busyTimeoutMs), reads run concurrently under WAL.
  *
@@ -33,9 +54,10 @@ function isInMemory(path: string): boolean {
 export function openSqliteStore(opts: SqliteStoreOptions): Store {
   if (!isInMemory(opts.path)) mkdirSync(dirname(opts.path), { recursive: true });
   const db = new Database(opts.path, { create: true, readwrite: true, strict: true });
+  const busyTimeoutMs = Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000));
   try {
-    db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5000))}`);
-    db.run("PRAGMA journal_mode = WAL");
+    db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    enableWal(db, busyTimeoutMs);
     db.run("PRAGMA synchronous = FULL");
     db.run("PRAGMA foreign_keys = ON");
     // Each grouped call runs in a savepoint, whose rollback journal SQLite keeps in a temporary file by default:
