@@ -3,8 +3,8 @@
  * messages, not deleted, above the read marker), so the badge a client shows over STOMP equals what
  * GET /api/v1/rooms reports at every step, without resubscribing.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServerPair, type TestServer } from "../support/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { useServerPair } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import {
@@ -229,19 +229,13 @@ const twoServers = (await postgresAvailable()) && (await redisAvailable());
  * applies the deletion itself, from the one room event every process already receives.
  */
 describe.skipIf(!twoServers)("deleted messages across two servers (Redis and PostgreSQL)", () => {
-  let one: TestServer;
-  let two: TestServer;
+  const pair = useServerPair();
   let api1: Client;
   let api2: Client;
 
-  beforeAll(async () => {
-    ({ one, two } = await startServerPair());
-    api1 = client(one.api);
-    api2 = client(two.api);
-  });
-  afterAll(async () => {
-    await two?.stop();
-    await one?.stop();
+  beforeAll(() => {
+    api1 = client(pair.one.api);
+    api2 = client(pair.two.api);
   });
 
   test("a deletion through one server updates the counts of the user's connections on both", async () => {
@@ -250,8 +244,8 @@ describe.skipIf(!twoServers)("deleted messages across two servers (Redis and Pos
     const room = await createRoom(api1, a, "CrossDelete", [b.user.id]);
     const m1 = await send(api1, a, room.id, "one");
     await send(api1, a, room.id, "two");
-    const near = await StompTestClient.connect(one.wsUrl, b.accessToken);
-    const far = await StompTestClient.connect(two.wsUrl, b.accessToken);
+    const near = await StompTestClient.connect(pair.one.wsUrl, b.accessToken);
+    const far = await StompTestClient.connect(pair.two.wsUrl, b.accessToken);
     await near.subscribeWithReceipt(NOTIFY, "n");
     await far.subscribeWithReceipt(NOTIFY, "n");
     await remove(api1, a, m1);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServerPair, type TestServer } from "../support/server.ts";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { useServerPair } from "../support/server.ts";
 import { postgresAvailable, redisAvailable } from "../support/services.ts";
 import { bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import {
@@ -20,19 +20,13 @@ const available = (await postgresAvailable()) && (await redisAvailable());
  * connections, and they share only PostgreSQL and Redis, as separate processes would.
  */
 describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)", () => {
-  let one: TestServer;
-  let two: TestServer;
+  const pair = useServerPair();
   let api1: Client;
   let api2: Client;
 
-  beforeAll(async () => {
-    ({ one, two } = await startServerPair());
-    api1 = client(one.api);
-    api2 = client(two.api);
-  });
-  afterAll(async () => {
-    await two?.stop();
-    await one?.stop();
+  beforeAll(() => {
+    api1 = client(pair.one.api);
+    api2 = client(pair.two.api);
   });
 
   const roomDest = (roomId: string) => `/sub/chat/room/${roomId}`;
@@ -41,8 +35,8 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     const a = await signup(api1, "rx");
     const b = await signup(api1, "rx");
     const room = await createRoom(api1, a, "Cross", [b.user.id]);
-    const ca = await StompTestClient.connect(one.wsUrl, a.accessToken);
-    const cb = await StompTestClient.connect(two.wsUrl, b.accessToken);
+    const ca = await StompTestClient.connect(pair.one.wsUrl, a.accessToken);
+    const cb = await StompTestClient.connect(pair.two.wsUrl, b.accessToken);
     await cb.subscribeWithReceipt(roomDest(room.id), "s");
     await cb.subscribeWithReceipt("/user/queue/notifications", "n");
     const r = await ca.sendWithReceipt("/pub/message", { roomId: room.id, message: "across" }, [
@@ -61,7 +55,7 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
       unreadCount: 1,
     });
     // The same client-msg-id on the other server: same message, no second event.
-    const ca2 = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    const ca2 = await StompTestClient.connect(pair.two.wsUrl, a.accessToken);
     const again = await ca2.sendWithReceipt("/pub/message", { roomId: room.id, message: "across" }, [
       ["client-msg-id", "x1"],
     ]);
@@ -81,7 +75,7 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     const a = await signup(api1, "rr");
     const room = await createRoom(api1, a, "Resume");
     for (let i = 1; i <= 12; i++) await send(api1, a, room.id, `m${i}`);
-    const c = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    const c = await StompTestClient.connect(pair.two.wsUrl, a.accessToken);
     await c.subscribeWithReceipt(roomDest(room.id), "s", [["since-seq", "4"]]);
     await send(api1, a, room.id, "m13");
     await c.waitFor((f) => header(f, "seq") === "13");
@@ -99,9 +93,9 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     const b = await signup(api1, "ru");
     const c = await signup(api1, "ru");
     const room = await createRoom(api1, a, "Cross", [b.user.id, c.user.id]);
-    const cb = await StompTestClient.connect(two.wsUrl, b.accessToken);
+    const cb = await StompTestClient.connect(pair.two.wsUrl, b.accessToken);
     await cb.subscribeWithReceipt(roomDest(room.id), "s");
-    const cc = await StompTestClient.connect(two.wsUrl, c.accessToken);
+    const cc = await StompTestClient.connect(pair.two.wsUrl, c.accessToken);
     await cc.subscribeWithReceipt("/user/queue/notifications", "n");
     expectStatus(await api1.patch(`/rooms/${room.id}`, { name: "Renamed" }, a.accessToken), 200);
     expectStatus(await api1.post(`/rooms/${room.id}/owner`, { userId: b.user.id }, a.accessToken), 200);
@@ -128,8 +122,8 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     const b = await signup(api1, "rw");
     const room = await createRoom(api1, a, "Raced", [b.user.id]);
     const watchers = [
-      await StompTestClient.connect(one.wsUrl, b.accessToken),
-      await StompTestClient.connect(two.wsUrl, b.accessToken),
+      await StompTestClient.connect(pair.one.wsUrl, b.accessToken),
+      await StompTestClient.connect(pair.two.wsUrl, b.accessToken),
     ];
     for (const w of watchers) {
       await w.subscribeWithReceipt(roomDest(room.id), "s");
@@ -177,7 +171,7 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
 
   test("logout through one server closes the session's socket on the other within a second", async () => {
     const a = await signup(api1, "rv");
-    const c = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    const c = await StompTestClient.connect(pair.two.wsUrl, a.accessToken);
     const started = Date.now();
     expectStatus(await api1.post("/auth/logout", {}, a.accessToken), 204);
     const error = await c.waitFor((f) => f.command === "ERROR", 1000);
@@ -188,7 +182,7 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
   test("presence is shared: a subscriber on one server is online as seen from the other", async () => {
     const a = await signup(api1, "rp");
     const room = await createRoom(api1, a, "Presence");
-    const c = await StompTestClient.connect(two.wsUrl, a.accessToken);
+    const c = await StompTestClient.connect(pair.two.wsUrl, a.accessToken);
     await c.subscribeWithReceipt(roomDest(room.id), "s");
     const res = await api1.get(`/rooms/${room.id}/presence`, a.accessToken);
     expect(res.body).toEqual({ online: [a.user.id] });
