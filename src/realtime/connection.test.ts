@@ -124,3 +124,99 @@ describe("Connection.send and the slow-consumer limit", () => {
     expect(calls.closed).toBeNull();
   });
 });
+
+describe("Connection: pipelined frames reply in frame order", () => {
+  function socket() {
+    const events: string[] = [];
+    const ws = {
+      sendText: () => 1,
+      pause: () => events.push("pause"),
+      resume: () => events.push("resume"),
+      close: () => events.push("close"),
+    };
+    return { ws: ws as unknown as ServerWebSocket<Connection>, events };
+  }
+
+  function open(ws: ServerWebSocket<Connection>): Connection {
+    const conn = new Connection("c1", 0, 1000);
+    conn.ws = ws;
+    conn.phase = "open";
+    return conn;
+  }
+
+  function deferred(): { promise: Promise<() => void>; settle: (reply: () => void) => void } {
+    let settle!: (reply: () => void) => void;
+    const promise = new Promise<() => void>((resolve) => {
+      settle = resolve;
+    });
+    return { promise, settle };
+  }
+
+  const fail = (err: unknown): void => {
+    throw err;
+  };
+
+  test("replies keep frame order whatever order the frames finish in; repliesSent waits for all of them", async () => {
+    const conn = open(socket().ws);
+    expect(conn.repliesSent()).toBeNull();
+    const sent: number[] = [];
+    const frames = [deferred(), deferred(), deferred()];
+    for (const f of frames) conn.replyInOrder(f.promise, fail);
+    const all = conn.repliesSent();
+    expect(all).not.toBeNull();
+    frames[2]!.settle(() => sent.push(3));
+    frames[1]!.settle(() => sent.push(2));
+    await Bun.sleep(1);
+    expect(sent).toEqual([]);
+    frames[0]!.settle(() => sent.push(1));
+    await all;
+    expect(sent).toEqual([1, 2, 3]);
+    expect(conn.repliesSent()).toBeNull();
+  });
+
+  test("a task queued after a pipelined frame may run before its reply", async () => {
+    const conn = open(socket().ws);
+    const log: string[] = [];
+    const first = deferred();
+    conn.enqueue(async () => {
+      conn.replyInOrder(first.promise, fail);
+    }, fail);
+    conn.enqueue(async () => {
+      log.push("second frame handled");
+    }, fail);
+    await Bun.sleep(1);
+    expect(log).toEqual(["second frame handled"]);
+    first.settle(() => log.push("first reply"));
+    await conn.repliesSent();
+    expect(log).toEqual(["second frame handled", "first reply"]);
+  });
+
+  test("frames in flight count towards the pause: reading stops at 64 and resumes at 16", async () => {
+    const { ws, events } = socket();
+    const conn = open(ws);
+    const frames = Array.from({ length: 64 }, () => deferred());
+    for (const f of frames.slice(0, 63)) conn.replyInOrder(f.promise, fail);
+    expect(events).toEqual([]);
+    conn.replyInOrder(frames[63]!.promise, fail);
+    expect(events).toEqual(["pause"]);
+    for (const f of frames.slice(0, 47)) f.settle(() => {});
+    await Bun.sleep(1);
+    expect(events).toEqual(["pause"]);
+    frames[47]!.settle(() => {});
+    await Bun.sleep(1);
+    expect(events).toEqual(["pause", "resume"]);
+    for (const f of frames.slice(48)) f.settle(() => {});
+    await conn.repliesSent();
+  });
+
+  test("no reply is sent once the connection has closed", async () => {
+    const conn = open(socket().ws);
+    const sent: string[] = [];
+    const f = deferred();
+    conn.replyInOrder(f.promise, fail);
+    conn.close(1000, "bye");
+    f.settle(() => sent.push("receipt"));
+    await conn.repliesSent();
+    expect(sent).toEqual([]);
+  });
+});

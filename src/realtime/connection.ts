@@ -41,7 +41,10 @@ export type Subscription = RoomSubscription | NotificationsSubscription | Errors
 /** Subscription id of /user/queue/errors frames for a client that did not subscribe to it. */
 export const DEFAULT_ERRORS_SUBSCRIPTION = "errors";
 
-/** Frames waiting per connection before the socket stops reading (TCP then pushes back on the client). */
+/**
+ * Frames waiting or in flight per connection (a pipelined SEND counts until it has replied) before the socket
+ * stops reading (TCP then pushes back on the client).
+ */
 const PAUSE_AT = 64;
 const RESUME_AT = 16;
 
@@ -126,8 +129,11 @@ const NO_SUBSCRIPTIONS: readonly Subscription[] = Object.freeze([]);
  * process-wide sweep), no decoder between frames (the gateway lends a spare one and a connection keeps a decoder
  * only while a frame of it is incomplete), no Map, and no promise chain while no frame is being handled.
  *
- * Frames of one connection are handled one at a time, in arrival order, so a client's messages are stored in
- * the order it sent them and every RECEIPT follows the effects of the frames before it.
+ * Frames of one connection are handled in arrival order: each task starts after the one before it has finished,
+ * except that a message SEND finishes as soon as its message is handed to the store, which keeps that order
+ * (`replyInOrder`). Its reply follows, after the replies of the frames before it, and every other frame waits for
+ * those replies (`repliesSent`). So a client's messages are stored in the order it sent them, consecutive SENDs
+ * share commits instead of waiting one commit each, and every RECEIPT follows the effects of the frames before it.
  */
 export class Connection {
   ws: ServerWebSocket<Connection> | null = null;
@@ -150,6 +156,8 @@ export class Connection {
   registrySlot = -1;
   /** The last queued task while any is queued; null when idle. */
   #tail: Promise<void> | null = null;
+  /** The last pipelined frame's reply while any is outstanding; null when none. */
+  #replies: Promise<void> | null = null;
   #queued = 0;
 
   constructor(
@@ -213,21 +221,50 @@ export class Connection {
    * flooding client cannot make the queue grow without bound.
    */
   enqueue(task: () => Promise<void>, onError: (err: unknown) => void): void {
-    this.#queued++;
-    if (this.#queued === PAUSE_AT) this.ws?.pause();
+    this.#hold();
     const tail: Promise<void> = (this.#tail ?? SETTLED)
       .then(() => (this.phase === "closed" ? undefined : task()))
       .catch(onError)
       .finally(() => {
-        this.#queued--;
-        if (this.#queued === 0 && this.#tail === tail) this.#tail = null;
-        if (this.#queued === RESUME_AT && this.phase !== "closed") this.ws?.resume();
+        if (this.#tail === tail) this.#tail = null;
+        this.#release();
       });
     this.#tail = tail;
   }
 
-  /** Resolves when every queued frame has been handled. */
-  idle(): Promise<void> {
-    return this.#tail ?? SETTLED;
+  /**
+   * The second half of a pipelined frame (a SEND whose message is already handed to the store in order): the
+   * next frame's task may start now, while `reply` (what `finished` resolves to: its RECEIPT or its error) is
+   * sent only after every earlier pipelined frame's reply, so replies keep frame order. It counts as a waiting
+   * frame until it has replied. `finished` must not reject.
+   */
+  replyInOrder(finished: Promise<() => void>, onError: (err: unknown) => void): void {
+    this.#hold();
+    const previous = this.#replies ?? SETTLED;
+    const tail: Promise<void> = Promise.all([finished, previous])
+      .then(([reply]) => {
+        if (this.phase !== "closed") reply();
+      })
+      .catch(onError)
+      .finally(() => {
+        if (this.#replies === tail) this.#replies = null;
+        this.#release();
+      });
+    this.#replies = tail;
+  }
+
+  /** Resolves once every pipelined frame has replied; what any other frame waits for before it is handled. */
+  repliesSent(): Promise<void> | null {
+    return this.#replies;
+  }
+
+  #hold(): void {
+    this.#queued++;
+    if (this.#queued === PAUSE_AT) this.ws?.pause();
+  }
+
+  #release(): void {
+    this.#queued--;
+    if (this.#queued === RESUME_AT && this.phase !== "closed") this.ws?.resume();
   }
 }

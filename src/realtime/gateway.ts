@@ -20,7 +20,7 @@ import { HubRegistry } from "./hub-registry.ts";
 import { LocalUsers } from "./local-users.ts";
 import { NOTIFICATIONS_LINGER_MS, Notifications } from "./notifications.ts";
 import { PresenceTracker } from "./presence-tracker.ts";
-import { handleSend, TYPING_THROTTLE_MS } from "./send-handler.ts";
+import { handleSend, isPipelined, TYPING_THROTTLE_MS } from "./send-handler.ts";
 import {
   endRoomSubscription,
   endSubscription,
@@ -301,6 +301,13 @@ export class Gateway {
       return;
     }
     if (conn.phase !== "open") return;
+    // Any frame but a pipelined SEND is handled after the replies of the SENDs before it, so its effects and
+    // its RECEIPT follow theirs.
+    if (!isPipelined(frame)) {
+      const replies = conn.repliesSent();
+      if (replies !== null) await replies;
+      if (conn.phase !== "open") return;
+    }
     switch (frame.command) {
       case "SEND":
         await handleSend(this.#ctx, conn, frame);

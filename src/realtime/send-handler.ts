@@ -18,6 +18,11 @@ const LOCAL_FANOUT_WAIT_MS = 1000;
 /**
  * SEND. Application failures (validation, membership, rate limit) answer on /user/queue/errors with the
  * frame's receipt id, and the connection stays open; a SEND without destination is a protocol error.
+ *
+ * A message SEND is pipelined: this returns once its message is handed to the store (or it failed before that),
+ * so the connection's next frame is handled while the message commits; its RECEIPT or error follows once it is
+ * committed and fanned out, in frame order (Connection.replyInOrder). The store keeps the order in which appends
+ * are handed to it, so a client's messages are still stored in the order it sent them.
  */
 export async function handleSend(ctx: GatewayContext, conn: Connection, frame: StompFrame): Promise<void> {
   const destination = header(frame, "destination");
@@ -30,9 +35,20 @@ export async function handleSend(ctx: GatewayContext, conn: Connection, frame: S
   if (principal === null) return;
   try {
     switch (sendTarget(destination)) {
-      case "message":
-        await sendMessage(ctx, conn, principal, frame, receipt);
+      case "message": {
+        let handedOver!: () => void;
+        const queued = new Promise<void>((resolve) => {
+          handedOver = resolve;
+        });
+        const finished = sendMessage(ctx, conn, principal, frame, receipt, handedOver).then(
+          (reply) => reply,
+          (err: unknown) => () => replyError(ctx, conn, err, receipt),
+        );
+        void finished.then(handedOver);
+        conn.replyInOrder(finished, (err) => ctx.logger.error({ err, conn: conn.id }, "SEND reply failed"));
+        await queued;
         return;
+      }
       case "typing":
         await sendTyping(ctx, principal, frame);
         break;
@@ -48,10 +64,18 @@ export async function handleSend(ctx: GatewayContext, conn: Connection, frame: S
   }
 }
 
+/** Whether a frame is a pipelined SEND (see handleSend); any other frame waits for their replies first. */
+export function isPipelined(frame: StompFrame): boolean {
+  if (frame.command !== "SEND") return false;
+  const destination = header(frame, "destination");
+  return destination !== undefined && sendTarget(destination) === "message";
+}
+
 /**
  * Commit, then fan-out, then RECEIPT: the receipt is sent only after the store has the message, the broker has
  * accepted its event, and (when this process has subscribers of the room) the event has been handed to them.
- * A retried client-msg-id gets the original id and seq; nothing is stored or fanned out again.
+ * A retried client-msg-id gets the original id and seq; nothing is stored or fanned out again. `handedOver` is
+ * called once the message is handed to the store; the result is the reply to send, in frame order.
  */
 async function sendMessage(
   ctx: GatewayContext,
@@ -59,7 +83,8 @@ async function sendMessage(
   principal: Principal,
   frame: StompFrame,
   receipt: string | undefined,
-): Promise<void> {
+  handedOver: () => void,
+): Promise<() => void> {
   const body = jsonObject(frame.body);
   const roomId = roomIdOf(body);
   if (typeof body.message !== "string") throw new AppError("VALIDATION_FAILED", "message must be a string.");
@@ -74,17 +99,25 @@ async function sendMessage(
       retryAfter: taken.retryAfterMs / 1000,
     });
   }
-  const { message } = await ctx.services.messages.send(principal, roomId, body.message, clientMsgId);
+  const { message } = await ctx.services.messages.send(
+    principal,
+    roomId,
+    body.message,
+    clientMsgId,
+    handedOver,
+  );
   await ctx.events.settled(roomId);
   await ctx.hubs.get(roomId)?.whenDelivered(message.seq, LOCAL_FANOUT_WAIT_MS);
-  if (receipt !== undefined) {
-    conn.send(
-      receiptFrame(receipt, [
-        ["message-id", message.id],
-        ["seq", String(message.seq)],
-      ]),
-    );
-  }
+  return () => {
+    if (receipt !== undefined) {
+      conn.send(
+        receiptFrame(receipt, [
+          ["message-id", message.id],
+          ["seq", String(message.seq)],
+        ]),
+      );
+    }
+  };
 }
 
 /** An ephemeral typing event to the room: not stored, no seq, throttled per user and room. */

@@ -38,7 +38,18 @@ export class MessageService {
     private readonly policy: MessagePolicy,
   ) {}
 
-  async send(p: Principal, roomId: string, text: string, clientMsgId: string | null): Promise<SendResult> {
+  /**
+   * Commits a message (idempotent on the sender's clientMsgId) and announces its event. `handedOver`, if given, is
+   * called once the message is handed to the store, before it commits: a caller may hand over its next message
+   * then, and the store keeps that order (Store `append`). It is not called when the send fails before that.
+   */
+  async send(
+    p: Principal,
+    roomId: string,
+    text: string,
+    clientMsgId: string | null,
+    handedOver?: () => void,
+  ): Promise<SendResult> {
     this.#checkText(text);
     if (clientMsgId !== null && !CLIENT_MSG_ID_PATTERN.test(clientMsgId)) {
       throw new AppError("VALIDATION_FAILED", "clientMsgId must be 1–64 letters, digits, '.', '_', ':' or '-'.");
@@ -48,7 +59,7 @@ export class MessageService {
     await this.#takeRoomToken(p, roomId);
     const { store, ids, clock, events } = this.deps;
     try {
-      const { message, event, created } = await store.messages.append({
+      const appended = store.messages.append({
         id: ids.next(),
         roomId,
         senderId: p.userId,
@@ -56,6 +67,8 @@ export class MessageService {
         clientMsgId,
         createdAt: clock.now(),
       });
+      handedOver?.();
+      const { message, event, created } = await appended;
       if (event) events.emit({ kind: "room.event", event });
       return { message, created };
     } catch (e) {

@@ -50,6 +50,37 @@ export function messagesContract(fx: StoreFixture): void {
       expect(await store().messages.findById(r.id, results[1]!.message.id)).toEqual(results[1]!.message);
     });
 
+    test("appends handed over before the last one settled get seqs in call order, across commits", async () => {
+      const a = await user();
+      const b = await user();
+      const r = await room([a, b]);
+      const pending: Promise<{ readonly message: { readonly id: string; readonly seq: number } }>[] = [];
+      const order: string[] = [];
+      // Some calls in the same turn, some a turn or a timer later, while earlier ones are still committing:
+      // what a connection that sends back to back does.
+      for (let i = 0; i < 40; i++) {
+        const id = ids.next();
+        order.push(id);
+        pending.push(
+          store().messages.append({
+            id,
+            roomId: r.id,
+            senderId: i % 3 === 0 ? b.id : a.id,
+            body: `m${i}`,
+            clientMsgId: null,
+            createdAt: T0 + i,
+          }),
+        );
+        if (i % 4 === 1) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (i % 9 === 2) await Bun.sleep(2);
+      }
+      const results = await Promise.all(pending);
+      expect(results.map((x) => x.message.id)).toEqual(order);
+      expect(results.map((x) => x.message.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      const stored = await store().messages.page(r.id, { limit: 40 });
+      expect(stored.map((m) => m.id).reverse()).toEqual(order);
+    });
+
     test("is idempotent on (sender, clientMsgId): same message, created=false, no event, no second row", async () => {
       const a = await user();
       const r = await room([a]);

@@ -25,9 +25,9 @@ export const GROUP_MAX = 256;
  * room rows, index pages, the table's last page) written once: seed's server CPU fell by about a sixth at 5 ms
  * and a fifth at 10 ms (docs/benchmarks/optimizations.md, "Group commits paced"). A connection that has not
  * committed for that long commits on the next turn, as before, so a lone write waits for nothing; a full group
- * (GROUP_MAX) does not wait. The price is latency under load (at most the interval) and, since a connection's
- * frames are handled one at a time and each SEND waits for its commit, at most one SEND per interval from a
- * connection that sends back to back (100 a second at 10 ms, ten times the default per-user rate).
+ * (GROUP_MAX) does not wait. The price is latency under load (at most the interval). A connection that sends
+ * back to back does not wait one interval per message: the gateway hands its next SEND over while the last one
+ * commits (send-handler.ts), so they share the commit.
  */
 export const GROUP_COMMIT_INTERVAL_MS = 10;
 
