@@ -233,7 +233,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     services,
     broker: shared.broker,
     presence: shared.presence,
-    bucket: shared.bucket,
     events,
     names,
     clock,

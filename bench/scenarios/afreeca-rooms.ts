@@ -38,6 +38,8 @@ export const afreecaRoomsScenario: Scenario = {
     seconds: "75",
     warmup: "15 (seconds after connecting left out of the figures)",
     processes: "4",
+    "room-send-rate":
+      "0 (the servers' PARLEY_ROOM_SEND_RATE, burst twice that; 0 = no room cap, Parley's own default is 100)",
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -47,23 +49,35 @@ export const afreecaRoomsScenario: Scenario = {
     const seconds = num(o, "seconds", 75);
     const warmup = num(o, "warmup", 15);
     const processes = num(o, "processes", 4);
+    // With a room cap each send also takes a room token (on Redis, in the same script as the sender's).
+    const roomSendRate = num(o, "room-send-rate", 0);
+    const parleyEnv: Record<string, string> =
+      roomSendRate > 0
+        ? { PARLEY_ROOM_SEND_RATE: String(roomSendRate), PARLEY_ROOM_SEND_BURST: String(2 * roomSendRate) }
+        : {};
     const layout = roomsOf(Math.max(1, Math.floor(users / roomSize)), roomSize);
     const workers = workerCount(o, layout.connRooms.length);
     const opts: BenchOptions = { ...o, values: { ...o.values, processes: String(processes) } };
-    const { runs, notes } = await runEach(["parley"], opts, layout, {
-      sendRooms: everyoneSends(layout),
-      messageSize: num(o, "size", 64),
-      workers,
-      generatorCpus: o.placement.generatorCpus,
-      generatorCores: o.placement.generatorCores,
-      rates: [1 / interval],
-      stepSeconds: seconds,
-      warmupSeconds: warmup,
-      maxP99Ms: Number.POSITIVE_INFINITY,
-      minDelivered: 0,
-      drainSeconds: 15,
-      seqTail: true,
-    });
+    const { runs, notes } = await runEach(
+      ["parley"],
+      opts,
+      layout,
+      {
+        sendRooms: everyoneSends(layout),
+        messageSize: num(o, "size", 64),
+        workers,
+        generatorCpus: o.placement.generatorCpus,
+        generatorCores: o.placement.generatorCores,
+        rates: [1 / interval],
+        stepSeconds: seconds,
+        warmupSeconds: warmup,
+        maxP99Ms: Number.POSITIVE_INFINITY,
+        minDelivered: 0,
+        drainSeconds: 15,
+        seqTail: true,
+      },
+      parleyEnv,
+    );
     const checks: Check[] = runs.flatMap((r) => {
       const s = r.steps[0];
       return [
@@ -86,7 +100,16 @@ export const afreecaRoomsScenario: Scenario = {
     });
     return {
       title: `Afreeca rooms: ${layout.connRooms.length.toLocaleString("en")} users in rooms of ${roomSize}, one message each per ${interval} s, ${processes} Parley processes`,
-      options: { users: layout.connRooms.length, roomSize, interval, seconds, warmup, processes, workers },
+      options: {
+        users: layout.connRooms.length,
+        roomSize,
+        interval,
+        seconds,
+        warmup,
+        processes,
+        workers,
+        roomSendRate,
+      },
       runs,
       checks,
       measurements: {},

@@ -39,8 +39,28 @@ export interface TokenBucket {
    * bucket changes nothing. Atomic like `take`. Throws the same RangeErrors as `take`.
    */
   refund(key: string, limit: TokenBucketLimit, cost?: number): Promise<void>;
+  /**
+   * Takes one token from each of `takes` (distinct keys, each with its limit) if every one of them holds it, else
+   * takes none: work checked against several budgets (a sender's and a room's) spends from none when any
+   * refuses. Atomic like `take`, across all the buckets, and one round trip on a shared store. Throws the same
+   * RangeErrors as `take`, and RangeError for no takes or a key given twice.
+   */
+  takeEach(takes: readonly BucketTake[]): Promise<TakeEachResult>;
   /** Refills the bucket to capacity (forgets it). Idempotent. */
   reset(key: string): Promise<void>;
+}
+
+export interface BucketTake {
+  readonly key: string;
+  readonly limit: TokenBucketLimit;
+}
+
+export interface TakeEachResult {
+  readonly allowed: boolean;
+  /** -1 when allowed; otherwise the position in `takes` of the first bucket without a token. */
+  readonly refused: number;
+  /** 0 when allowed; otherwise the milliseconds until that bucket has its token (rounded up). */
+  readonly retryAfterMs: number;
 }
 
 export interface TokenBucketLimit {

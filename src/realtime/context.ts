@@ -2,7 +2,6 @@ import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import { AppError } from "../domain/errors.ts";
 import type { Clock } from "../ports/clock.ts";
-import type { TokenBucket } from "../ports/rate-limiter.ts";
 import type { Services } from "../services/services.ts";
 import type { BrokerEvents } from "./broker-events.ts";
 import type { Connection } from "./connection.ts";
@@ -42,7 +41,6 @@ export interface GatewayContext {
   readonly presence: PresenceTracker;
   readonly userChannels: UserChannels;
   readonly events: BrokerEvents;
-  readonly bucket: TokenBucket;
   readonly names: UserNames;
   readonly connections: ConnectionRegistry;
   readonly clock: Clock;

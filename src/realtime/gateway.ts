@@ -5,7 +5,6 @@ import type { Broker } from "../ports/broker.ts";
 import type { Clock } from "../ports/clock.ts";
 import type { IdGenerator } from "../ports/ids.ts";
 import type { Presence } from "../ports/presence.ts";
-import type { TokenBucket } from "../ports/rate-limiter.ts";
 import type { Services } from "../services/services.ts";
 import type { BrokerEvents } from "./broker-events.ts";
 import { handleConnect } from "./connect-handler.ts";
@@ -53,7 +52,6 @@ export interface GatewayOptions {
   readonly services: Services;
   readonly broker: Broker;
   readonly presence: Presence;
-  readonly bucket: TokenBucket;
   readonly events: BrokerEvents;
   readonly names: UserNames;
   readonly clock: Clock;
@@ -147,7 +145,6 @@ export class Gateway {
       presence: this.#presence,
       userChannels,
       events: opts.events,
-      bucket: opts.bucket,
       names: opts.names,
       connections: this.#connections,
       clock: opts.clock,

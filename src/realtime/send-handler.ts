@@ -90,22 +90,14 @@ async function sendMessage(
   if (typeof body.message !== "string") throw new AppError("VALIDATION_FAILED", "message must be a string.");
   const clientMsgId = header(frame, "client-msg-id") ?? null;
   const { wsSendBurst, wsSendRatePerSecond } = ctx.config;
-  const taken = await ctx.bucket.take(`ws-send:${principal.userId}`, {
-    capacity: wsSendBurst,
-    refillPerSecond: wsSendRatePerSecond,
-  });
-  if (!taken.allowed) {
-    throw new AppError("RATE_LIMITED", "Too many messages; slow down.", {
-      retryAfter: taken.retryAfterMs / 1000,
-    });
-  }
-  const { message } = await ctx.services.messages.send(
-    principal,
-    roomId,
-    body.message,
-    clientMsgId,
+  // The sender's WebSocket budget is taken with the room's, in one step (MessageService.send).
+  const { message } = await ctx.services.messages.send(principal, roomId, body.message, clientMsgId, {
     handedOver,
-  );
+    senderBucket: {
+      key: `ws-send:${principal.userId}`,
+      limit: { capacity: wsSendBurst, refillPerSecond: wsSendRatePerSecond },
+    },
+  });
   await ctx.events.settled(roomId);
   await ctx.hubs.get(roomId)?.whenDelivered(message.seq, LOCAL_FANOUT_WAIT_MS);
   return () => {

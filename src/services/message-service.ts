@@ -2,7 +2,7 @@ import { AppError, Conflict, NotFound } from "../domain/errors.ts";
 import type { Message, RoomEvent, SearchHit } from "../domain/message.ts";
 import { CLIENT_MSG_ID_PATTERN, isStorableText, PAGE_MAX, SEARCH_QUERY_MAX, textLength } from "../domain/rules.ts";
 import { roleAtLeast } from "../domain/user.ts";
-import type { TokenBucketLimit } from "../ports/rate-limiter.ts";
+import type { BucketTake, TokenBucketLimit } from "../ports/rate-limiter.ts";
 import type { ServiceDeps } from "./deps.ts";
 import type { Principal } from "./principal.ts";
 import type { RoomService } from "./room-service.ts";
@@ -12,6 +12,16 @@ export interface MessagePolicy {
   /** Messages per second one room accepts from all senders together (0 = no cap), with a burst allowance. */
   readonly roomSendRate: number;
   readonly roomSendBurst: number;
+}
+
+export interface SendOptions {
+  /**
+   * Called once the message is handed to the store, before it commits: a caller may hand over its next message
+   * then, and the store keeps that order (Store `append`). Not called when the send fails before that.
+   */
+  readonly handedOver?: () => void;
+  /** The sender's own budget (e.g. WebSocket sends per user), spent only together with the room's. */
+  readonly senderBucket?: BucketTake;
 }
 
 export interface SendResult {
@@ -39,16 +49,16 @@ export class MessageService {
   ) {}
 
   /**
-   * Commits a message (idempotent on the sender's clientMsgId) and announces its event. `handedOver`, if given, is
-   * called once the message is handed to the store, before it commits: a caller may hand over its next message
-   * then, and the store keeps that order (Store `append`). It is not called when the send fails before that.
+   * Commits a message (idempotent on the sender's clientMsgId) and announces its event. Text and clientMsgId are
+   * checked first, then the budgets: the room's cap and, when given, the sender's own (`opts.senderBucket`), taken
+   * together so that a refused send spends from neither.
    */
   async send(
     p: Principal,
     roomId: string,
     text: string,
     clientMsgId: string | null,
-    handedOver?: () => void,
+    opts: SendOptions = {},
   ): Promise<SendResult> {
     this.#checkText(text);
     if (clientMsgId !== null && !CLIENT_MSG_ID_PATTERN.test(clientMsgId)) {
@@ -56,7 +66,7 @@ export class MessageService {
     }
     // Membership is checked by the store, inside the append's transaction (one check, atomic with the insert);
     // the room's token is taken before it, since a send over the cap must not be stored.
-    await this.#takeRoomToken(p, roomId);
+    await this.#takeTokens(p, roomId, opts.senderBucket);
     const { store, ids, clock, events } = this.deps;
     try {
       const appended = store.messages.append({
@@ -67,7 +77,7 @@ export class MessageService {
         clientMsgId,
         createdAt: clock.now(),
       });
-      handedOver?.();
+      opts.handedOver?.();
       const { message, event, created } = await appended;
       if (event) events.emit({ kind: "room.event", event });
       return { message, created };
@@ -161,19 +171,25 @@ export class MessageService {
    * stored clientMsgId that hits the cap is rejected too; retried after Retry-After it gets the original.
    * Only members spend the budget: a send the store refuses as not the sender's room gives its token back as
    * soon as it is refused (#refundRoomToken), and a refusal by the cap is told as RATE_LIMITED only to a member —
-   * to anyone else the room does not exist, busy or not.
+   * to anyone else the room does not exist, busy or not. A sender's own budget, when the caller has one, is taken
+   * in the same step and refused first.
    */
-  async #takeRoomToken(p: Principal, roomId: string): Promise<void> {
+  async #takeTokens(p: Principal, roomId: string, sender: BucketTake | undefined): Promise<void> {
     const limit = this.#roomLimit();
-    if (limit === null) return;
-    const r = await this.deps.buckets.take(`room-send:${roomId}`, limit);
-    if (!r.allowed) {
-      await this.rooms.requireMember(p, roomId);
-      throw new AppError("RATE_LIMITED", "This room is receiving more messages than it accepts; retry shortly.", {
-        retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
-        details: { scope: "room", retryAfterMs: r.retryAfterMs },
-      });
+    const room: BucketTake | null = limit === null ? null : { key: `room-send:${roomId}`, limit };
+    const takes = [sender, room].filter((t) => t != null);
+    if (takes.length === 0) return;
+    // One take (one round trip on Redis) whether one budget applies or two.
+    const r = await this.deps.buckets.takeEach(takes);
+    if (r.allowed) return;
+    if (takes[r.refused] === sender) {
+      throw new AppError("RATE_LIMITED", "Too many messages; slow down.", { retryAfter: r.retryAfterMs / 1000 });
     }
+    await this.rooms.requireMember(p, roomId);
+    throw new AppError("RATE_LIMITED", "This room is receiving more messages than it accepts; retry shortly.", {
+      retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
+      details: { scope: "room", retryAfterMs: r.retryAfterMs },
+    });
   }
 
   async #refundRoomToken(roomId: string): Promise<void> {

@@ -282,6 +282,84 @@ export function tokenBucketContract(name: string, harness: TokenBucketHarness): 
       expect((await bucket.take(key, limit)).allowed).toBe(false);
     });
 
+    test("takeEach takes a token from every bucket, or from none, naming the first one short", async () => {
+      const { clock, bucket, key } = await setup();
+      const room = freshKey("room");
+      const sender = perSecond(3, 1);
+      const roomLimit = perSecond(2, 4);
+      const both = [
+        { key, limit: sender },
+        { key: room, limit: roomLimit },
+      ];
+      expect(await bucket.takeEach(both)).toEqual({ allowed: true, refused: -1, retryAfterMs: 0 });
+      expect(await bucket.takeEach(both)).toEqual({ allowed: true, refused: -1, retryAfterMs: 0 });
+      // The room is empty; the sender still holds one token, and keeps it.
+      expect(await bucket.takeEach(both)).toEqual({ allowed: false, refused: 1, retryAfterMs: 250 });
+      expect(await bucket.take(key, sender)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+      // Both empty: the first one short is named, with its own wait; the room's refill is still counted.
+      clock.t += 250;
+      expect(await bucket.takeEach(both)).toEqual({ allowed: false, refused: 0, retryAfterMs: 750 });
+      clock.t += 750;
+      expect(await bucket.takeEach(both)).toEqual({ allowed: true, refused: -1, retryAfterMs: 0 });
+      // Each bucket was charged exactly what the allowed calls took: sender 3 + 1 + 1, room 2 + 1 of 2 + 4/s.
+      expect((await bucket.take(key, sender)).allowed).toBe(false);
+      expect(await bucket.take(room, roomLimit)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+    });
+
+    test("takeEach on one bucket is take; concurrent takeEach calls from two processes never overspend", async () => {
+      const clock = new TestClock();
+      const [a, b] = [await harness.open(clock), await harness.open(clock)];
+      const shared = freshKey("shared");
+      const own = (i: number) => `${shared}:own:${i % 4}`;
+      const limit = perSecond(6, 1);
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 2 === 0 ? a : b).takeEach([
+            { key: own(i), limit: perSecond(2, 1) },
+            { key: shared, limit },
+          ]),
+        ),
+      );
+      // Six tokens in the shared bucket, two in each of the four own ones (8 in all): six calls get through.
+      expect(results.filter((r) => r.allowed).length).toBe(6);
+      const perOwn = [0, 1, 2, 3].map((k) => results.filter((r, i) => r.allowed && i % 4 === k).length);
+      expect(perOwn.every((n) => n <= 2)).toBe(true);
+      expect((await a.take(shared, limit)).allowed).toBe(false);
+      const single = freshKey("single");
+      expect(await a.takeEach([{ key: single, limit: perSecond(1, 1) }])).toEqual({
+        allowed: true,
+        refused: -1,
+        retryAfterMs: 0,
+      });
+      expect(await a.takeEach([{ key: single, limit: perSecond(1, 1) }])).toEqual({
+        allowed: false,
+        refused: 0,
+        retryAfterMs: 1_000,
+      });
+    });
+
+    test("takeEach refuses no buckets, a key twice and impossible limits, touching nothing", async () => {
+      const { bucket, key } = await setup();
+      await expect(bucket.takeEach([])).rejects.toThrow(RangeError);
+      await expect(
+        bucket.takeEach([
+          { key, limit: perSecond(1, 1) },
+          { key, limit: perSecond(1, 1) },
+        ]),
+      ).rejects.toThrow(RangeError);
+      await expect(
+        bucket.takeEach([
+          { key, limit: perSecond(1, 1) },
+          { key: freshKey("bad"), limit: perSecond(1, 0) },
+        ]),
+      ).rejects.toThrow(RangeError);
+      expect(await bucket.take(key, perSecond(1, 1))).toEqual({
+        allowed: true,
+        remaining: 0,
+        retryAfterMs: 0,
+      });
+    });
+
     test("impossible costs and limits are refused without touching the bucket", async () => {
       const { bucket, key } = await setup();
       await expect(bucket.take(key, perSecond(2, 1), 3)).rejects.toThrow(RangeError);

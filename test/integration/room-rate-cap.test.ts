@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { header, StompTestClient } from "../support/stomp-client.ts";
+import { encodeFrame } from "../../src/realtime/stomp/encoder.ts";
+import { answers as answersReceipt, bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
 import { createRoom, expectError, fullHistory, send, signup, useTestServer } from "./helpers.ts";
 
 const ROOM_BURST = 4;
@@ -83,5 +84,65 @@ describe("per-room send cap", () => {
     expect((await fullHistory(env.api, a, room.id)).length).toBe(accepted.length);
     expect(c.closeInfo).toBeNull();
     c.close();
+  });
+});
+
+describe("a sender's own budget and the room's cap, taken together", () => {
+  // Burst 3 per sender and 2 per room, each refilling one a second; every batch of frames below is handled in
+  // milliseconds, so no token comes back in between.
+  const both = useTestServer({
+    config: { roomSendRate: 1, roomSendBurst: 2, wsSendRatePerSecond: 1, wsSendBurst: 3 },
+  });
+  const text = new TextDecoder();
+  const sendFrame = (roomId: string, message: string, receipt: string): string =>
+    text.decode(
+      encodeFrame(
+        "SEND",
+        [
+          ["destination", "/pub/message"],
+          ["content-type", "application/json"],
+          ["receipt", receipt],
+        ],
+        JSON.stringify({ roomId, message }),
+      ),
+    );
+  /** The RECEIPT (→ "ok") or the error's message (→ "room" / "sender") answering each receipt id, in order. */
+  async function outcomes(c: StompTestClient, receipts: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const r of receipts) {
+      const f = await c.waitFor((x) => answersReceipt(x, r));
+      if (f.command === "RECEIPT") out.push("ok");
+      else {
+        expect(header(f, "code")).toBe("RATE_LIMITED");
+        out.push(String(bodyJson(f).message).startsWith("This room") ? "room" : "sender");
+      }
+    }
+    return out;
+  }
+
+  test("a send one budget refuses spends nothing of the other", async () => {
+    const [a, b] = await Promise.all([signup(both.api, "capg"), signup(both.api, "caph")]);
+    const x = await createRoom(both.api, a, "X");
+    const y = await createRoom(both.api, a, "Y", [b.user.id]);
+    const ca = await StompTestClient.connect(both.server.wsUrl, a.accessToken);
+    const cb = await StompTestClient.connect(both.server.wsUrl, b.accessToken);
+    // X takes two; the third is over X's cap and leaves a's own budget at one, which m4 spends; m5 is over a's
+    // budget and leaves Y's cap at one.
+    ca.sendRaw(
+      [
+        sendFrame(x.id, "m1", "a1"),
+        sendFrame(x.id, "m2", "a2"),
+        sendFrame(x.id, "m3", "a3"),
+        sendFrame(y.id, "m4", "a4"),
+        sendFrame(y.id, "m5", "a5"),
+      ].join(""),
+    );
+    expect(await outcomes(ca, ["a1", "a2", "a3", "a4", "a5"])).toEqual(["ok", "ok", "room", "ok", "sender"]);
+    cb.sendRaw([sendFrame(y.id, "b1", "b1"), sendFrame(y.id, "b2", "b2")].join(""));
+    expect(await outcomes(cb, ["b1", "b2"])).toEqual(["ok", "room"]);
+    expect((await fullHistory(both.api, a, x.id)).map((m) => m.message)).toEqual(["m1", "m2"]);
+    expect((await fullHistory(both.api, a, y.id)).map((m) => m.message)).toEqual(["m4", "b1"]);
+    ca.close();
+    cb.close();
   });
 });

@@ -1,6 +1,6 @@
 import type { Clock } from "../../ports/clock.ts";
 import type { TokenBucket, TokenBucketLimit } from "../../ports/rate-limiter.ts";
-import { assertTake, TOKEN_EPSILON } from "./token-bucket-math.ts";
+import { assertTake, assertTakeEach, TOKEN_EPSILON } from "./token-bucket-math.ts";
 
 /** How often (in clock time) buckets that have refilled to capacity are dropped. */
 const SWEEP_INTERVAL_MS = 10_000;
@@ -82,6 +82,30 @@ export function memoryTokenBucket(clock: Clock): MemoryTokenBucket {
       const r = refilled(b, capacity, perMs, now);
       const tokens = Math.min(capacity, r.tokens + cost);
       buckets.set(key, { tokens, at: r.at, fullAt: r.at + (capacity - tokens) / perMs });
+    },
+
+    async takeEach(takes) {
+      assertTakeEach(takes);
+      const now = clock.now();
+      sweepIfDue(now);
+      const states = takes.map(({ key, limit }) => {
+        const perMs = limit.refillPerSecond / 1000;
+        return {
+          key,
+          capacity: limit.capacity,
+          perMs,
+          ...refilled(buckets.get(key), limit.capacity, perMs, now),
+        };
+      });
+      const refused = states.findIndex((b) => b.tokens + TOKEN_EPSILON < 1);
+      for (const b of states) {
+        const tokens = refused < 0 ? Math.max(0, b.tokens - 1) : b.tokens;
+        buckets.set(b.key, { tokens, at: b.at, fullAt: b.at + (b.capacity - tokens) / b.perMs });
+      }
+      const short = states[refused];
+      return short === undefined
+        ? { allowed: true, refused: -1, retryAfterMs: 0 }
+        : { allowed: false, refused, retryAfterMs: Math.max(1, Math.ceil((1 - short.tokens) / short.perMs)) };
     },
 
     async reset(key) {

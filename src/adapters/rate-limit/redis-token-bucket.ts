@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import type { Clock } from "../../ports/clock.ts";
 import type { TokenBucket } from "../../ports/rate-limiter.ts";
 import type { RedisLimitOptions } from "./redis-rate-limiter.ts";
-import { assertTake, TOKEN_EPSILON } from "./token-bucket-math.ts";
+import { assertTake, assertTakeEach, TOKEN_EPSILON } from "./token-bucket-math.ts";
 
 export interface RedisTokenBucket extends TokenBucket {
   /** Closes the connection if this adapter opened it from a URL; a client passed in is left to its owner. */
@@ -66,7 +66,45 @@ save()
 return 1
 `;
 
+/**
+ * One token from each of KEYS if every bucket holds it, else none; every bucket is refilled and saved either way,
+ * as TAKE does. ARGV: now, eps, then capacity and perMs per key. Returns {refused position (0 when allowed, else
+ * 1-based), retry after ms}. Several keys in one script is fine here: the state connection is one Redis server
+ * (a cluster would need them in one hash slot).
+ */
+const TAKE_EACH = `
+local now = tonumber(ARGV[1])
+local eps = tonumber(ARGV[2])
+local n = #KEYS
+local tokens, ts, caps, rates = {}, {}, {}, {}
+local refused = 0
+for i = 1, n do
+  local capacity = tonumber(ARGV[1 + 2 * i])
+  local perMs = tonumber(ARGV[2 + 2 * i])
+  local state = redis.call('HMGET', KEYS[i], 't', 'ts')
+  local t = tonumber(state[1])
+  local at = tonumber(state[2])
+  if t == nil or at == nil then
+    t = capacity
+    at = now
+  elseif now > at then
+    t = math.min(capacity, t + (now - at) * perMs)
+    at = now
+  end
+  tokens[i], ts[i], caps[i], rates[i] = t, at, capacity, perMs
+  if refused == 0 and t + eps < 1 then refused = i end
+end
+for i = 1, n do
+  if refused == 0 then tokens[i] = math.max(0, tokens[i] - 1) end
+  redis.call('HSET', KEYS[i], 't', string.format('%.17g', tokens[i]), 'ts', string.format('%.17g', ts[i]))
+  redis.call('PEXPIRE', KEYS[i], math.ceil((caps[i] - tokens[i]) / rates[i]) + 1000)
+end
+if refused == 0 then return {0, 0} end
+return {refused, math.max(1, math.ceil((1 - tokens[refused]) / rates[refused]))}
+`;
+
 interface BucketScripts {
+  parleyTokenTakeEach(...args: (string | number)[]): Promise<[number, number]>;
   parleyTokenTake(key: string, ...args: number[]): Promise<[number, string, number]>;
   parleyTokenRefund(key: string, ...args: number[]): Promise<number>;
 }
@@ -77,6 +115,8 @@ export function redisTokenBucket(opts: RedisLimitOptions, clock: Clock): RedisTo
   const redis = "url" in opts ? new Redis(opts.url) : opts.client;
   redis.defineCommand("parleyTokenTake", { lua: TAKE, numberOfKeys: 1 });
   redis.defineCommand("parleyTokenRefund", { lua: REFUND, numberOfKeys: 1 });
+  // Any number of keys: ioredis then takes the count as the first argument.
+  redis.defineCommand("parleyTokenTakeEach", { lua: TAKE_EACH });
   const scripts = redis as unknown as BucketScripts;
   const keyOf = (key: string) => `${opts.prefix}tb:${key}`;
 
@@ -103,6 +143,21 @@ export function redisTokenBucket(opts: RedisLimitOptions, clock: Clock): RedisTo
         cost,
         clock.now(),
       );
+    },
+
+    async takeEach(takes) {
+      assertTakeEach(takes);
+      const args: (string | number)[] = [
+        takes.length,
+        ...takes.map((t) => keyOf(t.key)),
+        clock.now(),
+        TOKEN_EPSILON,
+      ];
+      for (const { limit } of takes) args.push(limit.capacity, limit.refillPerSecond / 1000);
+      const [refused, retryAfterMs] = await scripts.parleyTokenTakeEach(...args);
+      return refused === 0
+        ? { allowed: true, refused: -1, retryAfterMs: 0 }
+        : { allowed: false, refused: refused - 1, retryAfterMs };
     },
 
     async reset(key) {

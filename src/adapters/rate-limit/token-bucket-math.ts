@@ -1,4 +1,4 @@
-import type { TokenBucketLimit } from "../../ports/rate-limiter.ts";
+import type { BucketTake, TokenBucketLimit } from "../../ports/rate-limiter.ts";
 
 /**
  * Slack for float rounding when comparing token counts: refills like 1/3 token per second accumulate errors
@@ -17,4 +17,15 @@ export function assertTake(limit: TokenBucketLimit, cost: number): void {
   if (!Number.isFinite(cost) || cost <= 0) throw new RangeError(`cost must be positive, got ${cost}`);
   if (cost > capacity)
     throw new RangeError(`cost ${cost} exceeds capacity ${capacity}: it could never be taken`);
+}
+
+/** Rejects a `takeEach` no adapter may run: no takes, a key given twice, or a limit `assertTake` refuses. */
+export function assertTakeEach(takes: readonly BucketTake[]): void {
+  if (takes.length === 0) throw new RangeError("takeEach needs at least one bucket");
+  const keys = new Set<string>();
+  for (const t of takes) {
+    assertTake(t.limit, 1);
+    if (keys.has(t.key)) throw new RangeError(`bucket ${t.key} given twice`);
+    keys.add(t.key);
+  }
 }
