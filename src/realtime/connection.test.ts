@@ -4,6 +4,14 @@ import { Connection, type Subscription, Subscriptions } from "./connection.ts";
 
 const errors = (id: string): Subscription => ({ kind: "errors", id });
 
+/** An open connection on `ws`, past its handshake. */
+function open(ws: ServerWebSocket<Connection>): Connection {
+  const conn = new Connection("c1", 0, 1000);
+  conn.ws = ws;
+  conn.phase = "open";
+  return conn;
+}
+
 describe("Subscriptions (none, one, then an array)", () => {
   test("behaves like a Map through none → one → two → one → none", () => {
     const subs = new Subscriptions();
@@ -95,13 +103,6 @@ describe("Connection.send and the slow-consumer limit", () => {
     return { ws: ws as unknown as ServerWebSocket<Connection>, calls };
   }
 
-  function open(ws: ServerWebSocket<Connection>): Connection {
-    const conn = new Connection("c1", 0, 1000);
-    conn.ws = ws;
-    conn.phase = "open";
-    return conn;
-  }
-
   test("a frame the socket took whole needs no backlog check", () => {
     const { ws, calls } = socket(120, 5000);
     expect(open(ws).send("frame")).toBe(true);
@@ -135,13 +136,6 @@ describe("Connection: pipelined frames reply in frame order", () => {
       close: () => events.push("close"),
     };
     return { ws: ws as unknown as ServerWebSocket<Connection>, events };
-  }
-
-  function open(ws: ServerWebSocket<Connection>): Connection {
-    const conn = new Connection("c1", 0, 1000);
-    conn.ws = ws;
-    conn.phase = "open";
-    return conn;
   }
 
   function deferred(): { promise: Promise<() => void>; settle: (reply: () => void) => void } {

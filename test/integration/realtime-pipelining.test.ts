@@ -4,9 +4,8 @@
  * replies in frame order (errors keeping their place), and any other frame handled after the replies before it.
  */
 import { describe, expect, test } from "bun:test";
-import { encodeFrame } from "../../src/realtime/stomp/encoder.ts";
 import type { StompFrame } from "../../src/realtime/stomp/frame.ts";
-import { answers, header, StompTestClient } from "../support/stomp-client.ts";
+import { answers, frameText, header, messageSendText, StompTestClient } from "../support/stomp-client.ts";
 import { type Account, createRoom, fullHistory, signup, useTestServer } from "./helpers.ts";
 
 /**
@@ -15,23 +14,6 @@ import { type Account, createRoom, fullHistory, signup, useTestServer } from "./
  */
 const COMMIT_INTERVAL_MS = 400;
 const env = useTestServer({ config: { sqliteCommitIntervalMs: COMMIT_INTERVAL_MS } });
-
-const text = new TextDecoder();
-
-/** A SEND /pub/message frame as text, with a receipt. */
-function sendFrame(roomId: string, message: string, receipt: string): string {
-  return text.decode(
-    encodeFrame(
-      "SEND",
-      [
-        ["destination", "/pub/message"],
-        ["content-type", "application/json"],
-        ["receipt", receipt],
-      ],
-      JSON.stringify({ roomId, message }),
-    ),
-  );
-}
 
 /** The receipt ids of the replies (RECEIPTs and /user/queue/errors MESSAGEs) received so far, in order. */
 function replies(c: StompTestClient): string[] {
@@ -55,7 +37,7 @@ describe("pipelined SENDs", () => {
     await Bun.sleep(COMMIT_INTERVAL_MS);
     const started = performance.now();
     // One WebSocket message with every frame, as a client flushing its queue sends them.
-    c.sendRaw(Array.from({ length: n }, (_, i) => sendFrame(roomId, `m${i}`, `s${i}`)).join(""));
+    c.sendRaw(Array.from({ length: n }, (_, i) => messageSendText(roomId, `m${i}`, `s${i}`)).join(""));
     const last = await c.waitFor((f) => answers(f, `s${n - 1}`), 10_000);
     const elapsed = performance.now() - started;
     // On SQLite, one commit after another would take (n - 1) intervals; shared commits take one or two.
@@ -76,11 +58,11 @@ describe("pipelined SENDs", () => {
     const other = await signup(env.api, "pipe-other");
     const notMine = await createRoom(env.api, other, "Not mine");
     const frames = [
-      sendFrame(roomId, "one", "s0"),
-      sendFrame(roomId, "two", "s1"),
-      sendFrame(notMine.id, "stranger", "s2"),
-      sendFrame(roomId, "", "s3"),
-      sendFrame(roomId, "three", "s4"),
+      messageSendText(roomId, "one", "s0"),
+      messageSendText(roomId, "two", "s1"),
+      messageSendText(notMine.id, "stranger", "s2"),
+      messageSendText(roomId, "", "s3"),
+      messageSendText(roomId, "three", "s4"),
     ];
     c.sendRaw(frames.join(""));
     await c.waitFor((f) => answers(f, "s4"), 5000);
@@ -102,21 +84,19 @@ describe("pipelined SENDs", () => {
   test("a frame after SENDs is handled after their replies: a read of the last seq, then DISCONNECT", async () => {
     const { roomId, c } = await sender("pipe-bar");
     const n = 8;
-    const frames = Array.from({ length: n }, (_, i) => sendFrame(roomId, `m${i}`, `s${i}`));
+    const frames = Array.from({ length: n }, (_, i) => messageSendText(roomId, `m${i}`, `s${i}`));
     // The read names the last message's seq: it can only count as read if every SEND before it has committed.
     frames.push(
-      text.decode(
-        encodeFrame(
-          "SEND",
-          [
-            ["destination", "/pub/read"],
-            ["content-type", "application/json"],
-            ["receipt", "read"],
-          ],
-          JSON.stringify({ roomId, seq: n }),
-        ),
+      frameText(
+        "SEND",
+        [
+          ["destination", "/pub/read"],
+          ["content-type", "application/json"],
+          ["receipt", "read"],
+        ],
+        JSON.stringify({ roomId, seq: n }),
       ),
-      text.decode(encodeFrame("DISCONNECT", [["receipt", "bye"]])),
+      frameText("DISCONNECT", [["receipt", "bye"]]),
     );
     c.sendRaw(frames.join(""));
     await c.closed;

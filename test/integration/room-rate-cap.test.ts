@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { encodeFrame } from "../../src/realtime/stomp/encoder.ts";
-import { answers as answersReceipt, bodyJson, header, StompTestClient } from "../support/stomp-client.ts";
+import {
+  answers as answersReceipt,
+  bodyJson,
+  header,
+  messageSendText,
+  StompTestClient,
+} from "../support/stomp-client.ts";
 import { createRoom, expectError, fullHistory, send, signup, useTestServer } from "./helpers.ts";
 
 const ROOM_BURST = 4;
@@ -93,19 +98,6 @@ describe("a sender's own budget and the room's cap, taken together", () => {
   const both = useTestServer({
     config: { roomSendRate: 1, roomSendBurst: 2, wsSendRatePerSecond: 1, wsSendBurst: 3 },
   });
-  const text = new TextDecoder();
-  const sendFrame = (roomId: string, message: string, receipt: string): string =>
-    text.decode(
-      encodeFrame(
-        "SEND",
-        [
-          ["destination", "/pub/message"],
-          ["content-type", "application/json"],
-          ["receipt", receipt],
-        ],
-        JSON.stringify({ roomId, message }),
-      ),
-    );
   /** The RECEIPT (→ "ok") or the error's message (→ "room" / "sender") answering each receipt id, in order. */
   async function outcomes(c: StompTestClient, receipts: string[]): Promise<string[]> {
     const out: string[] = [];
@@ -130,15 +122,15 @@ describe("a sender's own budget and the room's cap, taken together", () => {
     // budget and leaves Y's cap at one.
     ca.sendRaw(
       [
-        sendFrame(x.id, "m1", "a1"),
-        sendFrame(x.id, "m2", "a2"),
-        sendFrame(x.id, "m3", "a3"),
-        sendFrame(y.id, "m4", "a4"),
-        sendFrame(y.id, "m5", "a5"),
+        messageSendText(x.id, "m1", "a1"),
+        messageSendText(x.id, "m2", "a2"),
+        messageSendText(x.id, "m3", "a3"),
+        messageSendText(y.id, "m4", "a4"),
+        messageSendText(y.id, "m5", "a5"),
       ].join(""),
     );
     expect(await outcomes(ca, ["a1", "a2", "a3", "a4", "a5"])).toEqual(["ok", "ok", "room", "ok", "sender"]);
-    cb.sendRaw([sendFrame(y.id, "b1", "b1"), sendFrame(y.id, "b2", "b2")].join(""));
+    cb.sendRaw([messageSendText(y.id, "b1", "b1"), messageSendText(y.id, "b2", "b2")].join(""));
     expect(await outcomes(cb, ["b1", "b2"])).toEqual(["ok", "room"]);
     expect((await fullHistory(both.api, a, x.id)).map((m) => m.message)).toEqual(["m1", "m2"]);
     expect((await fullHistory(both.api, a, y.id)).map((m) => m.message)).toEqual(["m4", "b1"]);

@@ -242,3 +242,25 @@ export function bodyJson(f: StompFrame): Record<string, unknown> {
 }
 
 export { header };
+
+/** One frame as the text of a WebSocket message; several joined make one message carrying them all. */
+export function frameText(
+  command: Parameters<typeof encodeFrame>[0],
+  headers: readonly StompHeader[] = [],
+  body?: string,
+): string {
+  return text.decode(encodeFrame(command, headers, body));
+}
+
+/** A `SEND /pub/message` frame with a receipt, as text (see frameText). */
+export function messageSendText(roomId: string, message: string, receipt: string): string {
+  return frameText(
+    "SEND",
+    [
+      ["destination", "/pub/message"],
+      ["content-type", "application/json"],
+      ["receipt", receipt],
+    ],
+    JSON.stringify({ roomId, message }),
+  );
+}

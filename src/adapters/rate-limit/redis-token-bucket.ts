@@ -16,28 +16,36 @@ export interface RedisTokenBucket extends TokenBucket {
  * and never moves `ts` back. A stored bucket expires (with a second of slack) once it would have refilled,
  * because a full bucket and a missing one mean the same; so idle keys cost nothing. Tokens travel as strings
  * because Redis truncates Lua numbers to integers.
- * REFILL is the part both scripts share: it reads the arguments and the bucket, refills it to `now` (a missing
- * bucket reads as full at `now`, with `missing` set) and defines `save()`, which writes it back with its TTL.
+ * BUCKET holds what every script shares: `refill` reads a bucket and refills it to `now` (a missing bucket reads as
+ * full at `now`, and says so), `store` writes it back with its TTL. REFILL applies them to the one bucket of TAKE
+ * and REFUND: it reads the arguments, refills KEYS[1] and defines `save()` for it.
  */
-const REFILL = `
+const BUCKET = `
+local function refill(key, capacity, perMs, now)
+  local state = redis.call('HMGET', key, 't', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    return capacity, now, true
+  elseif now > ts then
+    return math.min(capacity, tokens + (now - ts) * perMs), now, false
+  end
+  return tokens, ts, false
+end
+local function store(key, tokens, ts, capacity, perMs)
+  redis.call('HSET', key, 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
+  redis.call('PEXPIRE', key, math.ceil((capacity - tokens) / perMs) + 1000)
+end
+`;
+
+const REFILL = `${BUCKET}
 local capacity = tonumber(ARGV[1])
 local perMs = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-local missing = tokens == nil or ts == nil
-if missing then
-  tokens = capacity
-  ts = now
-elseif now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * perMs)
-  ts = now
-end
+local tokens, ts, missing = refill(KEYS[1], capacity, perMs, now)
 local function save()
-  redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
-  redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / perMs) + 1000)
+  store(KEYS[1], tokens, ts, capacity, perMs)
 end
 `;
 
@@ -72,32 +80,21 @@ return 1
  * 1-based), retry after ms}. Several keys in one script is fine here: the state connection is one Redis server
  * (a cluster would need them in one hash slot).
  */
-const TAKE_EACH = `
+const TAKE_EACH = `${BUCKET}
 local now = tonumber(ARGV[1])
 local eps = tonumber(ARGV[2])
 local n = #KEYS
 local tokens, ts, caps, rates = {}, {}, {}, {}
 local refused = 0
 for i = 1, n do
-  local capacity = tonumber(ARGV[1 + 2 * i])
-  local perMs = tonumber(ARGV[2 + 2 * i])
-  local state = redis.call('HMGET', KEYS[i], 't', 'ts')
-  local t = tonumber(state[1])
-  local at = tonumber(state[2])
-  if t == nil or at == nil then
-    t = capacity
-    at = now
-  elseif now > at then
-    t = math.min(capacity, t + (now - at) * perMs)
-    at = now
-  end
-  tokens[i], ts[i], caps[i], rates[i] = t, at, capacity, perMs
-  if refused == 0 and t + eps < 1 then refused = i end
+  caps[i] = tonumber(ARGV[1 + 2 * i])
+  rates[i] = tonumber(ARGV[2 + 2 * i])
+  tokens[i], ts[i] = refill(KEYS[i], caps[i], rates[i], now)
+  if refused == 0 and tokens[i] + eps < 1 then refused = i end
 end
 for i = 1, n do
   if refused == 0 then tokens[i] = math.max(0, tokens[i] - 1) end
-  redis.call('HSET', KEYS[i], 't', string.format('%.17g', tokens[i]), 'ts', string.format('%.17g', ts[i]))
-  redis.call('PEXPIRE', KEYS[i], math.ceil((caps[i] - tokens[i]) / rates[i]) + 1000)
+  store(KEYS[i], tokens[i], ts[i], caps[i], rates[i])
 end
 if refused == 0 then return {0, 0} end
 return {refused, math.max(1, math.ceil((1 - tokens[refused]) / rates[refused]))}
