@@ -73,6 +73,32 @@ describe("Subscriptions (none, one, then an array)", () => {
     expect(subs.followsRoom("R")).toBe(false);
   });
 
+  test("errors go to the latest /user/queue/errors subscription, else to the default id", () => {
+    const conn = new Connection("c1", 0, 1000);
+    expect(conn.errorsSubscriptionId).toBe("errors");
+    conn.subscriptions.set("r", {
+      kind: "room",
+      id: "r",
+      roomId: "R",
+      lease: null,
+      live: true,
+      cancelled: false,
+    });
+    expect(conn.errorsSubscriptionId).toBe("errors");
+    conn.subscriptions.set("e1", errors("e1"));
+    expect(conn.errorsSubscriptionId).toBe("e1");
+    conn.subscriptions.set("e2", errors("e2"));
+    expect(conn.errorsSubscriptionId).toBe("e2");
+    conn.subscriptions.delete("e2");
+    expect(conn.errorsSubscriptionId).toBe("e1");
+    conn.subscriptions.delete("e1");
+    conn.subscriptions.delete("r");
+    conn.subscriptions.set("e3", errors("e3"));
+    expect(conn.errorsSubscriptionId).toBe("e3");
+    conn.subscriptions.delete("e3");
+    expect(conn.errorsSubscriptionId).toBe("errors");
+  });
+
   test("values() is a snapshot: deleting while iterating visits every subscription once", () => {
     const subs = new Subscriptions();
     for (const id of ["a", "b", "c"]) subs.set(id, errors(id));

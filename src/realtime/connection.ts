@@ -115,6 +115,15 @@ export class Subscriptions {
     return false;
   }
 
+  /** The id of the latest /user/queue/errors subscription, if any: where error frames go. */
+  errorsId(): string | undefined {
+    const list = this.#list;
+    if (list === null) return undefined;
+    if (!Array.isArray(list)) return list.kind === "errors" ? list.id : undefined;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]?.kind === "errors") return list[i]?.id;
+    return undefined;
+  }
+
   values(): IterableIterator<Subscription> {
     const list = this.#list;
     return (list === null ? NO_SUBSCRIPTIONS : Array.isArray(list) ? [...list] : [list]).values();
@@ -149,7 +158,6 @@ export class Connection {
   lastReceivedAt: number;
   lastHeartbeatAt: number;
   readonly subscriptions = new Subscriptions();
-  errorsSubscriptionId = DEFAULT_ERRORS_SUBSCRIPTION;
   /** Holds a reference on its user's broker channel (released when it closes). */
   holdsUserChannel = false;
   /** Its slot in the ConnectionRegistry (which alone writes it); -1 while not registered. */
@@ -167,6 +175,14 @@ export class Connection {
   ) {
     this.lastReceivedAt = openedAt;
     this.lastHeartbeatAt = openedAt;
+  }
+
+  /**
+   * The subscription id of /user/queue/errors frames: the latest errors subscription's, else the default. Derived
+   * rather than kept, since errors are rare and every idle connection would carry the field.
+   */
+  get errorsSubscriptionId(): string {
+    return this.subscriptions.errorsId() ?? DEFAULT_ERRORS_SUBSCRIPTION;
   }
 
   /** A getter rather than a field test, so callers re-read it after every await. */

@@ -1,12 +1,6 @@
 import { AppError } from "../domain/errors.ts";
 import { roomTopic, userTopic } from "./channels.ts";
-import {
-  type Connection,
-  DEFAULT_ERRORS_SUBSCRIPTION,
-  type NotificationsSubscription,
-  type RoomSubscription,
-  type Subscription,
-} from "./connection.ts";
+import type { Connection, NotificationsSubscription, RoomSubscription, Subscription } from "./connection.ts";
 import { type GatewayContext, replyError } from "./context.ts";
 import { subscribeTarget } from "./destinations.ts";
 import { receiptFrame } from "./frames.ts";
@@ -62,7 +56,6 @@ export async function handleSubscribe(
         break;
       case "errors":
         conn.subscriptions.set(id, { kind: "errors", id });
-        conn.errorsSubscriptionId = id;
         break;
       case "bad-room":
         throw new AppError("ROOM_NOT_FOUND");
@@ -213,7 +206,6 @@ export function endSubscription(ctx: GatewayContext, conn: Connection, sub: Subs
       return;
     case "errors":
       conn.subscriptions.delete(sub.id);
-      if (conn.errorsSubscriptionId === sub.id) conn.errorsSubscriptionId = DEFAULT_ERRORS_SUBSCRIPTION;
       return;
   }
 }
