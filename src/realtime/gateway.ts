@@ -297,14 +297,9 @@ export class Gateway {
       else conn.fail("NOT_CONNECTED", "Send CONNECT first.");
       return;
     }
+    // Any frame but a pipelined SEND waits for the replies of the SENDs before it: its effects and RECEIPT follow.
+    if (!isPipelined(frame) && conn.repliesSent() !== null) await conn.repliesSent();
     if (conn.phase !== "open") return;
-    // Any frame but a pipelined SEND is handled after the replies of the SENDs before it, so its effects and
-    // its RECEIPT follow theirs.
-    if (!isPipelined(frame)) {
-      const replies = conn.repliesSent();
-      if (replies !== null) await replies;
-      if (conn.phase !== "open") return;
-    }
     switch (frame.command) {
       case "SEND":
         await handleSend(this.#ctx, conn, frame);
