@@ -1,8 +1,9 @@
 /**
  * WebSocket clients for the profiling scripts, in their own process so that receiving does not share the
  * measured process's event loop: opens one socket per URL given on stdin (one per line, then an empty line),
- * prints "ready", counts every message received and prints the count whenever a line arrives on stdin
- * ("count"), then exits when stdin closes.
+ * prints "ready", counts every STOMP frame received and prints the count whenever a line arrives on stdin
+ * ("count"), then exits when stdin closes. A WebSocket message may carry several frames (a room hub publishes
+ * the events of one task or window together), so frames are counted by their NUL terminators.
  */
 const decoder = new TextDecoder();
 let buffered = "";
@@ -10,11 +11,17 @@ let received = 0;
 const sockets: WebSocket[] = [];
 let opening = true;
 
+function framesIn(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\0"); i !== -1; i = text.indexOf("\0", i + 1)) n++;
+  return Math.max(n, 1);
+}
+
 async function open(urls: string[]): Promise<void> {
   for (const url of urls) {
     const ws = new WebSocket(url);
-    ws.onmessage = () => {
-      received++;
+    ws.onmessage = (e: MessageEvent) => {
+      received += typeof e.data === "string" ? framesIn(e.data) : 1;
     };
     await new Promise<void>((resolve, reject) => {
       ws.onopen = () => resolve();

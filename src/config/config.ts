@@ -263,13 +263,13 @@ export const CONFIG_OPTIONS = {
     env: "PARLEY_WS_COALESCE_MS",
     schema: int(0, 1000),
     default: "200",
-    doc: "In a large room (see PARLEY_WS_COALESCE_MIN_SUBSCRIBERS), how long events may wait to share one WebSocket message per subscriber topic: fewer socket writes, up to this much more latency (0 = publish every event at once).",
+    doc: "In a large room (see PARLEY_WS_COALESCE_MIN_SUBSCRIBERS), how long events may wait to share one WebSocket message per subscriber topic: fewer socket writes, up to this much more latency (0 = no window: a large room publishes like a small one).",
   },
   wsCoalesceMinSubscribers: {
     env: "PARLEY_WS_COALESCE_MIN_SUBSCRIBERS",
     schema: int(0, 10_000_000),
     default: "1000",
-    doc: "Subscriptions a room needs on one process before its events are coalesced (0 = every room); smaller rooms get each event at once.",
+    doc: "Subscriptions a room needs on one process before its events wait for the window (0 = every room); a smaller room publishes the events of one task together, without waiting.",
   },
   presenceTtlMs: {
     env: "PARLEY_PRESENCE_TTL_MS",

@@ -8,6 +8,14 @@ import { senderName, type UserNames } from "./user-names.ts";
 import type { UserNotice } from "./user-notice.ts";
 import { toWireEvent, toWireRoomUpdated } from "./wire.ts";
 
+/** A room publish queued behind an event whose sender's name is loading. */
+interface Waiting {
+  readonly senderId: string | undefined;
+  readonly publish: (name: string) => Promise<void>;
+  /** Settles the event's part of `settled()` with its publish (or at once when it is dropped). */
+  readonly settle: (accepted: Promise<void>) => void;
+}
+
 /**
  * The DomainEvents sink of a process that serves real-time clients: each committed room event is serialised
  * ONCE to its wire JSON and published ONCE to `room:{roomId}`; a member event also goes to `user:{memberId}`,
@@ -15,13 +23,21 @@ import { toWireEvent, toWireRoomUpdated } from "./wire.ts";
  * as an ephemeral `room.updated` event. Every process's room hubs take it from there. A rename goes to
  * `users`, for every process's sender names (renames.ts).
  *
- * Publishes of one room are issued in the order the events were emitted, even when the sender's name has to be
- * loaded first (a per-room chain), so the common case reaches the hubs without a gap. A failed publish is only
- * logged: the broker then announces a resync and every hub recovers a stored event from the store; a lost
- * `room.updated` is not recovered (clients read the room again when they reconnect).
+ * Publishes of one room are issued in the order the events were emitted, so the common case reaches the hubs
+ * without a gap. The broker keeps the order of publish calls (Broker.publish), so an event whose sender's name is
+ * cached is published at once, in the same step as `emit`, without waiting for the room's earlier publishes to
+ * be accepted: the events of one group commit reach the broker, and so the hubs, together, and a hub publishes
+ * them to its sockets as one message (room-hub.ts). Only an event whose sender's name must be loaded first makes
+ * the room's later events wait (queued), and once it is loaded every queued event whose name is known goes out in
+ * one step. A failed publish, or a name that cannot be loaded, is only logged:
+ * the broker then announces a resync and every hub recovers a stored event from the store; a lost `room.updated`
+ * is not recovered (clients read the room again when they reconnect).
  */
 export class BrokerEvents implements DomainEvents {
-  readonly #tails = new Map<string, Promise<void>>();
+  /** Per room, while an event waits for its sender's name: it and the room's later events, in order. */
+  readonly #waiting = new Map<string, Waiting[]>();
+  /** Per room, while a publish is outstanding: settles once all the room's publishes so far have. */
+  readonly #outstanding = new Map<string, Promise<void>>();
 
   constructor(
     private readonly broker: Broker,
@@ -32,9 +48,11 @@ export class BrokerEvents implements DomainEvents {
   emit(event: DomainEvent): void {
     try {
       switch (event.kind) {
-        case "room.event":
-          this.#chain(event.event.roomId, () => this.#publishRoomEvent(event.event));
+        case "room.event": {
+          const e = event.event;
+          this.#inOrder(e.roomId, e.message?.senderId, (name) => this.#publishRoomEvent(e, name));
           return;
+        }
         case "sessions.revoked":
           this.#publishNotice(event.userId, { type: "sessions.revoked", sessionIds: event.sessionIds });
           return;
@@ -76,7 +94,7 @@ export class BrokerEvents implements DomainEvents {
           // either open, whatever the room's size. Chained so it follows the room events emitted before it.
           const { room, actorId, previousOwnerId } = event;
           const json = JSON.stringify(toWireRoomUpdated(room, actorId, previousOwnerId));
-          this.#chain(room.id, () => this.publishEphemeral(room.id, json));
+          this.#inOrder(room.id, undefined, () => this.publishEphemeral(room.id, json));
           return;
         }
       }
@@ -90,7 +108,7 @@ export class BrokerEvents implements DomainEvents {
    * been logged). Never rejects.
    */
   settled(roomId: string): Promise<void> {
-    return this.#tails.get(roomId) ?? Promise.resolve();
+    return this.#outstanding.get(roomId) ?? Promise.resolve();
   }
 
   /** Publishes a notice on the user's channel; failures are logged. */
@@ -107,21 +125,69 @@ export class BrokerEvents implements DomainEvents {
     }
   }
 
-  #chain(roomId: string, task: () => Promise<void>): void {
-    const prev = this.#tails.get(roomId) ?? Promise.resolve();
-    const next = prev.then(task).catch((err: unknown) => {
-      this.logger.warn({ err, roomId }, "room event not published; hubs will recover it from the store");
-    });
-    this.#tails.set(roomId, next);
-    void next.then(() => {
-      if (this.#tails.get(roomId) === next) this.#tails.delete(roomId);
+  /**
+   * Issues the room's next publish: at once when no earlier event of the room waits and the sender's name (if
+   * any) is cached; else queued behind the waiting ones. `publish` issues the broker publish when called and
+   * settles, never rejecting, once the broker has accepted it or it has failed.
+   */
+  #inOrder(roomId: string, senderId: string | undefined, publish: (name: string) => Promise<void>): void {
+    let queue = this.#waiting.get(roomId);
+    const name = senderId === undefined ? "" : this.names.peek(senderId);
+    let done: Promise<void>;
+    if (queue === undefined && name !== undefined) {
+      done = publish(name);
+    } else {
+      let settle: (accepted: Promise<void>) => void = () => {};
+      done = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      const job = { senderId, publish, settle };
+      if (queue === undefined) {
+        queue = [job];
+        this.#waiting.set(roomId, queue);
+        void this.#issueWaiting(roomId, queue);
+      } else {
+        queue.push(job);
+      }
+    }
+    const earlier = this.#outstanding.get(roomId);
+    const all = earlier === undefined ? done : earlier.then(() => done);
+    this.#outstanding.set(roomId, all);
+    void all.then(() => {
+      if (this.#outstanding.get(roomId) === all) this.#outstanding.delete(roomId);
     });
   }
 
-  async #publishRoomEvent(event: RoomEvent): Promise<void> {
-    const senderId = event.message?.senderId;
-    const name =
-      senderId === undefined ? "" : (this.names.peek(senderId) ?? (await this.names.get(senderId)));
+  /**
+   * Issues a room's queued publishes in order, loading each missing sender's name before its event. Everything
+   * whose name is then known goes out in the same step, so the events that waited reach the hubs together.
+   */
+  async #issueWaiting(roomId: string, queue: Waiting[]): Promise<void> {
+    while (queue.length > 0) {
+      const job = queue[0] as Waiting;
+      let name = job.senderId === undefined ? "" : this.names.peek(job.senderId);
+      if (name === undefined) {
+        try {
+          name = await this.names.get(job.senderId as string);
+        } catch (err) {
+          queue.shift();
+          this.logger.warn({ err, roomId }, "room event not published; hubs will recover it from the store");
+          job.settle(Promise.resolve());
+          continue;
+        }
+      }
+      queue.shift();
+      try {
+        job.settle(job.publish(name));
+      } catch (err) {
+        this.logger.error({ err, roomId }, "room event not published; hubs will recover it from the store");
+        job.settle(Promise.resolve());
+      }
+    }
+    this.#waiting.delete(roomId);
+  }
+
+  #publishRoomEvent(event: RoomEvent, name: string): Promise<void> {
     const publishing = this.broker.publish(
       roomChannel(event.roomId),
       JSON.stringify(toWireEvent(event, name)),
@@ -133,7 +199,12 @@ export class BrokerEvents implements DomainEvents {
         seq: event.seq,
       });
     }
-    await publishing;
+    return publishing.catch((err: unknown) => {
+      this.logger.warn(
+        { err, roomId: event.roomId },
+        "room event not published; hubs will recover it from the store",
+      );
+    });
   }
 
   async #publishNotice(userId: string, notice: UserNotice): Promise<void> {

@@ -9,7 +9,7 @@ function recorder(log: string[], name: string): Flushable {
 }
 
 describe("FlushScheduler", () => {
-  test("window 0: flushes after the current turn, once per item, in first-scheduled order", async () => {
+  test("window 0: flushes at the end of the current task, once per item, in first-scheduled order", async () => {
     const log: string[] = [];
     const s = new FlushScheduler(0, () => {});
     const a = recorder(log, "a");
@@ -17,15 +17,27 @@ describe("FlushScheduler", () => {
     s.schedule(b);
     s.schedule(a);
     s.schedule(b);
-    // Work queued later in the same turn (microtasks) still runs before the flush.
-    await Promise.resolve();
-    s.schedule(a);
+    // Nothing during the synchronous run that scheduled them…
     expect(log).toEqual([]);
-    await nextTurn();
+    // …and everything before the next macrotask: the flush is a microtask queued by the first schedule.
+    await Promise.resolve();
     expect(log).toEqual(["b", "a"]);
+    // Scheduled again after the flush: a flush of its own, still within the task.
     s.schedule(a);
-    await nextTurn();
+    await Promise.resolve();
     expect(log).toEqual(["b", "a", "a"]);
+    // What a microtask before the flush schedules joins it; what is scheduled while it runs gets the next one.
+    const late = recorder(log, "late");
+    s.schedule({
+      flush: () => {
+        log.push("c");
+        s.schedule(late);
+      },
+    });
+    await Promise.resolve();
+    expect(log).toEqual(["b", "a", "a", "c"]);
+    await Promise.resolve();
+    expect(log).toEqual(["b", "a", "a", "c", "late"]);
   });
 
   test("window above 0: items scheduled in different turns share one flush at the end of the window", async () => {

@@ -4,22 +4,27 @@ export interface Flushable {
 }
 
 /**
- * Runs the deferred flushes of every room hub of a process: once per event-loop turn when `windowMs` is 0, or
- * `windowMs` after the first event of a window otherwise. One timer serves all hubs.
+ * Runs the deferred flushes of every room hub of a process: at the end of the current task when `windowMs` is 0,
+ * or `windowMs` after the first event of a window otherwise. One microtask or one timer serves all hubs.
  *
  * Guarantees: a scheduled flushable is flushed exactly once per `schedule` round (scheduling it again before the
  * flush is a no-op), at the latest `windowMs` plus one loop turn after it was scheduled; flushes run in the order
  * the flushables were first scheduled. A flush that throws is reported to `onError` and does not stop the others.
  *
- * Window 0 flushes with `setImmediate`, not a microtask: a microtask flush runs at the end of the one callback
- * that produced the event and batched nothing in measurement, while `setImmediate` gathers the whole turn.
- * The hubs use it only with a window above 0 (hub-registry.ts says why; docs/benchmarks/optimizations.md).
+ * Window 0 flushes in a microtask: after the synchronous run that scheduled it (one broker delivery run, one
+ * commit's continuations) and before the event loop handles anything else, so it adds no latency and gathers what
+ * that run delivered: the messages of one group commit, which a pipelining sender fills with many of one room
+ * (docs/benchmarks/optimizations.md, "A room's events of one task in one message"). Deferring to `setImmediate`
+ * instead gathers no more in a small room and delays every publish by a loop iteration (measured there too).
  */
 export class FlushScheduler {
   readonly #due = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | null = null;
-  #immediate: ReturnType<typeof setImmediate> | null = null;
+  #microtask = false;
   #closed = false;
+  readonly #flushFromMicrotask = (): void => {
+    if (this.#microtask) this.flushAll();
+  };
 
   constructor(
     readonly windowMs: number,
@@ -29,9 +34,13 @@ export class FlushScheduler {
   schedule(item: Flushable): void {
     if (this.#closed) return;
     this.#due.add(item);
-    if (this.#timer !== null || this.#immediate !== null) return;
-    if (this.windowMs > 0) this.#timer = setTimeout(() => this.flushAll(), this.windowMs);
-    else this.#immediate = setImmediate(() => this.flushAll());
+    if (this.#timer !== null || this.#microtask) return;
+    if (this.windowMs > 0) {
+      this.#timer = setTimeout(() => this.flushAll(), this.windowMs);
+    } else {
+      this.#microtask = true;
+      queueMicrotask(this.#flushFromMicrotask);
+    }
   }
 
   /** Flushes everything scheduled so far, now. */
@@ -58,8 +67,7 @@ export class FlushScheduler {
 
   #disarm(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
-    if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#timer = null;
-    this.#immediate = null;
+    this.#microtask = false;
   }
 }

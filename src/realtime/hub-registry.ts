@@ -17,13 +17,14 @@ export interface HubRegistryDeps {
   readonly ephemeralId: () => string;
   readonly onMemberLeft: (roomId: string, userId: string) => void;
   /**
-   * How long a large room's events may wait to share one WebSocket message per subscriber topic (0 or absent:
-   * every event is published at once). Bun already writes everything published to one socket within one loop
-   * iteration in one send, so a window saves kernel writes only where a socket gets events from several loop
-   * iterations inside it — rooms of thousands (docs/benchmarks/optimizations.md, docs/realtime.md).
+   * How long a large room's events may wait to share one WebSocket message per subscriber topic (0 or absent: no
+   * window, large rooms are published like small ones). Bun already writes everything published to one socket
+   * within one loop iteration in one send, so a window saves kernel writes only where a socket gets events from
+   * several loop iterations inside it — rooms of thousands (docs/benchmarks/optimizations.md, docs/realtime.md).
+   * Every other room publishes the events of one task together, at the end of that task (RoomHubDeps.taskFlushes).
    */
   readonly coalesceMs?: number;
-  /** Rooms with fewer local subscriptions than this publish each event at once even with a window (RoomHubDeps). */
+  /** Rooms with fewer local subscriptions than this do not wait for the window (RoomHubDeps). */
   readonly coalesceMinSubscribers?: number;
 }
 
@@ -66,21 +67,22 @@ class Lease implements HubLease {
 /**
  * The room hubs of this process, one per room with local interest (subscribers or notification listeners),
  * each with one broker subscription shared by all of them. On a broker resync every active hub re-reads the
- * store from its lastSeq. With a coalescing window all hubs share one FlushScheduler (one timer per window).
+ * store from its lastSeq. All hubs share one end-of-task FlushScheduler (one microtask per task that delivered
+ * events) and, with a coalescing window, one windowed FlushScheduler (one timer per window).
  */
 export class HubRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #stopResync: () => void;
   readonly #flushes: FlushScheduler | undefined;
+  readonly #taskFlushes: FlushScheduler;
   readonly #dropLease = (entry: Entry): void => this.#drop(entry.hub.roomId, entry);
   #closed = false;
 
   constructor(private readonly deps: HubRegistryDeps) {
     const coalesceMs = deps.coalesceMs ?? 0;
-    this.#flushes =
-      coalesceMs > 0
-        ? new FlushScheduler(coalesceMs, (err) => deps.logger.error({ err }, "room frame flush failed"))
-        : undefined;
+    const onError = (err: unknown) => deps.logger.error({ err }, "room frame flush failed");
+    this.#flushes = coalesceMs > 0 ? new FlushScheduler(coalesceMs, onError) : undefined;
+    this.#taskFlushes = new FlushScheduler(0, onError);
     this.#stopResync = deps.broker.onResync(() => {
       for (const e of this.#entries.values()) e.hub.resync();
     });
@@ -123,6 +125,7 @@ export class HubRegistry {
     this.#closed = true;
     this.#stopResync();
     this.#flushes?.close();
+    this.#taskFlushes.close();
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     for (const e of entries) e.hub.close();
@@ -130,10 +133,7 @@ export class HubRegistry {
   }
 
   #create(roomId: string): Entry {
-    const hub = new RoomHub(
-      roomId,
-      this.#flushes === undefined ? this.deps : { ...this.deps, flushes: this.#flushes },
-    );
+    const hub = new RoomHub(roomId, { ...this.deps, flushes: this.#flushes, taskFlushes: this.#taskFlushes });
     const entry: Entry = { hub, refs: 1, ready: Promise.resolve(), subscription: null };
     const ready = (async () => {
       entry.subscription = await this.deps.broker.subscribe(roomChannel(roomId), (payload) => {

@@ -40,7 +40,7 @@ function decodeSeqs(data: string, subscriptionId: string): number[] {
  * A hub with a scheduler and a tiny model of Bun's topics: sockets subscribe to topics and receive every
  * message published to them afterwards (and direct sends), in order.
  */
-function setup(windowMs = 0, coalesceMinSubscribers = 0) {
+function setup(windowMs = 0, coalesceMinSubscribers = 0, taskFlushes?: FlushScheduler) {
   const stored: RoomEvent[] = [];
   const published: Array<{ topic: string; data: string }> = [];
   const topics = new Map<string, Set<string[]>>();
@@ -70,6 +70,7 @@ function setup(windowMs = 0, coalesceMinSubscribers = 0) {
     onMemberLeft: (_roomId, userId) => log.push(`left ${userId}`),
     flushes,
     coalesceMinSubscribers,
+    taskFlushes,
   });
   const subscribe = (socket: string[], topic: string) => {
     const set = topics.get(topic) ?? new Set<string[]>();
@@ -116,6 +117,39 @@ describe("RoomHub coalescing", () => {
     expect(decodeSeqs(published[2]?.data ?? "", "sub-0")).toEqual([5]);
   });
 
+  test("below the minimum, a task's events share one message published before the next task", async () => {
+    const taskFlushes = new FlushScheduler(0, (err) => {
+      throw err;
+    });
+    const { hub, published, live } = setup(40, 2, taskFlushes);
+    hub.start(0);
+    hub.addSubscriber("sub-0");
+    live(messageEvent(1));
+    live(messageEvent(2));
+    expect(published).toHaveLength(0);
+    await Promise.resolve();
+    expect(published.map((p) => decodeSeqs(p.data, "sub-0"))).toEqual([[1, 2]]);
+    expect(hub.lastSeq).toBe(2);
+    // Another task's event is another message.
+    await nextTurn();
+    live(messageEvent(3));
+    await Promise.resolve();
+    expect(published.map((p) => decodeSeqs(p.data, "sub-0"))).toEqual([[1, 2], [3]]);
+    // At the minimum the window holds the room's events across tasks…
+    hub.addSubscriber("sub-0");
+    live(messageEvent(4));
+    await nextTurn();
+    expect(published).toHaveLength(2);
+    // …until it falls below: its next event goes out at the end of its task with what was held, in order.
+    hub.removeSubscriber("sub-0");
+    live(messageEvent(5));
+    await Promise.resolve();
+    expect(published.map((p) => decodeSeqs(p.data, "sub-0"))).toEqual([[1, 2], [3], [4, 5]]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(published).toHaveLength(3);
+    expect(hub.lastSeq).toBe(5);
+  });
+
   test("events of one window go out as one message per subscription id, frames back to back in seq order", async () => {
     const { hub, published, live } = setup();
     hub.start(0);
@@ -147,7 +181,6 @@ describe("RoomHub coalescing", () => {
     const waited = hub.whenDelivered(2, 5000).then(() => log.push("receipt"));
     live(messageEvent(1));
     live(messageEvent(2));
-    await Promise.resolve();
     expect(log).toEqual([]);
     await waited;
     expect(log).toEqual([`publish r:${ROOM}:s`, "listener 1", "listener 2", "receipt"]);

@@ -22,16 +22,22 @@ export interface RoomHubDeps {
   /** Called right after a member.left event has been delivered locally. */
   readonly onMemberLeft: (roomId: string, userId: string) => void;
   /**
-   * Defers publishing to the end of the turn (or window) so that several events of the room share one WebSocket
-   * message per subscription id. Without it every event is published as it is accepted.
+   * Holds a large room's events for a window so that events of several turns share one WebSocket message per
+   * subscription id (see `coalesceMinSubscribers`).
    */
   readonly flushes?: FlushScheduler;
   /**
-   * With `flushes`, only a hub with at least this many local subscriptions defers its events; a smaller one
-   * publishes each at once (0 = every hub defers). In a small room one write per event per socket is cheap and
-   * the window would only add latency; in a room of thousands the per-socket writes are the cost of the room.
+   * With `flushes`, only a hub with at least this many local subscriptions waits for the window; a smaller one
+   * has its events published with `taskFlushes`. In a room of thousands the per-socket writes are the cost of the
+   * room; in a small one the window would only add latency.
    */
   readonly coalesceMinSubscribers?: number;
+  /**
+   * A window-0 scheduler: the events a hub accepts in one task (one broker delivery run) share one WebSocket
+   * message per subscription id, published before the event loop moves on. Without it (and outside a window)
+   * every event is published as it is accepted.
+   */
+  readonly taskFlushes?: FlushScheduler;
 }
 
 export type HubListener = (event: HubEvent) => void;
@@ -50,7 +56,7 @@ const RETRY_MS = 500;
 /** Retries without progress after which held events beyond a gap are given up. */
 const MAX_STALLS = 10;
 /**
- * A batch whose bodies reach this many characters is published at once rather than at the end of the turn,
+ * A batch whose bodies reach this many characters is published at once rather than at its flush,
  * which bounds both the size of one coalesced WebSocket message (about this plus one frame) and the memory held.
  */
 export const BATCH_MAX_CHARS = 64 * 1024;
@@ -66,11 +72,10 @@ export const BATCH_MAX_CHARS = 64 * 1024;
  *
  * Delivery is one serialisation per event and one topic publish per distinct STOMP subscription id among the
  * local subscribers, never a loop over sockets. With a FlushScheduler, accepted events wait in a batch until its
- * flush (end of the turn or window) and go out as one WebSocket message per subscription id, frames back to back
- * in seq order; a batch is published at once when it reaches BATCH_MAX_CHARS or ends with a member.left (whose
- * subscriptions are cancelled right after it, so nothing later may share its message). Without one, every event
- * is published as it is accepted; Bun still writes everything published to a socket within one loop iteration
- * in one send.
+ * flush (the end of the task, or a large room's window) and go out as one WebSocket message per subscription id,
+ * frames back to back in seq order; a batch is published at once when it reaches BATCH_MAX_CHARS or ends with a
+ * member.left (whose subscriptions are cancelled right after it, so nothing later may share its message).
+ * Without one, every event is published as it is accepted.
  *
  * "Delivered" means published to the topics: `lastSeq`, `whenDelivered` and the listeners move only when the
  * batch holding the event is published. A socket subscribed to a topic while a batch is pending therefore gets
@@ -229,13 +234,15 @@ export class RoomHub implements Flushable {
     if (event.seq !== null) this.#acceptedSeq = event.seq;
     this.#batch.push(event);
     this.#batchChars += event.json.length;
-    // Below the size threshold the event goes out now, together with anything still batched from when the room
-    // was larger, so the order holds either way; the flush already scheduled then finds nothing.
-    const flushes =
-      this.#subscribers >= (this.deps.coalesceMinSubscribers ?? 0) ? this.deps.flushes : undefined;
+    const windowed =
+      this.deps.flushes !== undefined && this.#subscribers >= (this.deps.coalesceMinSubscribers ?? 0);
+    const flushes = windowed ? this.deps.flushes : this.deps.taskFlushes;
     if (flushes === undefined || event.type === "member.left" || this.#batchChars >= BATCH_MAX_CHARS) {
       this.flush();
-    } else if (this.#batch.length === 1) {
+    } else if (!windowed || this.#batch.length === 1) {
+      // Outside the window every event schedules the end of its task, idempotently: a room that fell below the
+      // minimum publishes what it had batched together with this event, in order, without waiting for the window
+      // (whose flush then finds nothing).
       flushes.schedule(this);
     }
   }

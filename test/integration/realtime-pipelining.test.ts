@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { StompFrame } from "../../src/realtime/stomp/frame.ts";
 import { answers, frameText, header, messageSendText, StompTestClient } from "../support/stomp-client.ts";
-import { type Account, createRoom, fullHistory, signup, useTestServer } from "./helpers.ts";
+import { type Account, createRoom, expectStatus, fullHistory, signup, useTestServer } from "./helpers.ts";
 
 /**
  * A long commit interval on SQLite: a SEND that waited for the commit of the one before it would wait that long
@@ -20,6 +20,13 @@ function replies(c: StompTestClient): string[] {
   return c.frames
     .filter((f) => f.command === "RECEIPT" || header(f, "destination") === "/user/queue/errors")
     .map((f) => header(f, "receipt-id") ?? "?");
+}
+
+const bodyText = new TextDecoder();
+
+/** The MESSAGE frames of `subId` that carry a chat message (not presence or other room events). */
+function messageFrames(c: StompTestClient, subId: string): StompFrame[] {
+  return c.framesOf(subId).filter((f) => bodyText.decode(f.body).includes('"type":"message"'));
 }
 
 async function sender(prefix: string): Promise<{ a: Account; roomId: string; c: StompTestClient }> {
@@ -50,6 +57,36 @@ describe("pipelined SENDs", () => {
     expect((await fullHistory(env.api, a, roomId)).map((m) => m.message)).toEqual(
       Array.from({ length: n }, (_, i) => `m${i}`),
     );
+    c.close();
+  });
+
+  test("messages that share a commit reach a member in one WebSocket message, in seq order, before the RECEIPTs", async () => {
+    const { a, roomId, c } = await sender("pipe-batch");
+    const b = await signup(env.api, "pipe-member");
+    expectStatus(await env.api.post(`/rooms/${roomId}/members`, { userId: b.user.id }, a.accessToken), 201);
+    const member = await StompTestClient.connect(env.server.wsUrl, b.accessToken);
+    await member.subscribeWithReceipt(`/sub/chat/room/${roomId}`, "room");
+    await c.subscribeWithReceipt(`/sub/chat/room/${roomId}`, "mine");
+    await Bun.sleep(COMMIT_INTERVAL_MS);
+    const n = 12;
+    c.sendRaw(Array.from({ length: n }, (_, i) => messageSendText(roomId, `m${i}`, `s${i}`)).join(""));
+    await c.waitFor((f) => answers(f, `s${n - 1}`), 10_000);
+    await member.until(() => messageFrames(member, "room").length >= n, 5000);
+    const got = messageFrames(member, "room");
+    // Seq 1 is the member's joining.
+    expect(got.map((f) => header(f, "seq"))).toEqual(Array.from({ length: n }, (_, i) => String(i + 2)));
+    // The first SEND commits on its own (the store was idle), the other eleven wait for the next commit together:
+    // two WebSocket messages, where one per event would be twelve.
+    const carriers = new Set(got.map((f) => member.arrivals[member.frames.indexOf(f)]));
+    if (env.server.schema === null) expect(carriers.size).toBeLessThanOrEqual(2);
+    // The sender's own copy of each message comes before that message's RECEIPT, as it did one by one.
+    const own = messageFrames(c, "mine");
+    expect(own).toHaveLength(n);
+    own.forEach((copy, i) => {
+      const receipt = c.frames.findIndex((f) => f.command === "RECEIPT" && answers(f, `s${i}`));
+      expect(c.frames.indexOf(copy)).toBeLessThan(receipt);
+    });
+    member.close();
     c.close();
   });
 

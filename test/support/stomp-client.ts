@@ -32,6 +32,9 @@ export class StompTestClient {
   readonly heartbeats: number[] = [];
   readonly closed: Promise<CloseInfo>;
   closeInfo: CloseInfo | null = null;
+  /** For each of `frames`, the ordinal of the WebSocket message it came in (one may carry several frames). */
+  readonly arrivals: number[] = [];
+  #wsMessages = 0;
   #decoder = new StompDecoder(
     { maxFrameBytes: 16 << 20, maxBodyBytes: 16 << 20, maxHeaders: 1000 },
     "1.2",
@@ -51,9 +54,11 @@ export class StompTestClient {
     });
     ws.addEventListener("message", (e) => {
       const data = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+      this.#wsMessages++;
       const r = this.#decoder.push(data);
       for (let i = 0; i < r.heartbeats; i++) this.heartbeats.push(Date.now());
       this.frames.push(...r.frames);
+      for (const _ of r.frames) this.arrivals.push(this.#wsMessages);
       if (!r.ok) throw new Error(`client could not decode a server frame: ${r.error.code}`);
       this.#notify();
     });
