@@ -29,9 +29,9 @@ interface Waiting {
  * be accepted: the events of one group commit reach the broker, and so the hubs, together, and a hub publishes
  * them to its sockets as one message (room-hub.ts). Only an event whose sender's name must be loaded first makes
  * the room's later events wait (queued), and once it is loaded every queued event whose name is known goes out in
- * one step. A failed publish, or a name that cannot be loaded, is only logged:
- * the broker then announces a resync and every hub recovers a stored event from the store; a lost `room.updated`
- * is not recovered (clients read the room again when they reconnect).
+ * one step. A failed publish, or a name that cannot be loaded, is only logged: the broker announces a resync
+ * after a failed publish, and a hub that sees a hole reads the missing event from the store; a lost
+ * `room.updated` is not recovered (clients read the room again when they reconnect).
  */
 export class BrokerEvents implements DomainEvents {
   /** Per room, while an event waits for its sender's name: it and the room's later events, in order. */
@@ -91,7 +91,7 @@ export class BrokerEvents implements DomainEvents {
         case "room.updated": {
           // Ephemeral, on the room's channel: every process's hub of the room hands it to the room's subscribers
           // and to the notification streams that follow the room, so one publish reaches every member who has
-          // either open, whatever the room's size. Chained so it follows the room events emitted before it.
+          // either open, whatever the room's size. Issued in order with the room events emitted before it.
           const { room, actorId, previousOwnerId } = event;
           const json = JSON.stringify(toWireRoomUpdated(room, actorId, previousOwnerId));
           this.#inOrder(room.id, undefined, () => this.publishEphemeral(room.id, json));
