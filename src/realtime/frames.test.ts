@@ -28,6 +28,12 @@ describe("notification frames", () => {
     expect(tail).toContain("\ncontent-length:5\n\n");
   });
 
+  test("a byte count the caller gives is the one written, and equals the one measured", () => {
+    const body = '{"type":"message","roomId":"r☕","unreadCount":3}';
+    expect(notificationTail("m", body, Buffer.byteLength(body, "utf8"))).toBe(notificationTail("m", body));
+    expect(notificationTail("m", body, 7)).toContain("\ncontent-length:7\n\n");
+  });
+
   test("a header value with NUL is refused, as everywhere else", () => {
     expect(() => notificationHead("a\0b")).toThrow(RangeError);
   });

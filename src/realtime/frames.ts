@@ -97,7 +97,11 @@ export function notificationHead(subscriptionId: string): string {
   return `MESSAGE\nsubscription:${escapeHeaderText(subscriptionId)}\ndestination:${NOTIFICATIONS_DESTINATION}\ncontent-type:application/json\nmessage-id:`;
 }
 
-/** See notificationHead. */
-export function notificationTail(messageId: string, body: string): string {
-  return `${escapeHeaderText(messageId)}\ncontent-length:${Buffer.byteLength(body, "utf8")}\n\n${body}\0`;
+/** See notificationHead. `bodyBytes`, when the caller knows it, must be the UTF-8 length of `body`. */
+export function notificationTail(
+  messageId: string,
+  body: string,
+  bodyBytes: number = Buffer.byteLength(body, "utf8"),
+): string {
+  return `${escapeHeaderText(messageId)}\ncontent-length:${bodyBytes}\n\n${body}\0`;
 }

@@ -139,6 +139,8 @@ export class Notifications {
   /** The event whose `message` body start #messageBodyStart made last, and that start. */
   #bodyStartOf: HubEvent | null = null;
   #bodyStart = "";
+  /** The UTF-8 length of #bodyStart. */
+  #bodyStartBytes = 0;
   readonly #stopResync: () => void;
   /** Set by close(): nothing lingers from then on. */
   #shutDown = false;
@@ -418,11 +420,15 @@ export class Notifications {
     if (event.type === "message") {
       // At the cap the count stays there ("that many or more"); the notice still goes out.
       room.onMessage(event.seq);
+      const start = this.#messageBodyStart(event, event.seq, event.senderId);
+      const count = String(room.unread);
+      // The count and the closing brace are ASCII: the body's UTF-8 length without measuring it per member.
       this.#notify(
         state,
-        `${this.#messageBodyStart(event, event.seq, event.senderId)}${room.unread}}`,
+        `${start}${count}}`,
         undefined,
         event.roomId,
+        this.#bodyStartBytes + count.length + 1,
       );
     } else if (event.type === "message.deleted") {
       this.#onDeleted(state, room, event, event.seq);
@@ -462,6 +468,7 @@ export class Notifications {
       };
       // The JSON object without its closing brace, then the last member, as JSON.stringify would write it.
       this.#bodyStart = `${JSON.stringify(body).slice(0, -1)},"unreadCount":`;
+      this.#bodyStartBytes = Buffer.byteLength(this.#bodyStart, "utf8");
       this.#bodyStartOf = event;
     }
     return this.#bodyStart;
@@ -470,15 +477,21 @@ export class Notifications {
   /**
    * One publish per distinct subscription id of `body` (serialised JSON); `except` (a local connection) does not
    * receive it. `followedRoom`, for a `message` notice: ids whose every holder skips notices of rooms it follows
-   * and follows this one are left out.
+   * and follows this one are left out. `bodyBytes`: the body's UTF-8 length, when the caller knows it.
    */
-  #notify(state: UserState, body: string, except?: Connection, followedRoom?: string): void {
+  #notify(
+    state: UserState,
+    body: string,
+    except?: Connection,
+    followedRoom?: string,
+    bodyBytes?: number,
+  ): void {
     if (state.subscriptions.size === 0) return;
     let tail: string | null = null;
     const ws = except?.isOpen ? except.ws : null;
     for (const sub of state.subscriptions.values()) {
       if (followedRoom !== undefined && sub.skippers !== null && allFollow(sub, followedRoom)) continue;
-      tail ??= notificationTail(this.deps.messageId(), body);
+      tail ??= notificationTail(this.deps.messageId(), body, bodyBytes);
       const frame = sub.head + tail;
       // A socket's own publish reaches every subscriber of the topic but itself.
       if (ws !== null) ws.publish(sub.topic, frame);
