@@ -44,10 +44,10 @@ const target = await startParley(layout, {
     PARLEY_CENSUS_SETTLE_MS: String(settleMs),
   },
 });
-const pid = target.pids[0]!;
-
 let taken = 0;
 async function census(): Promise<Census> {
+  // Read at each census: a run that has to create its fixture restarts the server on it (parley.ts).
+  const pid = target.pids[0]!;
   const file = join(dir, `census-${pid}-${taken++}.json`);
   process.kill(pid, "SIGUSR2");
   while (!existsSync(file)) await Bun.sleep(100);
