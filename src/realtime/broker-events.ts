@@ -137,11 +137,9 @@ export class BrokerEvents implements DomainEvents {
     if (queue === undefined && name !== undefined) {
       done = publish(name);
     } else {
-      let settle: (accepted: Promise<void>) => void = () => {};
-      done = new Promise<void>((resolve) => {
-        settle = resolve;
-      });
-      const job = { senderId, publish, settle };
+      const settled = Promise.withResolvers<void>();
+      done = settled.promise;
+      const job = { senderId, publish, settle: settled.resolve };
       if (queue === undefined) {
         queue = [job];
         this.#waiting.set(roomId, queue);

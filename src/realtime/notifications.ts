@@ -6,33 +6,11 @@ import type { Connection } from "./connection.ts";
 import { notificationHead, notificationTail } from "./frames.ts";
 import type { HubEvent } from "./hub-event.ts";
 import type { HubLease, HubRegistry } from "./hub-registry.ts";
+import { MessageNoticeBody, type NotificationBody } from "./notification-body.ts";
 import { addOne, type OneOrMany, removeOne, sizeOf } from "./one-or-many.ts";
 import type { TopicPublisher } from "./room-hub.ts";
 import { UnreadCount } from "./unread-count.ts";
 import type { UserNotice } from "./user-notice.ts";
-import type { WireRoomUpdatedEvent } from "./wire.ts";
-
-/** The bodies sent on /user/queue/notifications. */
-export type NotificationBody =
-  | {
-      readonly type: "message";
-      readonly roomId: string;
-      readonly seq: number;
-      readonly senderId: string;
-      readonly unreadCount: number;
-    }
-  | {
-      /** Another's unread message was deleted; `messageSeq` is the seq its `message` notification carried. */
-      readonly type: "message.deleted";
-      readonly roomId: string;
-      readonly messageSeq: number;
-      readonly unreadCount: number;
-    }
-  | { readonly type: "read"; readonly roomId: string; readonly readSeq: number; readonly unreadCount: number }
-  | { readonly type: "member.joined" | "member.left"; readonly roomId: string; readonly userId: string }
-  /** The room event itself, forwarded as is (one serialisation for the room's topics and every user's). */
-  | WireRoomUpdatedEvent
-  | { readonly type: "session.revoked" };
 
 /**
  * A reference to the user's broker channel (`user:{userId}`), whose notices reach `Notifications.onNotice`:
@@ -136,11 +114,7 @@ interface UserState {
  */
 export class Notifications {
   readonly #users = new Map<string, UserState>();
-  /** The event whose `message` body start #messageBodyStart made last, and that start. */
-  #bodyStartOf: HubEvent | null = null;
-  #bodyStart = "";
-  /** The UTF-8 length of #bodyStart. */
-  #bodyStartBytes = 0;
+  readonly #messageBody = new MessageNoticeBody();
   readonly #stopResync: () => void;
   /** Set by close(): nothing lingers from then on. */
   #shutDown = false;
@@ -420,16 +394,9 @@ export class Notifications {
     if (event.type === "message") {
       // At the cap the count stays there ("that many or more"); the notice still goes out.
       room.onMessage(event.seq);
-      const start = this.#messageBodyStart(event, event.seq, event.senderId);
+      const body = this.#messageBody.of(event, event.seq, event.senderId);
       const count = String(room.unread);
-      // The count and the closing brace are ASCII: the body's UTF-8 length without measuring it per member.
-      this.#notify(
-        state,
-        `${start}${count}}`,
-        undefined,
-        event.roomId,
-        this.#bodyStartBytes + count.length + 1,
-      );
+      this.#notify(state, body.text(count), undefined, event.roomId, body.bytes(count));
     } else if (event.type === "message.deleted") {
       this.#onDeleted(state, room, event, event.seq);
     }
@@ -452,26 +419,6 @@ export class Notifications {
       unreadCount: room.unread,
     };
     this.#notify(state, JSON.stringify(body));
-  }
-
-  /**
-   * The `message` notification's body up to its count, which is all that differs between the members it goes
-   * to: made once per event (the hub hands one event to every follower in turn) rather than once per member.
-   */
-  #messageBodyStart(event: HubEvent, seq: number, senderId: string): string {
-    if (this.#bodyStartOf !== event) {
-      const body: Omit<Extract<NotificationBody, { type: "message" }>, "unreadCount"> = {
-        type: "message",
-        roomId: event.roomId,
-        seq,
-        senderId,
-      };
-      // The JSON object without its closing brace, then the last member, as JSON.stringify would write it.
-      this.#bodyStart = `${JSON.stringify(body).slice(0, -1)},"unreadCount":`;
-      this.#bodyStartBytes = Buffer.byteLength(this.#bodyStart, "utf8");
-      this.#bodyStartOf = event;
-    }
-    return this.#bodyStart;
   }
 
   /**
