@@ -90,6 +90,20 @@ describe("multi-process settings", () => {
     expect(() => loadConfig({ PARLEY_PORT: "" })).toThrow(/PARLEY_PORT/);
   });
 
+  test("pacing settings: defaults, 0 turns the pace off, out-of-range or non-integer values refused by name", () => {
+    const defaults = loadConfig({});
+    expect(defaults.wsPaceMs).toBe(20);
+    expect(defaults.wsPaceBurst).toBe(10);
+    expect(loadConfig({ PARLEY_WS_PACE_MS: "0" }).wsPaceMs).toBe(0);
+    for (const bad of ["-1", "1.5", "1001", "soon", ""]) {
+      expect(() => loadConfig({ PARLEY_WS_PACE_MS: bad })).toThrow(/PARLEY_WS_PACE_MS/);
+    }
+    // A burst of 0 would pace a room's very first publish: refused, like any non-integer.
+    for (const bad of ["0", "-3", "2.5", "1001", "x"]) {
+      expect(() => loadConfig({ PARLEY_WS_PACE_BURST: bad })).toThrow(/PARLEY_WS_PACE_BURST/);
+    }
+  });
+
   test("allowed origins are a trimmed list", () => {
     expect(
       loadConfig({ PARLEY_WS_ALLOWED_ORIGINS: " https://a.example , https://b.example," }).wsAllowedOrigins,

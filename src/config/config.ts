@@ -271,6 +271,18 @@ export const CONFIG_OPTIONS = {
     default: "1000",
     doc: "Subscriptions a room needs on one process before its events wait for the window (0 = every room); a smaller room publishes the events of one task together, without waiting.",
   },
+  wsPaceMs: {
+    env: "PARLEY_WS_PACE_MS",
+    schema: int(0, 1000),
+    default: "20",
+    doc: "The pace of a busy room outside the window: once it has published PARLEY_WS_PACE_BURST times in a row, it publishes at most once per this interval, and its events wait up to this long to share one WebSocket message per subscriber topic; a room whose events come less often never waits (0 = no pace: every task's events go out at its end).",
+  },
+  wsPaceBurst: {
+    env: "PARLEY_WS_PACE_BURST",
+    schema: int(1, 1000),
+    default: "10",
+    doc: "Publishes a room may make in a row, without waiting, before PARLEY_WS_PACE_MS paces it.",
+  },
   presenceTtlMs: {
     env: "PARLEY_PRESENCE_TTL_MS",
     schema: int(1000, 3_600_000),

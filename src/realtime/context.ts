@@ -28,6 +28,8 @@ export type GatewayConfig = Pick<
   | "wsReplayBacklog"
   | "wsCoalesceMs"
   | "wsCoalesceMinSubscribers"
+  | "wsPaceMs"
+  | "wsPaceBurst"
   | "wsMaxBufferedBytes"
   | "presenceTtlMs"
 >;

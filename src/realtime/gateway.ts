@@ -109,6 +109,7 @@ export class Gateway {
       onMemberLeft: (roomId, userId) => this.#onMemberLeft(roomId, userId),
       coalesceMs: config.wsCoalesceMs,
       coalesceMinSubscribers: config.wsCoalesceMinSubscribers,
+      pace: { intervalMs: config.wsPaceMs, burst: config.wsPaceBurst },
     });
     const userChannels = new UserChannels(
       this.#users,

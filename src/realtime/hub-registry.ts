@@ -4,6 +4,7 @@ import type { MessageRepository, RoomRepository } from "../ports/store.ts";
 import { roomChannel } from "./channels.ts";
 import { FlushScheduler } from "./frame-batcher.ts";
 import { parseHubEvent } from "./hub-event.ts";
+import { PublishPacing } from "./publish-pacing.ts";
 import { RoomHub, type TopicPublisher } from "./room-hub.ts";
 import type { UserNames } from "./user-names.ts";
 
@@ -26,6 +27,11 @@ export interface HubRegistryDeps {
   readonly coalesceMs?: number;
   /** Rooms with fewer local subscriptions than this do not wait for the window (RoomHubDeps). */
   readonly coalesceMinSubscribers?: number;
+  /**
+   * The pace of a busy room outside the window: at most `burst` publishes in a row, then one per `intervalMs`
+   * (publish-pacing.ts). Absent or an interval of 0: such a room publishes at the end of every task.
+   */
+  readonly pace?: { readonly intervalMs: number; readonly burst: number };
 }
 
 /** A claim on an active hub; the hub lives while any lease on it is held. `release` is idempotent. */
@@ -68,13 +74,15 @@ class Lease implements HubLease {
  * The room hubs of this process, one per room with local interest (subscribers or notification listeners),
  * each with one broker subscription shared by all of them. On a broker resync every active hub re-reads the
  * store from its lastSeq. All hubs share one end-of-task FlushScheduler (one microtask per task that delivered
- * events) and, with a coalescing window, one windowed FlushScheduler (one timer per window).
+ * events), with a coalescing window one windowed FlushScheduler (one timer per window), and with a pace one
+ * pacing FlushScheduler (one timer per interval in which some room was paced).
  */
 export class HubRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #stopResync: () => void;
   readonly #flushes: FlushScheduler | undefined;
   readonly #taskFlushes: FlushScheduler;
+  readonly #pacing: PublishPacing | undefined;
   readonly #dropLease = (entry: Entry): void => this.#drop(entry.hub.roomId, entry);
   #closed = false;
 
@@ -83,6 +91,11 @@ export class HubRegistry {
     const onError = (err: unknown) => deps.logger.error({ err }, "room frame flush failed");
     this.#flushes = coalesceMs > 0 ? new FlushScheduler(coalesceMs, onError) : undefined;
     this.#taskFlushes = new FlushScheduler(0, onError);
+    const pace = deps.pace;
+    this.#pacing =
+      pace !== undefined && pace.intervalMs > 0
+        ? new PublishPacing(pace.intervalMs, pace.burst, new FlushScheduler(pace.intervalMs, onError))
+        : undefined;
     this.#stopResync = deps.broker.onResync(() => {
       for (const e of this.#entries.values()) e.hub.resync();
     });
@@ -126,6 +139,7 @@ export class HubRegistry {
     this.#stopResync();
     this.#flushes?.close();
     this.#taskFlushes.close();
+    this.#pacing?.flushes.close();
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     for (const e of entries) e.hub.close();
@@ -133,7 +147,12 @@ export class HubRegistry {
   }
 
   #create(roomId: string): Entry {
-    const hub = new RoomHub(roomId, { ...this.deps, flushes: this.#flushes, taskFlushes: this.#taskFlushes });
+    const hub = new RoomHub(roomId, {
+      ...this.deps,
+      flushes: this.#flushes,
+      taskFlushes: this.#taskFlushes,
+      pacing: this.#pacing,
+    });
     const entry: Entry = { hub, refs: 1, ready: Promise.resolve(), subscription: null };
     const ready = (async () => {
       entry.subscription = await this.deps.broker.subscribe(roomChannel(roomId), (payload) => {

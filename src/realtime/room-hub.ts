@@ -4,6 +4,7 @@ import { roomDestination, roomTopic } from "./channels.ts";
 import type { Flushable, FlushScheduler } from "./frame-batcher.ts";
 import { roomEventTemplate } from "./frames.ts";
 import { type HubEvent, hubEventFromStore } from "./hub-event.ts";
+import type { PublishPacing } from "./publish-pacing.ts";
 import { RecentEvents } from "./recent-events.ts";
 import { TextMessageTemplate } from "./text-frames.ts";
 import type { UserNames } from "./user-names.ts";
@@ -38,6 +39,11 @@ export interface RoomHubDeps {
    * every event is published as it is accepted.
    */
   readonly taskFlushes?: FlushScheduler;
+  /**
+   * With `taskFlushes`: a room outside the window that keeps publishing faster than the pace waits for the
+   * pacing scheduler instead of the end of the task (publish-pacing.ts). Absent: it never waits.
+   */
+  readonly pacing?: PublishPacing;
 }
 
 export type HubListener = (event: HubEvent) => void;
@@ -72,7 +78,7 @@ export const BATCH_MAX_CHARS = 64 * 1024;
  *
  * Delivery is one serialisation per event and one topic publish per distinct STOMP subscription id among the
  * local subscribers, never a loop over sockets. With a FlushScheduler, accepted events wait in a batch until its
- * flush (the end of the task, or a large room's window) and go out as one WebSocket message per subscription id,
+ * flush (the end of the task, a large room's window, or a busy room's pace) and go out as one WebSocket message per subscription id,
  * frames back to back in seq order; a batch is published at once when it reaches BATCH_MAX_CHARS or ends with a
  * member.left (whose subscriptions are cancelled right after it, so nothing later may share its message).
  * Without one, every event is published as it is accepted.
@@ -110,6 +116,10 @@ export class RoomHub implements Flushable {
   /** Accepted events not yet published, in seq order. */
   #batch: HubEvent[] = [];
   #batchChars = 0;
+  /** Whether the pending batch waits for the pacing scheduler (then later events join it without scheduling). */
+  #batchPaced = false;
+  /** The room's theoretical next publish time (PublishPacing). */
+  #paceTat = 0;
   /** The last published stored events; when not empty, the newest is lastSeq's. */
   readonly #recent = new RecentEvents();
 
@@ -218,6 +228,7 @@ export class RoomHub implements Flushable {
     this.#pending = [];
     this.#batch = [];
     this.#batchChars = 0;
+    this.#batchPaced = false;
     this.#recent.clear();
     this.listeners.clear();
     for (const w of this.#waiters) w.done();
@@ -239,10 +250,20 @@ export class RoomHub implements Flushable {
     const flushes = windowed ? this.deps.flushes : this.deps.taskFlushes;
     if (flushes === undefined || event.type === "member.left" || this.#batchChars >= BATCH_MAX_CHARS) {
       this.flush();
-    } else if (!windowed || this.#batch.length === 1) {
+    } else if (windowed) {
+      if (this.#batch.length === 1) flushes.schedule(this);
+    } else if (this.#batch.length === 1) {
+      const pacing = this.deps.pacing;
+      if (pacing !== undefined && !pacing.allows(this.#paceTat, pacing.now())) {
+        this.#batchPaced = true;
+        pacing.flushes.schedule(this);
+      } else {
+        flushes.schedule(this);
+      }
+    } else if (!this.#batchPaced) {
       // Outside the window every event schedules the end of its task, idempotently: a room that fell below the
       // minimum publishes what it had batched together with this event, in order, without waiting for the window
-      // (whose flush then finds nothing).
+      // (whose flush then finds nothing). A paced batch keeps waiting for its pace, which is at most one interval.
       flushes.schedule(this);
     }
   }
@@ -256,6 +277,9 @@ export class RoomHub implements Flushable {
     if (events.length === 0 || this.#closed) return;
     this.#batch = [];
     this.#batchChars = 0;
+    this.#batchPaced = false;
+    const pacing = this.deps.pacing;
+    if (pacing !== undefined) this.#paceTat = pacing.next(this.#paceTat, pacing.now());
     if (this.subscriptionIds.size > 0) {
       const templates = events.map((e) => roomEventTemplate(e, this.#destination, this.deps.ephemeralId));
       for (const id of this.subscriptionIds.keys()) {
