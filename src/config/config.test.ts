@@ -93,7 +93,7 @@ describe("multi-process settings", () => {
   test("pacing settings: defaults, 0 turns the pace off, out-of-range or non-integer values refused by name", () => {
     const defaults = loadConfig({});
     expect(defaults.wsPaceMs).toBe(20);
-    expect(defaults.wsPaceBurst).toBe(10);
+    expect(defaults.wsPaceBurst).toBe(50);
     expect(loadConfig({ PARLEY_WS_PACE_MS: "0" }).wsPaceMs).toBe(0);
     for (const bad of ["-1", "1.5", "1001", "soon", ""]) {
       expect(() => loadConfig({ PARLEY_WS_PACE_MS: bad })).toThrow(/PARLEY_WS_PACE_MS/);

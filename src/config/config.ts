@@ -280,7 +280,7 @@ export const CONFIG_OPTIONS = {
   wsPaceBurst: {
     env: "PARLEY_WS_PACE_BURST",
     schema: int(1, 1000),
-    default: "10",
+    default: "50",
     doc: "Publishes a room may make in a row, without waiting, before PARLEY_WS_PACE_MS paces it.",
   },
   presenceTtlMs: {

@@ -9,7 +9,8 @@ import type { FlushScheduler } from "./frame-batcher.ts";
  *
  * Guarantees, per room (the caller keeps the room's `tat`, its theoretical next publish time, starting at 0):
  * - a room may publish at once `burst` times in a row; after that, at once again as soon as the publishes it has
- *   made average no more than one per `intervalMs` (the generic cell rate algorithm: one number per room);
+ *   made average no more than one per `intervalMs` (the generic cell rate algorithm: one number per room), and in
+ *   any case one interval after its last publish (it earns no debt, see `next`);
  * - a room that must not publish at once schedules its batch on `flushes`, a scheduler whose window is
  *   `intervalMs`, so its events wait at most `intervalMs` and whatever else it accepts meanwhile shares the same
  *   WebSocket message;
@@ -36,8 +37,12 @@ export class PublishPacing {
     return now >= tat - this.#slack;
   }
 
-  /** The room's theoretical next publish time after it published at `now`. */
+  /**
+   * The room's theoretical next publish time after it published at `now`. It never runs more than `burst`
+   * intervals ahead of `now`: a room does not go into debt, so however many events a flood of joins or messages
+   * made it publish, one interval after its last publish it may publish at once again.
+   */
   next(tat: number, now: number): number {
-    return Math.max(tat, now) + this.intervalMs;
+    return Math.min(Math.max(tat, now) + this.intervalMs, now + this.#slack + this.intervalMs);
   }
 }

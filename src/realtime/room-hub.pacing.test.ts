@@ -75,6 +75,16 @@ describe("PublishPacing", () => {
     pacing.flushes.close();
   });
 
+  test("no debt: after a flood of publishes a room may publish at once one interval after its last one", () => {
+    const pacing = new PublishPacing(10, 3, new FlushScheduler(10, fail), () => 0);
+    let tat = 0;
+    // Fifty publishes at 1 ms apart (paced ones included: every publish moves the room's time).
+    for (let now = 0; now < 50; now++) tat = pacing.next(tat, now);
+    expect(pacing.allows(tat, 55)).toBe(false);
+    expect(pacing.allows(tat, 59)).toBe(true);
+    pacing.flushes.close();
+  });
+
   test("an interval of 0 or a burst below 1 is refused", () => {
     const flushes = new FlushScheduler(10, fail);
     expect(() => new PublishPacing(0, 1, flushes)).toThrow(RangeError);
