@@ -10,6 +10,15 @@ import type { ConnSpec, FromWorker, ToWorker, WorkerTick } from "../worker/messa
 import { pin } from "./cpus.ts";
 import { onInterrupt } from "./interrupt.ts";
 
+/**
+ * Generator workers never hand freed memory back to the OS (mimalloc's purge, 10 ms by default). Each read of a
+ * socket is copied into a fresh buffer; with the purge, those buffers land on pages the kernel must fault in and
+ * zero again, which was a fifth of a worker's CPU in fan-out by `perf` (docs/benchmarks/optimizations.md, "The
+ * generator's receive buffers"). A worker is short-lived and its peak memory is small, so nothing is lost. Servers
+ * under test run with the environment they are given.
+ */
+const WORKER_ENV = { ...process.env, MIMALLOC_PURGE_DELAY: "-1" };
+
 export interface PoolOptions {
   readonly workers: number;
   readonly cpus: string | null;
@@ -109,6 +118,7 @@ export class WorkerPool {
     for (let w = 0; w < n; w++) {
       const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../worker/worker.ts")], {
         stdin: "ignore",
+        env: WORKER_ENV,
         stdout: "inherit",
         stderr: "inherit",
         serialization: "json",

@@ -71,7 +71,12 @@ describe("PublishPacing", () => {
     expect(allowedAt(10)).toBe(true);
     expect(allowedAt(11)).toBe(false);
     // After a quiet spell of burst × interval the whole burst is available again, and no more.
-    expect([allowedAt(100), allowedAt(100), allowedAt(100), allowedAt(100)]).toEqual([true, true, true, false]);
+    expect([allowedAt(100), allowedAt(100), allowedAt(100), allowedAt(100)]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
     pacing.flushes.close();
   });
 
