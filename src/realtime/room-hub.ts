@@ -78,9 +78,10 @@ export const BATCH_MAX_CHARS = 64 * 1024;
  *
  * Delivery is one serialisation per event and one topic publish per distinct STOMP subscription id among the
  * local subscribers, never a loop over sockets. With a FlushScheduler, accepted events wait in a batch until its
- * flush (the end of the task, a large room's window, or a busy room's pace) and go out as one WebSocket message per subscription id,
- * frames back to back in seq order; a batch is published at once when it reaches BATCH_MAX_CHARS or ends with a
- * member.left (whose subscriptions are cancelled right after it, so nothing later may share its message).
+ * flush (the end of the task, a large room's window, or a busy room's pace) and go out as one WebSocket message
+ * per subscription id, frames back to back in seq order; a batch is published at once when it reaches
+ * BATCH_MAX_CHARS or ends with a member.left (whose subscriptions are cancelled right after it, so nothing later
+ * may share its message).
  * Without one, every event is published as it is accepted.
  *
  * "Delivered" means published to the topics: `lastSeq`, `whenDelivered` and the listeners move only when the
