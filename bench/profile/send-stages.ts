@@ -66,8 +66,10 @@ class Stages {
 let stages = new Stages();
 const dataDir = await mkdtemp(join(tmpdir(), "parley-stages-"));
 const logger = pino({ level: "silent" });
+// The WebSocket settings (PARLEY_WS_*, e.g. PARLEY_WS_PACE_MS=0) come from the environment, to compare them.
+const wsSettings = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("PARLEY_WS_")));
 const config = loadConfig(
-  { PARLEY_ROOM_SEND_RATE: "0" },
+  { ...wsSettings, PARLEY_ROOM_SEND_RATE: "0" },
   {
     dataDir,
     jwtSecret: "bench-secret-bench-secret-bench-secret-0123",
@@ -174,6 +176,10 @@ const hubs = new HubRegistry({
   logger,
   ephemeralId: () => crypto.randomUUID(),
   onMemberLeft: () => {},
+  // As the gateway configures them (gateway.ts).
+  coalesceMs: config.wsCoalesceMs,
+  coalesceMinSubscribers: config.wsCoalesceMinSubscribers,
+  pace: { intervalMs: config.wsPaceMs, burst: config.wsPaceBurst },
 });
 
 try {
