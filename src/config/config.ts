@@ -275,7 +275,7 @@ export const CONFIG_OPTIONS = {
     env: "PARLEY_WS_PACE_MS",
     schema: int(0, 1000),
     default: "20",
-    doc: "The pace of a busy room outside the window: once it has published PARLEY_WS_PACE_BURST times in a row, it publishes at most once per this interval, and its events wait up to this long to share one WebSocket message per subscriber topic; a room whose events come less often never waits (0 = no pace: every task's events go out at its end).",
+    doc: "The pace of a busy room outside the window: a room may publish at once up to PARLEY_WS_PACE_BURST times in a row, then once per this interval, its events meanwhile waiting (at most this long) to share one WebSocket message per subscriber topic; a room whose events come less often never waits (0 = no pace: every task's events go out at its end).",
   },
   wsPaceBurst: {
     env: "PARLEY_WS_PACE_BURST",
