@@ -92,6 +92,39 @@ describe("BrokerEvents", () => {
     expect(issued.at(-1)).toBe("a:4");
   });
 
+  test("the names of a room's held events load together; once the first is known, all known ones go out in one step", async () => {
+    const { events, issued, sameStep, lookups, emit, flush } = setup();
+    emit(from("u2", 1));
+    emit(from("u3", 2));
+    emit(from("u4", 3));
+    // All three lookups are under way before any has answered.
+    expect([...lookups.keys()].sort()).toEqual(["u2", "u3", "u4"]);
+    lookups.get("u4")?.resolve("Dee");
+    lookups.get("u3")?.resolve("Cy");
+    await flush();
+    // Order holds: seq 1's name is not known yet.
+    expect(issued).toEqual([]);
+    lookups.get("u2")?.resolve("Bob");
+    await events.settled(ROOM);
+    expect(issued).toEqual(["a:1", "a:2", "a:3"]);
+    expect(sameStep.get("a:1")).toEqual(["a:1", "a:2", "a:3"]);
+  });
+
+  test("a later held event whose name failed to load is asked for again when its turn comes", async () => {
+    const { events, names, issued, lookups, emit, flush } = setup();
+    emit(from("u2", 1));
+    emit(from("u3", 2));
+    lookups.get("u3")?.reject(new Error("store blip"));
+    await flush();
+    lookups.get("u2")?.resolve("Bob");
+    await flush();
+    // u3's first load failed while seq 1 waited; its turn asks again, and that answer publishes it.
+    lookups.get("u3")?.resolve("Cy");
+    await events.settled(ROOM);
+    expect(issued).toEqual(["a:1", "a:2"]);
+    expect(names.peek("u3")).toBe("Cy");
+  });
+
   test("a name that cannot be loaded drops its event with a warning; the room's later events still go out in order", async () => {
     const { events, names, issued, lookups, warnings, emit, flush } = setup();
     names.set("u1", "Ann");
@@ -122,7 +155,6 @@ describe("BrokerEvents", () => {
     await flush();
     lookups.get("u3")?.resolve("Cy");
     await flush();
-    // u4's name is asked for only when its event is next in the room.
     lookups.get("u4")?.resolve("Dee");
     await flush();
     expect(seqs).toEqual([1, 2, 3, 4, 5]);

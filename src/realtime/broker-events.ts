@@ -146,6 +146,10 @@ export class BrokerEvents implements DomainEvents {
         void this.#issueWaiting(roomId, queue);
       } else {
         queue.push(job);
+        // Its name loads now, alongside the earlier ones', so that once the first has loaded the rest are likely
+        // known too and go out in the same step. A failure is reported when the event's turn comes (the load is
+        // then asked for again).
+        if (senderId !== undefined && name === undefined) this.names.get(senderId).catch(() => {});
       }
     }
     const earlier = this.#outstanding.get(roomId);
@@ -157,8 +161,9 @@ export class BrokerEvents implements DomainEvents {
   }
 
   /**
-   * Issues a room's queued publishes in order, loading each missing sender's name before its event. Everything
-   * whose name is then known goes out in the same step, so the events that waited reach the hubs together.
+   * Issues a room's queued publishes in order, waiting for each missing sender's name before its event (the names
+   * of queued events load concurrently, started by #inOrder). Everything whose name is then known goes out in the
+   * same step, so the events that waited reach the hubs together.
    */
   async #issueWaiting(roomId: string, queue: Waiting[]): Promise<void> {
     while (queue.length > 0) {
