@@ -147,8 +147,8 @@ export class BrokerEvents implements DomainEvents {
       } else {
         queue.push(job);
         // Its name loads now, alongside the earlier ones', so that once the first has loaded the rest are likely
-        // known too and go out in the same step. A failure is reported when the event's turn comes (the load is
-        // then asked for again).
+        // known too and go out in the same step. A failure is not handled here: at the event's turn #issueWaiting
+        // asks for the name again (sharing this load if it is still under way) and handles a failure as before.
         if (senderId !== undefined && name === undefined) this.names.get(senderId).catch(() => {});
       }
     }
