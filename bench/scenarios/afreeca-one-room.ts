@@ -9,7 +9,7 @@ import type { Check } from "../report/result.ts";
 import { type RunResult, runLoad } from "../runner/run-load.ts";
 import type { Target } from "../targets/target.ts";
 import { lossChecks } from "./afreeca-rooms.ts";
-import { everyoneSends, roomsOf, startTarget } from "./common.ts";
+import { everyoneEvery, roomsOf, startTarget } from "./common.ts";
 import { list, num, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
@@ -71,12 +71,7 @@ export const afreecaOneRoomScenario: Scenario = {
         const run = await runLoad({
           target,
           layout,
-          sendRooms: everyoneSends(layout),
-          messageSize: num(o, "size", 64),
-          workers,
-          generatorCpus: o.placement.generatorCpus,
-          generatorCores: o.placement.generatorCores,
-          rates: [1 / interval],
+          ...everyoneEvery(o, layout, interval, workers),
           stepSeconds: seconds,
           warmupSeconds: warmup,
           maxP99Ms: P99_GOAL_MS,

@@ -4,7 +4,7 @@
  */
 import type { Check } from "../report/result.ts";
 import type { RunResult } from "../runner/run-load.ts";
-import { everyoneSends, roomsOf, runEach } from "./common.ts";
+import { everyoneEvery, roomsOf, runEach } from "./common.ts";
 import { num, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
@@ -63,12 +63,7 @@ export const afreecaRoomsScenario: Scenario = {
       opts,
       layout,
       {
-        sendRooms: everyoneSends(layout),
-        messageSize: num(o, "size", 64),
-        workers,
-        generatorCpus: o.placement.generatorCpus,
-        generatorCores: o.placement.generatorCores,
-        rates: [1 / interval],
+        ...everyoneEvery(o, layout, interval, workers),
         stepSeconds: seconds,
         warmupSeconds: warmup,
         maxP99Ms: Number.POSITIVE_INFINITY,

@@ -29,6 +29,26 @@ export function everyoneSends(layout: Layout): number[] {
   return layout.connRooms.map((rooms) => rooms[0] ?? -1);
 }
 
+/**
+ * The load of the chat-shaped scenarios (seed, afreeca-rooms, afreeca-one-room): every connection sends to its room
+ * once per `interval` seconds, messages of `--size` bytes, from `workers` generator workers on the generator's cores.
+ */
+export function everyoneEvery(
+  o: BenchOptions,
+  layout: Layout,
+  interval: number,
+  workers: number,
+): Pick<RunOptions, "sendRooms" | "messageSize" | "workers" | "generatorCpus" | "generatorCores" | "rates"> {
+  return {
+    sendRooms: everyoneSends(layout),
+    messageSize: num(o, "size", 64),
+    workers,
+    generatorCpus: o.placement.generatorCpus,
+    generatorCores: o.placement.generatorCores,
+    rates: [1 / interval],
+  };
+}
+
 /** `--notifications` as `--help` shows it, for every scenario that offers it. */
 export const NOTIFICATIONS_OPTION =
   "off (--notifications: every client also follows /user/queue/notifications, as one with a room list; --notifications skip-followed: with skip-followed:true, as one with its rooms open)";

@@ -3,7 +3,7 @@
  * (3,000 msg/s, 150,000 deliveries/s) for a fixed time. Goals: p99 ≤ 50 ms, server ≤ 50 % of a core, 0 lost.
  */
 import {
-  everyoneSends,
+  everyoneEvery,
   notificationsMode,
   NOTIFICATIONS_OPTION,
   notificationsCeiling,
@@ -35,13 +35,8 @@ export const seedScenario: Scenario = {
     const workers = workerCount(o, layout.connRooms.length);
     const notifications = notificationsMode(o);
     const { runs, notes } = await runEach(names, o, layout, {
-      sendRooms: everyoneSends(layout),
+      ...everyoneEvery(o, layout, interval, workers),
       notifications,
-      messageSize: num(o, "size", 64),
-      workers,
-      generatorCpus: o.placement.generatorCpus,
-      generatorCores: o.placement.generatorCores,
-      rates: [1 / interval],
       stepSeconds: seconds,
       maxP99Ms: Number.POSITIVE_INFINITY,
       minDelivered: 0,
