@@ -64,6 +64,12 @@ export interface RunResult {
   readonly openSeconds: number;
   /** Server RSS growth from before the connections to after they were all open, per ready connection. */
   readonly rssPerConnectionBytes: number | null;
+  /**
+   * The same growth at the end of the last step, per ready connection. In a run that sends nothing (idle) it is
+   * what the connections hold once the connect burst's garbage is collected and its pages returned, which the
+   * runtime does on its own within seconds of the burst.
+   */
+  readonly rssPerConnectionAtEndBytes: number | null;
   readonly steps: StepResult[];
   /** The passing step with the most deliveries per second. */
   readonly peak: StepResult | null;
@@ -168,6 +174,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
     const openSeconds = (performance.now() - openStart) / 1000;
     await Bun.sleep(500);
     const rssOpen = rss(sampleMany(target.pids));
+    const perReady = (rssNow: number): number | null =>
+      opened.ready > 0 && target.pids.length > 0 ? Math.round((rssNow - rssBefore) / opened.ready) : null;
     const steps: StepResult[] = [];
     const series: SeriesPoint[] = [];
     const all = new Histogram();
@@ -287,8 +295,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         failed: opened.failed,
       },
       openSeconds: Math.round(openSeconds * 10) / 10,
-      rssPerConnectionBytes:
-        opened.ready > 0 && target.pids.length > 0 ? Math.round((rssOpen - rssBefore) / opened.ready) : null,
+      rssPerConnectionBytes: perReady(rssOpen),
+      rssPerConnectionAtEndBytes: perReady(rss(prevServer)),
       steps,
       peak,
       totals: {

@@ -1,3 +1,4 @@
+import { StringMap } from "../lib/string-map.ts";
 import type { BrokerSubscription } from "../ports/broker.ts";
 import type { Connection } from "./connection.ts";
 import type { OneOrMany } from "./one-or-many.ts";
@@ -12,7 +13,8 @@ import type { OneOrMany } from "./one-or-many.ts";
  *
  * One record instead of a Map per owner because every connected user would otherwise be an entry in three
  * process-wide Maps, and an entry of a Map with tens of thousands of them costs 40–180 bytes of hash table
- * (JSC grows a table fourfold at each step), more than the record itself. The parts stay independent: an owner
+ * (JSC grows a table fourfold at each step), more than the record itself; the one table left is a StringMap
+ * for the same reason. The parts stay independent: an owner
  * never looks at another's fields, and each keeps the meaning it documents below whatever the others do.
  */
 export class LocalUser {
@@ -42,7 +44,7 @@ export class LocalUser {
  * every part is empty (so memory follows the users actually here, not every user ever seen).
  */
 export class LocalUsers {
-  readonly #byId = new Map<string, LocalUser>();
+  readonly #byId = new StringMap<LocalUser>();
 
   get(userId: string): LocalUser | undefined {
     return this.#byId.get(userId);

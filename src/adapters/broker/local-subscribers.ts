@@ -1,3 +1,4 @@
+import { StringMap } from "../../lib/string-map.ts";
 import type { BrokerErrorHook, BrokerHandler } from "../../ports/broker.ts";
 
 /**
@@ -26,7 +27,8 @@ type Subscribers = LocalEntry | Set<LocalEntry>;
  * with failures isolated per handler.
  */
 export class LocalSubscribers {
-  readonly #channels = new Map<string, Subscribers>();
+  /** A StringMap: one channel per connected user (their `user:{id}`), tens of thousands of entries. */
+  readonly #channels = new StringMap<Subscribers>();
   readonly #resyncListeners = new Set<() => void>();
 
   constructor(private readonly onError: BrokerErrorHook) {}
