@@ -53,18 +53,20 @@ describe("StringMap", () => {
     expect(({} as Record<string, unknown>).constructor).toBe(Object);
   });
 
-  test("iteration skips what is deleted before it is reached, and visits each key once", () => {
+  test("keys() and values() are snapshots of what is present when called", () => {
     const m = new StringMap<number>();
     for (let i = 0; i < 100; i++) m.set(`user-${i}`, i);
-    const seen: number[] = [];
-    for (const v of m.values()) {
-      seen.push(v);
-      // Visiting one key deletes its whole group of ten: whatever the order, one per group is visited.
-      const group = Math.floor(v / 10) * 10;
-      for (let j = group; j < group + 10; j++) m.delete(`user-${j}`);
-    }
-    expect(seen.map((v) => Math.floor(v / 10)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (let i = 0; i < 100; i += 2) m.delete(`user-${i}`);
+    const keys = m.keys();
+    const values = m.values();
+    expect([...keys].sort()).toEqual(Array.from({ length: 50 }, (_, k) => `user-${2 * k + 1}`).sort());
+    expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, k) => 2 * k + 1));
+    // Changes after the call do not reach a snapshot already taken; a caller may delete while it walks one.
+    for (const v of values) m.delete(`user-${v}`);
+    expect(values).toHaveLength(50);
+    expect(keys).toHaveLength(50);
     expect(m.size).toBe(0);
+    expect(m.values()).toEqual([]);
   });
 
   test("clear empties it, and it is usable after", () => {

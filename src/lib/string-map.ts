@@ -9,9 +9,15 @@
  * stay `Map`s: below a few thousand entries a `Map` is the smaller of the two.
  *
  * Guarantees: the `Map` semantics its users need — `get`/`set`/`has`/`delete`/`clear`/`size`, any string key
- * (`__proto__` and numeric-looking ones included: the object has no prototype). Iteration visits each key present
- * when it reaches it once; its order is not insertion order (numeric-looking keys come first), and no user here
- * depends on order. Values must not be `undefined` (it means "absent").
+ * (`__proto__` and numeric-looking ones included: the object has no prototype). `keys()` and `values()` are
+ * snapshots (arrays of what is present when called), not live iterators; their order is not insertion order
+ * (numeric-looking keys come first), and no user here depends on order. Values must not be `undefined` (it means
+ * "absent").
+ *
+ * `values()` is `Object.values`, about as fast as iterating a Map (0.7 against 0.3 ms for 19,000 entries), which
+ * matters because the presence tracker walks every user once a tick. Enumerating the keys of a dictionary object
+ * is ~20× slower (`for…in` and `Object.keys` alike: 5.5–6 ms for 19,000), so `keys()` is for rare calls only (the
+ * broker's resubscribe after a reconnect).
  */
 export class StringMap<V> {
   #entries: Record<string, V> = StringMap.#dictionary<V>();
@@ -55,15 +61,13 @@ export class StringMap<V> {
     this.#size = 0;
   }
 
-  *keys(): IterableIterator<string> {
-    for (const key in this.#entries) yield key;
+  /** The keys present now. Slow on a large table (see the class comment): for rare calls. */
+  keys(): string[] {
+    return Object.keys(this.#entries);
   }
 
-  /** A value deleted before the iteration reaches it is not visited; one set meanwhile may or may not be. */
-  *values(): IterableIterator<V> {
-    for (const key in this.#entries) {
-      const value = this.#entries[key];
-      if (value !== undefined) yield value;
-    }
+  /** The values present now. */
+  values(): V[] {
+    return Object.values(this.#entries);
   }
 }

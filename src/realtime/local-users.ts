@@ -64,8 +64,8 @@ export class LocalUsers {
     if (user.unused && this.#byId.get(user.id) === user) this.#byId.delete(user.id);
   }
 
-  /** Every record; a caller may clear parts (and drop records) while it iterates. */
-  values(): IterableIterator<LocalUser> {
+  /** Every record, as a snapshot: a caller may clear parts (and drop records) while it walks it. */
+  values(): readonly LocalUser[] {
     return this.#byId.values();
   }
 }

@@ -71,7 +71,7 @@ export class LocalSubscribers {
   }
 
   channels(): string[] {
-    return [...this.#channels.keys()];
+    return this.#channels.keys();
   }
 
   /**
