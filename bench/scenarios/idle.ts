@@ -8,9 +8,9 @@
  * SUBSCRIBE), which the runtime collects and returns on its own within about ten seconds of the burst
  * (docs/benchmarks/optimizations.md, "Idle: measured once idle").
  */
+import type { RunResult } from "../runner/run-load.ts";
 import { roomsOf, runEach } from "./common.ts";
 import { num, targets, workerCount } from "./options.ts";
-import type { RunResult } from "../runner/run-load.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 export const idleScenario: Scenario = {

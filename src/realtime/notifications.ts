@@ -4,12 +4,10 @@ import { notificationHead, notificationTail } from "./frames.ts";
 import { MessageNoticeBody, type NotificationBody } from "./notification-body.ts";
 import type { UserNotice } from "./user-notice.ts";
 import {
+  UserNotifications,
   type UserNotificationsContext,
   type UserNotificationsDeps,
-  UserNotifications,
 } from "./user-notifications.ts";
-
-export type { UserChannelRefs } from "./user-notifications.ts";
 
 /**
  * How long a user's notification state is kept after their last subscription on this process ends, for a
