@@ -27,8 +27,11 @@ export class LocalUser {
   channelRefs = 0;
   /** UserChannels': the broker's pending subscribe until it settles, then the subscription; null at 0 refs. */
   channel: Promise<BrokerSubscription> | BrokerSubscription | null = null;
-  /** PresenceTracker's: the rooms the user is present in from here; the room id alone while one, a Set from two. */
-  presentIn: string | Set<string> | null = null;
+  /**
+   * PresenceTracker's: the rooms the user is present in from here, each with its number of live subscriptions
+   * here; the room id alone while one room with one subscription (the usual case), a Map room → count otherwise.
+   */
+  presentIn: string | Map<string, number> | null = null;
 
   constructor(readonly id: string) {}
 

@@ -49,3 +49,73 @@ describe("PresenceTracker refresh", () => {
     await tracker.close();
   });
 });
+
+describe("PresenceTracker counts", () => {
+  test("a user joins a room at their first live subscription here and leaves at their last, across rooms", async () => {
+    const inner = memoryPresence({ now: () => Date.now() });
+    const calls: string[] = [];
+    const presence: Presence = {
+      ...inner,
+      async join(room, userId, connId, ttlMs) {
+        calls.push(`join ${room}`);
+        await inner.join(room, userId, connId, ttlMs);
+      },
+      async leave(room, userId, connId) {
+        calls.push(`leave ${room}`);
+        return inner.leave(room, userId, connId);
+      },
+    };
+    const users = new LocalUsers();
+    const events: string[] = [];
+    const tracker = new PresenceTracker({
+      presence,
+      users,
+      processId: "p1",
+      ttlMs: 60_000,
+      logger: pino({ level: "silent" }),
+      publishEphemeral: async (_roomId, json) => {
+        events.push(json);
+      },
+      batchMs: 1,
+    });
+    const settle = () => Bun.sleep(20);
+
+    tracker.add("r1", "u1");
+    tracker.add("r1", "u1"); // a second subscription (another tab): no second join
+    await settle();
+    expect(calls).toEqual(["join r1"]);
+    expect(await tracker.online("r1")).toEqual(["u1"]);
+
+    tracker.remove("r1", "u1"); // one of two: still present
+    await settle();
+    expect(calls).toEqual(["join r1"]);
+    expect(users.get("u1")?.presentIn).toBe("r1");
+
+    tracker.add("r2", "u1");
+    await settle();
+    expect(calls).toEqual(["join r1", "join r2"]);
+
+    tracker.remove("r1", "u1");
+    await settle();
+    expect(calls).toEqual(["join r1", "join r2", "leave r1"]);
+    expect(await tracker.online("r1")).toEqual([]);
+    expect(users.get("u1")?.presentIn).toBe("r2");
+
+    tracker.remove("r2", "u1");
+    tracker.remove("r2", "u1"); // more removes than adds change nothing
+    await settle();
+    expect(calls).toEqual(["join r1", "join r2", "leave r1", "leave r2"]);
+    // Nothing else kept the record, so it went.
+    expect(users.get("u1")).toBeUndefined();
+    expect(events.some((e) => e.includes('"offline":["u1"]'))).toBe(true);
+
+    // close() leaves every room still held, whatever the counts.
+    tracker.add("r1", "u2");
+    tracker.add("r1", "u2");
+    tracker.add("r3", "u2");
+    await settle();
+    await tracker.close();
+    expect(calls.slice(-2).sort()).toEqual(["leave r1", "leave r3"]);
+    expect(users.get("u2")).toBeUndefined();
+  });
+});

@@ -7,8 +7,10 @@ export interface PresenceTrackerDeps {
   readonly presence: Presence;
   /**
    * The process's user records; the tracker owns `presentIn` there: the rooms a user is present in from this
-   * process (what one refresh call covers), the room id alone while there is one, a Set only from the second,
-   * because a Set per user would cost every idle user a hash table.
+   * process (what one refresh call covers) with their live subscriptions here, the room id alone while that is
+   * one room with one subscription, a Map only otherwise, because a Map per user would cost every idle user a
+   * hash table. It is the tracker's only record of who is here: no table by room, whose entry per user cost
+   * about as much again.
    */
   readonly users: LocalUsers;
   /** This process's entry id in the Presence port: one entry per (room, user, process). */
@@ -35,6 +37,13 @@ export function refreshSlice(userId: string): number {
   return (h >>> 0) % REFRESH_SLICES;
 }
 
+/** Live subscriptions to the room in a user's `presentIn` (see PresenceTrackerDeps.users). */
+function subscriptionsIn(rooms: string | ReadonlyMap<string, number> | null, roomId: string): number {
+  if (rooms === null) return 0;
+  if (typeof rooms === "string") return rooms === roomId ? 1 : 0;
+  return rooms.get(roomId) ?? 0;
+}
+
 /** The most user ids one presence event lists per status; beyond it the event says `truncated`. */
 export const PRESENCE_LIST_MAX = 100;
 
@@ -50,8 +59,6 @@ export const PRESENCE_LIST_MAX = 100;
  * member would cost members² deliveries.
  */
 export class PresenceTracker {
-  /** room → user → live subscriptions on this process. */
-  readonly #byRoom = new Map<string, Map<string, number>>();
   /** Per (room, user): join and leave calls are issued in order. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #timer: ReturnType<typeof setInterval>;
@@ -68,19 +75,13 @@ export class PresenceTracker {
   }
 
   add(roomId: string, userId: string): void {
-    let users = this.#byRoom.get(roomId);
-    if (users === undefined) {
-      users = new Map();
-      this.#byRoom.set(roomId, users);
-    }
-    const n = (users.get(userId) ?? 0) + 1;
-    users.set(userId, n);
-    if (n > 1) return;
     const user = this.deps.users.obtain(userId);
     const rooms = user.presentIn;
+    const n = subscriptionsIn(rooms, roomId) + 1;
     if (rooms === null) user.presentIn = roomId;
-    else if (typeof rooms !== "string") rooms.add(roomId);
-    else if (rooms !== roomId) user.presentIn = new Set([rooms, roomId]);
+    else if (typeof rooms === "string") user.presentIn = new Map([[rooms, 1]]).set(roomId, n);
+    else rooms.set(roomId, n);
+    if (n > 1) return;
     this.#inOrder(roomId, userId, async () => {
       await this.deps.presence.join(roomId, userId, this.deps.processId, this.deps.ttlMs);
       await this.#announce(roomId, userId, "online");
@@ -88,34 +89,30 @@ export class PresenceTracker {
   }
 
   remove(roomId: string, userId: string): void {
-    const users = this.#byRoom.get(roomId);
-    const n = users?.get(userId);
-    if (users === undefined || n === undefined) return;
-    if (n > 1) {
-      users.set(userId, n - 1);
-      return;
-    }
-    users.delete(userId);
-    if (users.size === 0) this.#byRoom.delete(roomId);
-    this.#leaveRoom(userId, roomId);
-    this.#inOrder(roomId, userId, async () => {
-      const elsewhere = await this.deps.presence.leave(roomId, userId, this.deps.processId);
-      if (this.#byRoom.get(roomId)?.has(userId)) return;
-      if (!elsewhere) await this.#announce(roomId, userId, "offline");
-    });
-  }
-
-  /** Takes the room out of the user's `presentIn`, and the record away if nothing else is kept in it. */
-  #leaveRoom(userId: string, roomId: string): void {
     const user = this.deps.users.get(userId);
-    const rooms = user?.presentIn ?? null;
-    if (user === undefined || rooms === null) return;
-    if (rooms === roomId) {
+    if (user === undefined) return;
+    const rooms = user.presentIn;
+    const n = subscriptionsIn(rooms, roomId);
+    if (n === 0) return;
+    if (typeof rooms === "string") {
       user.presentIn = null;
       this.deps.users.dropIfUnused(user);
-    } else if (typeof rooms !== "string" && rooms.delete(roomId) && rooms.size === 1) {
-      for (const only of rooms) user.presentIn = only;
+    } else if (rooms !== null) {
+      if (n > 1) rooms.set(roomId, n - 1);
+      else rooms.delete(roomId);
+      // Back to one room with one subscription: the room id alone again.
+      if (rooms.size === 1) for (const [only, count] of rooms) if (count === 1) user.presentIn = only;
+      if (rooms.size === 0) {
+        user.presentIn = null;
+        this.deps.users.dropIfUnused(user);
+      }
     }
+    if (n > 1) return;
+    this.#inOrder(roomId, userId, async () => {
+      const elsewhere = await this.deps.presence.leave(roomId, userId, this.deps.processId);
+      if (subscriptionsIn(this.deps.users.get(userId)?.presentIn ?? null, roomId) > 0) return;
+      if (!elsewhere) await this.#announce(roomId, userId, "offline");
+    });
   }
 
   /** Users online in the room on any process, ascending. */
@@ -129,13 +126,11 @@ export class PresenceTracker {
     if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
     this.#pending.clear();
     const leaves: Promise<unknown>[] = [];
-    for (const [roomId, users] of this.#byRoom) {
-      for (const userId of users.keys())
-        leaves.push(this.deps.presence.leave(roomId, userId, this.deps.processId));
-    }
-    this.#byRoom.clear();
-    for (const user of [...this.deps.users.values()]) {
-      if (user.presentIn === null) continue;
+    for (const user of this.deps.users.values()) {
+      const rooms = user.presentIn;
+      if (rooms === null) continue;
+      for (const roomId of typeof rooms === "string" ? [rooms] : rooms.keys())
+        leaves.push(this.deps.presence.leave(roomId, user.id, this.deps.processId));
       user.presentIn = null;
       this.deps.users.dropIfUnused(user);
     }
@@ -193,7 +188,7 @@ export class PresenceTracker {
       if (rooms === null || refreshSlice(userId) !== slice) continue;
       this.deps.presence
         .refresh(
-          typeof rooms === "string" ? [rooms] : [...rooms],
+          typeof rooms === "string" ? [rooms] : [...rooms.keys()],
           userId,
           this.deps.processId,
           this.deps.ttlMs,
