@@ -5,6 +5,23 @@ import type { Presence } from "../ports/presence.ts";
 import { LocalUsers } from "./local-users.ts";
 import { PresenceTracker, refreshSlice } from "./presence-tracker.ts";
 
+/** A tracker of process "p1" on `presence`, with its user records and the presence events it published. */
+function trackerOn(presence: Presence, opts: { ttlMs: number; batchMs?: number }) {
+  const users = new LocalUsers();
+  const events: string[] = [];
+  const tracker = new PresenceTracker({
+    presence,
+    users,
+    processId: "p1",
+    logger: pino({ level: "silent" }),
+    publishEphemeral: async (_roomId, json) => {
+      events.push(json);
+    },
+    ...opts,
+  });
+  return { tracker, users, events };
+}
+
 describe("PresenceTracker refresh", () => {
   test("every present user is refreshed once per ttl/3, spread over the period rather than all at once", async () => {
     const inner = memoryPresence({ now: () => Date.now() });
@@ -16,16 +33,8 @@ describe("PresenceTracker refresh", () => {
         await inner.refresh(rooms, userId, connId, ttlMs);
       },
     };
-    const users = new LocalUsers();
     // ttl 1.5 s: a period of 500 ms, ticks of 50 ms.
-    const tracker = new PresenceTracker({
-      presence,
-      users,
-      processId: "p1",
-      ttlMs: 1500,
-      logger: pino({ level: "silent" }),
-      publishEphemeral: async () => {},
-    });
+    const { tracker } = trackerOn(presence, { ttlMs: 1500 });
     const ids = Array.from({ length: 200 }, (_, i) => `01JUSER${String(i).padStart(19, "0")}`);
     for (const id of ids) tracker.add("room-1", id);
     const start = performance.now();
@@ -65,19 +74,7 @@ describe("PresenceTracker counts", () => {
         return inner.leave(room, userId, connId);
       },
     };
-    const users = new LocalUsers();
-    const events: string[] = [];
-    const tracker = new PresenceTracker({
-      presence,
-      users,
-      processId: "p1",
-      ttlMs: 60_000,
-      logger: pino({ level: "silent" }),
-      publishEphemeral: async (_roomId, json) => {
-        events.push(json);
-      },
-      batchMs: 1,
-    });
+    const { tracker, users, events } = trackerOn(presence, { ttlMs: 60_000, batchMs: 1 });
     const settle = () => Bun.sleep(20);
 
     tracker.add("r1", "u1");
@@ -108,6 +105,19 @@ describe("PresenceTracker counts", () => {
     // Nothing else kept the record, so it went.
     expect(users.get("u1")).toBeUndefined();
     expect(events.some((e) => e.includes('"offline":["u1"]'))).toBe(true);
+
+    // Two subscriptions to r1 and one to r2: leaving r2 keeps both of r1's.
+    tracker.add("r1", "u3");
+    tracker.add("r1", "u3");
+    tracker.add("r2", "u3");
+    tracker.remove("r2", "u3");
+    tracker.remove("r1", "u3");
+    await settle();
+    expect(await tracker.online("r1")).toContain("u3");
+    tracker.remove("r1", "u3");
+    await settle();
+    expect(await tracker.online("r1")).not.toContain("u3");
+    expect(users.get("u3")).toBeUndefined();
 
     // close() leaves every room still held, whatever the counts.
     tracker.add("r1", "u2");
