@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { RoomRepository } from "../ports/store.ts";
 import { userTopic } from "./channels.ts";
 import type { Connection } from "./connection.ts";
+import type { FrameId } from "./frame-ids.ts";
 import { notificationHead, notificationTail } from "./frames.ts";
 import type { HubEvent } from "./hub-event.ts";
 import type { HubLease, HubRegistry } from "./hub-registry.ts";
@@ -27,7 +28,7 @@ export interface UserNotificationsDeps {
   readonly rooms: Pick<RoomRepository, "roomIdsOf" | "readStatesOf">;
   readonly publisher: TopicPublisher;
   readonly logger: Logger;
-  readonly messageId: () => string;
+  readonly messageId: () => FrameId;
   /**
    * The user's connection with this id if it is on this process, to leave it out of its own read notices (a read
    * notice goes to the channel of the user who read, so its origin is one of their connections).

@@ -10,6 +10,7 @@ import { UNREAD_COUNT_MAX } from "../../src/domain/rules.ts";
 import type { Broker } from "../../src/ports/broker.ts";
 import type { ReadMark, RoomReadState } from "../../src/ports/store.ts";
 import { roomChannel, userChannel } from "../../src/realtime/channels.ts";
+import { frameIds } from "../../src/realtime/frame-ids.ts";
 import { HubRegistry } from "../../src/realtime/hub-registry.ts";
 import { LocalUsers } from "../../src/realtime/local-users.ts";
 import type { NotificationBody } from "../../src/realtime/notification-body.ts";
@@ -255,7 +256,6 @@ export function setup(opts: SetupOptions = {}): Setup {
     ephemeralId: () => "e",
     onMemberLeft: () => {},
   });
-  let ids = 0;
   const users = new LocalUsers();
   const channels = new UserChannels(
     users,
@@ -271,7 +271,7 @@ export function setup(opts: SetupOptions = {}): Setup {
     },
     publisher,
     logger,
-    messageId: () => `n${++ids}`,
+    messageId: frameIds(),
     connection: () => undefined,
     userChannels: channels,
     broker,
