@@ -14,8 +14,8 @@ import type { OneOrMany } from "./one-or-many.ts";
  * One record instead of a Map per owner because every connected user would otherwise be an entry in three
  * process-wide Maps, and an entry of a Map with tens of thousands of them costs 40–180 bytes of hash table
  * (JSC grows a table fourfold at each step), more than the record itself; the one table left is a StringMap
- * for the same reason. The parts stay independent: an owner
- * never looks at another's fields, and each keeps the meaning it documents below whatever the others do.
+ * for the same reason. The parts stay independent: an owner never looks at another's fields, and each keeps the
+ * meaning it documents below whatever the others do.
  */
 export class LocalUser {
   /** ConnectionRegistry's: the user's connections here; the connection itself while one, an array from two. */

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { HubEvent } from "./hub-event.ts";
 import type { WireRoomUpdatedEvent } from "./wire.ts";
 
