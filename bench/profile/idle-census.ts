@@ -60,6 +60,7 @@ try {
   const conns: ConnSpec[] = layout.connRooms.map((rooms, i) => ({
     rooms,
     sendRoom: -1,
+    phase: 0,
     token: prepared.tokens?.[i] ?? "",
   }));
   const sizes = Array.from({ length: layout.rooms }, () => 0);

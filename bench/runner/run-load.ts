@@ -5,12 +5,13 @@
  * warm-up and excluded from the step's figures (it still appears in the time series).
  */
 import { Histogram } from "../metrics/histogram.ts";
-import type { NotificationsMode } from "../protocol/dialect.ts";
 import { cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
+import type { NotificationsMode } from "../protocol/dialect.ts";
 import type { Layout, Target } from "../targets/target.ts";
 import type { ConnSpec } from "../worker/messages.ts";
 import { LOCAL_ADDRESSES, type SeqTail, type Totals, WorkerPool } from "./pool.ts";
 import { generatorSaturated } from "./saturation.ts";
+import { phaseOf, type Schedule } from "./schedule.ts";
 import type { Status } from "./status.ts";
 
 export interface Latency {
@@ -111,6 +112,11 @@ export interface RunOptions {
   readonly generatorCpus: string | null;
   readonly generatorCores: number;
   readonly rates: readonly number[];
+  /**
+   * When in each period the senders send (schedule.ts). Default `in-turn`, which with one sender per room only
+   * spreads the rooms' sends evenly; scenarios where a room has many senders choose (`--schedule`).
+   */
+  readonly schedule?: Schedule;
   readonly stepSeconds: number;
   /** Stop after a step whose p99 exceeds this (ms) or whose delivered share is below `minDelivered`. */
   readonly maxP99Ms: number;
@@ -149,6 +155,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
   const conns: ConnSpec[] = layout.connRooms.map((rooms, i) => ({
     rooms,
     sendRoom: o.sendRooms[i] ?? -1,
+    phase: phaseOf(o.schedule ?? "in-turn", i, layout.connRooms.length),
     ...(prepared.tokens ? { token: prepared.tokens[i] ?? "" } : {}),
   }));
   const rssBefore = rss(sampleMany(target.pids));

@@ -7,10 +7,11 @@
  */
 import type { Check } from "../report/result.ts";
 import { type RunResult, runLoad } from "../runner/run-load.ts";
+import { scheduleNote } from "../runner/schedule.ts";
 import type { Target } from "../targets/target.ts";
 import { lossChecks } from "./afreeca-rooms.ts";
 import { everyoneEvery, roomsOf, startTarget } from "./common.ts";
-import { list, num, workerCount } from "./options.ts";
+import { list, num, SCHEDULE_OPTION, schedule, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 const DEFAULT_CAPS = [5, 10, 20, 50, 100, 200];
@@ -42,6 +43,7 @@ export const afreecaOneRoomScenario: Scenario = {
     processes: "4",
     "coalesce-ms":
       "the server's default (PARLEY_WS_COALESCE_MS for every process; 0 = each event its own WebSocket message)",
+    schedule: SCHEDULE_OPTION,
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -126,7 +128,17 @@ export const afreecaOneRoomScenario: Scenario = {
     ];
     return {
       title: `Afreeca one room: ${users.toLocaleString("en")} users in one room, one message each per ${interval} s, ${processes} Parley processes, coalescing window ${coalescing}`,
-      options: { users, interval, caps, seconds, warmup, processes, workers, coalesceMs },
+      options: {
+        users,
+        interval,
+        caps,
+        seconds,
+        warmup,
+        processes,
+        workers,
+        coalesceMs,
+        schedule: schedule(o),
+      },
       runs,
       checks,
       measurements: {
@@ -143,6 +155,7 @@ export const afreecaOneRoomScenario: Scenario = {
         `Each cap is a restart of every process with PARLEY_ROOM_SEND_RATE=cap, PARLEY_ROOM_SEND_BURST=cap, coalescing window ${coalescing}; all clients reconnect, then the step runs. The ramp stops at the first cap whose p99 exceeds 1 s.`,
         `Each cap's figures leave out the first ${warmup} s after everyone reconnected: every subscription to the room announces its user's presence to all members (presence events coalesced per room, still a burst for every member), which swamps the room right after a mass connect.`,
         "Expected deliveries count only accepted sends: a RATE_LIMITED rejection removes its room's deliveries from the expected total.",
+        scheduleNote(schedule(o)),
       ],
     };
   },

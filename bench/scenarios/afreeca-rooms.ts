@@ -4,8 +4,9 @@
  */
 import type { Check } from "../report/result.ts";
 import type { RunResult } from "../runner/run-load.ts";
+import { scheduleNote } from "../runner/schedule.ts";
 import { everyoneEvery, roomsOf, runEach } from "./common.ts";
-import { num, workerCount } from "./options.ts";
+import { num, SCHEDULE_OPTION, schedule, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 /** Loss as the generator sees it: expected probes missing, holes in a room's seq stream, streams ending early. */
@@ -40,6 +41,7 @@ export const afreecaRoomsScenario: Scenario = {
     processes: "4",
     "room-send-rate":
       "0 (the servers' PARLEY_ROOM_SEND_RATE, burst twice that; 0 = no room cap, Parley's own default is 100)",
+    schedule: SCHEDULE_OPTION,
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -104,6 +106,7 @@ export const afreecaRoomsScenario: Scenario = {
         processes,
         workers,
         roomSendRate,
+        schedule: schedule(o),
       },
       runs,
       checks,
@@ -112,7 +115,7 @@ export const afreecaRoomsScenario: Scenario = {
         ...notes,
         `${processes} \`parley start\` processes share one port (PARLEY_REUSE_PORT=true) with the Redis broker and one PostgreSQL schema created for the run and dropped after; the kernel spreads the connections over them.`,
         `The step's figures leave out its first ${warmup} s: right after ${layout.connRooms.length.toLocaleString("en")} connections have subscribed, the servers are still busy with the subscriptions' presence events (see the per-second chart). The lost/duplicate counts cover the whole step.`,
-        "Each sender's schedule is phase-shifted by its index, so sends are spread evenly over the interval.",
+        scheduleNote(schedule(o)),
       ],
     };
   },

@@ -5,7 +5,7 @@ import { startParley } from "../targets/parley.ts";
 import { DEFAULT_PG_URL, DEFAULT_REDIS_URL, startParleyCluster } from "../targets/parley-cluster.ts";
 import { startBarePeer, startRabbitPeer, startSocketIoPeer } from "../targets/peers.ts";
 import type { Layout, Target, TargetName } from "../targets/target.ts";
-import { num } from "./options.ts";
+import { num, schedule } from "./options.ts";
 import type { BenchOptions } from "./scenario.ts";
 
 /** `rooms` rooms of `size` connections each, every connection in exactly one room. */
@@ -31,14 +31,18 @@ export function everyoneSends(layout: Layout): number[] {
 
 /**
  * The load of the chat-shaped scenarios (seed, afreeca-rooms, afreeca-one-room): every connection sends to its room
- * once per `interval` seconds, messages of `--size` bytes, from `workers` generator workers on the generator's cores.
+ * once per `interval` seconds on the `--schedule` (schedule.ts), messages of `--size` bytes, from `workers`
+ * generator workers on the generator's cores.
  */
 export function everyoneEvery(
   o: BenchOptions,
   layout: Layout,
   interval: number,
   workers: number,
-): Pick<RunOptions, "sendRooms" | "messageSize" | "workers" | "generatorCpus" | "generatorCores" | "rates"> {
+): Pick<
+  RunOptions,
+  "sendRooms" | "messageSize" | "workers" | "generatorCpus" | "generatorCores" | "rates" | "schedule"
+> {
   return {
     sendRooms: everyoneSends(layout),
     messageSize: num(o, "size", 64),
@@ -46,6 +50,7 @@ export function everyoneEvery(
     generatorCpus: o.placement.generatorCpus,
     generatorCores: o.placement.generatorCores,
     rates: [1 / interval],
+    schedule: schedule(o),
   };
 }
 

@@ -1,4 +1,5 @@
 /** Reading typed scenario options from the raw `--name value` map, with defaults. */
+import { SCHEDULES, type Schedule } from "../runner/schedule.ts";
 import type { TargetName } from "../targets/target.ts";
 import { TARGET_NAMES } from "../targets/target.ts";
 import type { BenchOptions } from "./scenario.ts";
@@ -35,3 +36,15 @@ export function targets(o: BenchOptions, def: readonly TargetName[]): TargetName
 export function workerCount(o: BenchOptions, connections: number): number {
   return num(o, "workers", Math.max(o.placement.generatorCores, Math.ceil(connections / 15_000)));
 }
+
+/** `--schedule` (schedule.ts): `independent` unless given; any other value is refused, not read as the default. */
+export function schedule(o: BenchOptions): Schedule {
+  const v = o.values.schedule;
+  if (v === undefined) return "independent";
+  if ((SCHEDULES as readonly unknown[]).includes(v)) return v as Schedule;
+  throw new Error(`--schedule must be one of ${SCHEDULES.join(", ")}, got ${String(v)}`);
+}
+
+/** `--schedule` as `--help` shows it. */
+export const SCHEDULE_OPTION =
+  "independent (each sender at its own fixed pseudo-random phase; in-turn: a room's members one after another, so each room's messages come in a burst, the schedule of earlier rounds)";

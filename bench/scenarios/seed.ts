@@ -2,15 +2,16 @@
  * Seed: the workload of the system Parley replaces — 15k users in rooms of 50, each sending once every 5 s
  * (3,000 msg/s, 150,000 deliveries/s) for a fixed time. Goals: p99 ≤ 50 ms, server ≤ 50 % of a core, 0 lost.
  */
+import { scheduleNote } from "../runner/schedule.ts";
 import {
   everyoneEvery,
-  notificationsMode,
   NOTIFICATIONS_OPTION,
   notificationsCeiling,
+  notificationsMode,
   roomsOf,
   runEach,
 } from "./common.ts";
-import { num, targets, workerCount } from "./options.ts";
+import { num, SCHEDULE_OPTION, schedule, targets, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 export const seedScenario: Scenario = {
@@ -23,6 +24,7 @@ export const seedScenario: Scenario = {
     seconds: "30",
     targets: "parley",
     notifications: NOTIFICATIONS_OPTION,
+    schedule: SCHEDULE_OPTION,
   },
   implemented: true,
   async run(o: BenchOptions): Promise<ScenarioOutput> {
@@ -102,13 +104,14 @@ export const seedScenario: Scenario = {
         workers,
         targets: names,
         notifications,
+        schedule: schedule(o),
       },
       runs,
       checks,
       measurements: {},
       notes: [
         ...notes,
-        "Each sender's schedule is phase-shifted by its index, so sends are spread evenly over the interval.",
+        scheduleNote(schedule(o)),
         ...(notifications === "on"
           ? [
               "Every client also subscribed to /user/queue/notifications: each message of another member of its room comes with a notification frame (unread count), as for a client that shows a room list.",

@@ -8,6 +8,8 @@ export interface ConnSpec {
   readonly rooms: readonly number[];
   /** Room index this connection sends to, or -1 for a pure receiver. */
   readonly sendRoom: number;
+  /** When in each period of the rate it sends, as a fraction of the period in [0, 1) (schedule.ts). */
+  readonly phase: number;
 }
 
 export interface WorkerPlan {

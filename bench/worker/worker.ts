@@ -28,6 +28,8 @@ class Worker {
   private rateSince = 0;
   /** Sends per sender since the rate was last set. */
   private readonly sentByRate: Float64Array;
+  /** Each sender's phase, in `senders` order. */
+  private readonly phases: Float64Array;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
 
   constructor(private readonly plan: WorkerPlan) {
@@ -72,6 +74,7 @@ class Worker {
       if (conn.sending) this.senders.push(conn);
     });
     this.sentByRate = new Float64Array(this.senders.length);
+    this.phases = Float64Array.from(this.senders, (s) => s.spec.phase);
     this.timers.push(setInterval(() => this.tick(), 1000));
     this.timers.push(setInterval(() => this.sendDue(), SEND_TICK_MS));
     this.timers.push(setInterval(() => this.expireStuck(), 5000));
@@ -146,9 +149,9 @@ class Worker {
   }
 
   /**
-   * Keeps each sender on its own schedule, phase-shifted by its index so a low rate is spread over the period
-   * instead of every sender firing at once; what is due since the rate was set is sent, so timer jitter does not
-   * lose sends, but never more than a second's worth at once after a stall.
+   * Keeps each sender on its own schedule, shifted by its phase (ConnSpec.phase, from the run's schedule) so a low
+   * rate is spread over the period instead of every sender firing at once; what is due since the rate was set is
+   * sent, so timer jitter does not lose sends, but never more than a second's worth at once after a stall.
    */
   private sendDue(): void {
     const rate = this.rate;
@@ -157,8 +160,9 @@ class Worker {
     const elapsed = ((performance.now() - this.rateSince) / 1000) * rate;
     const cap = Math.max(1, Math.ceil(rate));
     const sent = this.sentByRate;
+    const phases = this.phases;
     for (let k = 0; k < senders.length; k++) {
-      const due = Math.floor(elapsed + k / senders.length);
+      const due = Math.floor(elapsed + phases[k]!);
       let n = due - sent[k]!;
       if (n <= 0) continue;
       if (n > cap) {

@@ -33,6 +33,9 @@ describe("bench seed", () => {
       expect(run.totals.duplicates).toBe(0);
       expect(run.totals.sent).toBeGreaterThan(0);
       expect(out.options.notifications).toBe(notifications);
+      // Independent senders unless --schedule says otherwise, and the report says which.
+      expect(out.options.schedule).toBe("independent");
+      expect(out.notes.some((n) => n.includes("--schedule independent"))).toBe(true);
       if (notifications === "off") {
         expect(run.totals.notifications).toBe(0);
         return;
