@@ -4,8 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import { idleScenario } from "../../bench/scenarios/idle.ts";
-
-const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+import { UNPINNED } from "../support/unpinned.ts";
 
 test("bench idle: both RSS figures measured, the check on the one after the idle step", async () => {
   const out = await idleScenario.run({

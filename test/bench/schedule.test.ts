@@ -6,8 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { phaseOf, SCHEDULES, type Schedule } from "../../bench/runner/schedule.ts";
 import { schedule } from "../../bench/scenarios/options.ts";
-
-const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+import { UNPINNED } from "../support/unpinned.ts";
 
 /** Seed's shape: 15,000 senders, rooms of 50 numbered one after another (roomsOf). */
 const SENDERS = 15_000;

@@ -5,8 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { seedScenario } from "../../bench/scenarios/seed.ts";
-
-const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+import { UNPINNED } from "../support/unpinned.ts";
 
 describe("bench seed", () => {
   test.each(["off", "on", "skip-followed"] as const)(

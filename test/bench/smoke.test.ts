@@ -6,8 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import type { RunResult } from "../../bench/runner/run-load.ts";
 import { smokeScenario } from "../../bench/scenarios/smoke.ts";
-
-const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
+import { UNPINNED } from "../support/unpinned.ts";
 
 async function smoke(target: "bare" | "parley"): Promise<RunResult> {
   const out = await smokeScenario.run({

@@ -9,8 +9,8 @@ import type { RunResult, SeriesPoint } from "../../bench/runner/run-load.ts";
 import { notificationsMode } from "../../bench/scenarios/common.ts";
 import type { BenchOptions } from "../../bench/scenarios/scenario.ts";
 import { generatorBoundSeconds, stormChecks, stormScenario } from "../../bench/scenarios/storm.ts";
+import { UNPINNED } from "../support/unpinned.ts";
 
-const UNPINNED = { pinned: false, serverCpus: null, generatorCpus: null, generatorCores: 1 } as const;
 /** 2 rooms × 10 connections, 20 msg/s per room's sender, the storm at second 2 spread over 300 ms. */
 const TINY = {
   users: "20",
