@@ -259,9 +259,7 @@ export interface MessageRepository {
    * room, then Conflict("clientMsgId") if the pair is stored in another room.
    * Appends to one room called in that order on one store instance get seqs in that order, also when a call is
    * made before the one before it has settled: a caller may hand its next message over while the last one
-   * commits (the gateway does, for a connection's SENDs). The one exception is PostgreSQL's group commit when the
-   * database rejects a whole batch after it took its room locks, for a reason its pre-checks cannot see
-   * (append-batch.ts): that batch's entries are retried one by one and may follow a later batch's.
+   * commits (the gateway does, for a connection's SENDs).
    */
   append(
     msg: NewMessage,

@@ -267,6 +267,72 @@ describe.skipIf(!available)("PostgreSQL group commit", () => {
     expect((await store.rooms.findById(roomId))?.lastSeq).toBe(2);
   });
 
+  test("appends made while a batch is retried entry by entry follow its entries: seqs in call order", async () => {
+    const { schema, store } = await freshStore();
+    const u = await user(store);
+    const [roomId] = (await rooms(store, u.id, 1)) as [string];
+    const messages = messagesWith(schema, { maxBatch: 256, maxInFlight: 2 });
+    const first = [msg(roomId, u.id), msg(roomId, u.id, { body: "a\u0000b" }), msg(roomId, u.id)];
+    const pending = first.map((m) => messages.append(m));
+    // The next turn: the first batch has started; these form a second batch, in flight beside it.
+    await new Promise<void>((r) => setImmediate(r));
+    const second = [msg(roomId, u.id), msg(roomId, u.id)];
+    pending.push(...second.map((m) => messages.append(m)));
+    const out = await Promise.allSettled(pending);
+
+    expect(messages.appendStats.fallbacks).toBe(1);
+    expect(messages.appendStats.batches).toBe(2);
+    expect(out[1]!.status).toBe("rejected");
+    expect([0, 2, 3, 4].map((i) => value(out[i]!).message.seq)).toEqual([1, 2, 3, 4]);
+    expect((await store.messages.listEvents(roomId, 0, 10)).map((e) => e.message?.id)).toEqual(
+      [first[0]!, first[2]!, ...second].map((m) => m.id),
+    );
+  });
+
+  test("a batch waits for earlier batches of its rooms only: one over other rooms commits meanwhile", async () => {
+    const { schema, store } = await freshStore();
+    const u = await user(store);
+    const [roomA, roomB] = (await rooms(store, u.id, 2)) as [string, string];
+    const messages = messagesWith(schema, { maxBatch: 256, maxInFlight: 3 });
+    // Another session holds room A's row, as a long edit would.
+    const holder = createClient({ url: PG_URL, schema, maxConnections: 1 });
+    closers.push(() => holder.end({ timeout: 5 }));
+    const held = await holder.reserve();
+    await held`BEGIN`;
+    await held`SELECT 1 FROM rooms WHERE id = ${roomA} FOR UPDATE`;
+
+    let releasing: Promise<void> | null = null;
+    const release = () => {
+      releasing ??= held`ROLLBACK`.then(() => held.release());
+      return releasing;
+    };
+    try {
+      const inA = Promise.all([msg(roomA, u.id), msg(roomA, u.id)].map((m) => messages.append(m)));
+      await new Promise<void>((r) => setImmediate(r));
+      const inB = Promise.all([msg(roomB, u.id), msg(roomB, u.id)].map((m) => messages.append(m)));
+      await new Promise<void>((r) => setImmediate(r));
+      const inBoth = Promise.all([msg(roomA, u.id), msg(roomB, u.id)].map((m) => messages.append(m)));
+      let bothSettled = false;
+      void inBoth.finally(() => {
+        bothSettled = true;
+      });
+
+      const timeout = new Promise<"timed out">((r) => setTimeout(() => r("timed out"), 3_000));
+      const b = await Promise.race([inB, timeout]);
+      if (b === "timed out") throw new Error("the batch over room B waited for room A's lock");
+      expect(b.map((r) => r.message.seq)).toEqual([1, 2]);
+      await Bun.sleep(100);
+      expect(bothSettled).toBe(false);
+
+      await release();
+      expect((await inA).map((r) => r.message.seq)).toEqual([1, 2]);
+      expect((await inBoth).map((r) => r.message.seq)).toEqual([3, 3]);
+    } finally {
+      await release();
+    }
+    expect(messages.appendStats.fallbacks).toBe(0);
+  });
+
   test("two pools append to overlapping rooms in opposite orders, with edits in between: " +
     "no deadlock, no gap, no duplicate", async () => {
     const { schema, store } = await freshStore();

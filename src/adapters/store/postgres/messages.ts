@@ -20,11 +20,11 @@ import { toPrefixTsQuery } from "./search-query.ts";
 /**
  * Appends per batch and batches in flight. A batch's cost is mostly per row (foreign-key checks, index
  * inserts), so beyond a few hundred rows a bigger batch saves little and only holds its room locks longer;
- * 256 amortises the four round trips and the COMMIT's WAL flush while keeping a batch's transaction in the
- * tens of milliseconds even on a loaded two-core machine. Two in flight let one batch's statements run while the
- * other waits for its COMMIT or its client, on two of the pool's connections, leaving the rest of the pool to
- * readers; three or four measured no clearly better (docs/benchmarks/optimizations.md, "Group commit in the
- * PostgreSQL adapter").
+ * 256 amortises the call and the COMMIT's WAL flush while keeping a batch's transaction in the tens of
+ * milliseconds even on a loaded two-core machine. Two in flight let a batch over some rooms run while another,
+ * over other rooms, waits for its COMMIT or its client, on two of the pool's connections, leaving the rest of the
+ * pool to readers (batches sharing a room run one after another: append-batch.ts); three or four measured no
+ * clearly better (docs/benchmarks/optimizations.md, "Group commit in the PostgreSQL adapter").
  */
 export const APPEND_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 256, maxInFlight: 2 };
 
@@ -116,8 +116,9 @@ export function postgresMessages(
     drain: () => appends.idle(),
 
     /**
-     * Group commit: appends made concurrently share one transaction (append-batch.ts, group-commit.ts). Each
-     * resolves only after that transaction committed, with the outcome it would have had alone.
+     * Group commit: appends made concurrently share one statement, `parley_append_batch`, and its transaction
+     * (append-batch.ts, group-commit.ts). Each resolves only after that transaction committed, with the outcome it
+     * would have had alone.
      */
     append(msg: NewMessage): Promise<AppendResult> {
       return appends.submit(msg);

@@ -197,6 +197,78 @@ END
 $fn$;
 `,
   },
+  {
+    version: 6,
+    name: "one statement per batch append",
+    sql: `
+-- A batch of appends (BatchAppender in append-batch.ts) as one call, so its room locks are held only while
+-- PostgreSQL runs it and commits. The client-side transaction it replaces held them from its lock statement to its
+-- COMMIT, across two round trips to a client whose event loop is shared with everything else the process does:
+-- under load every other process appending to those rooms waited that long.
+-- Steps, in one implicit transaction, each statement with a fresh snapshot (VOLATILE, READ COMMITTED):
+-- 1. the batch's rooms locked in id order (the sort sits below the lock in the plan), FOR NO KEY UPDATE as the
+--    single-message path's UPDATE takes it, so batches of any number of processes and single-room writers never
+--    wait on each other in a cycle;
+-- 2. one statement, whose snapshot is taken after the locks were granted, so it sees every append and
+--    membership change of these rooms committed before: each entry's outcome, checked in the order of the
+--    single-message path (no room, not a member, a stored client-msg-id in another room, a replay, a taken id);
+--    the created entries inserted with seqs per room in call order; each room's last_seq raised once.
+-- Entries are decided independently: the caller never passes an id or a (sender, client-msg-id) twice in one
+-- call (it cuts the batch into calls instead). One row per entry, in call order (n from 1): its outcome, and the
+-- stored row of a created or replayed entry. A constraint violation (a racing duplicate in a room not locked
+-- here, a sender gone) rolls the whole call back, as from the INSERT itself.
+-- Both statements are planned for each call (EXECUTE), for the arrays at hand: a plan cached while a table was
+-- small would go on scanning it whole once it is large. The inserts' foreign-key checks keep their cached plans.
+CREATE FUNCTION parley_append_batch(
+  p_ids TEXT[], p_room_ids TEXT[], p_sender_ids TEXT[], p_bodies TEXT[], p_client_msg_ids TEXT[],
+  p_created_ats BIGINT[]
+) RETURNS TABLE (n INT, outcome TEXT, message messages)
+LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  EXECUTE 'SELECT 1 FROM rooms WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE' USING p_room_ids;
+  RETURN QUERY EXECUTE $q$
+    WITH v AS (
+      SELECT e.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+                      WITH ORDINALITY AS e(id, room_id, sender_id, body, client_msg_id, created_at, n)
+    ),
+    p AS (
+      SELECT v.*, r.last_seq,
+             CASE
+               WHEN r.id IS NULL THEN 'no_room'
+               WHEN mb.user_id IS NULL THEN 'no_member'
+               WHEN s.id IS NOT NULL AND s.room_id <> v.room_id THEN 'conflict_client_msg_id'
+               WHEN s.id IS NOT NULL THEN 'replay'
+               WHEN t.id IS NOT NULL THEN 'conflict_id'
+               ELSE 'created'
+             END AS outcome,
+             s AS stored
+        FROM v
+        LEFT JOIN rooms r ON r.id = v.room_id
+        LEFT JOIN members mb ON mb.room_id = v.room_id AND mb.user_id = v.sender_id
+        LEFT JOIN messages s ON s.sender_id = v.sender_id AND s.client_msg_id = v.client_msg_id
+        LEFT JOIN messages t ON t.id = v.id
+    ),
+    ins AS (
+      INSERT INTO messages AS m (id, room_id, seq, sender_id, body, client_msg_id, created_at)
+      SELECT p.id, p.room_id, p.last_seq + row_number() OVER (PARTITION BY p.room_id ORDER BY p.n),
+             p.sender_id, p.body, p.client_msg_id, p.created_at
+        FROM p WHERE p.outcome = 'created'
+      RETURNING m.id, m AS row
+    ),
+    bump AS (
+      UPDATE rooms AS r SET last_seq = r.last_seq + c.k
+        FROM (SELECT p.room_id, count(*) AS k FROM p WHERE p.outcome = 'created' GROUP BY p.room_id) AS c
+       WHERE r.id = c.room_id
+    )
+    SELECT p.n::int, p.outcome,
+           CASE p.outcome WHEN 'created' THEN i.row WHEN 'replay' THEN p.stored END
+      FROM p LEFT JOIN ins AS i ON i.id = p.id AND p.outcome = 'created'
+     ORDER BY p.n
+  $q$ USING p_ids, p_room_ids, p_sender_ids, p_bodies, p_client_msg_ids, p_created_ats;
+END
+$fn$;
+`,
+  },
 ];
 
 /** Distinguishes this store's advisory lock from any other user of pg_advisory_xact_lock. */
