@@ -4,7 +4,7 @@ import type { Message, RoomEvent } from "../../../domain/message.ts";
 import type { NewMessage } from "../../../ports/store.ts";
 import type { Db } from "./client.ts";
 import type { CommitBatch, Outcome } from "./group-commit.ts";
-import { MESSAGE_COLUMNS } from "./message-columns.ts";
+import { FUNCTION_MESSAGE_COLUMNS } from "./message-columns.ts";
 import { eventOf, newMessageEvent } from "./room-stream.ts";
 import { type MessageRow, toMessage } from "./rows.ts";
 
@@ -19,10 +19,15 @@ type BatchOutcome = "created" | "replay" | "no_room" | "no_member" | "conflict_c
 
 type BatchRow = Partial<MessageRow> & { readonly n: number; readonly outcome: BatchOutcome };
 
-/** The columns of parley_append_batch's `message`, named as MESSAGE_COLUMNS (a MessageRow). */
-const BATCH_MESSAGE_COLUMNS = MESSAGE_COLUMNS.split(", ")
-  .map((c) => `(a.message).${c}`)
-  .join(", ");
+/** A created entry's result from its row as stored, so it equals what readers and listEvents see. */
+export function createdResult(msg: NewMessage, row: MessageRow): AppendResult {
+  return { message: toMessage(row), event: eventOf(newMessageEvent(msg, row.seq), row), created: true };
+}
+
+/** A replayed entry's result: the stored message, no event. */
+export function replayResult(stored: MessageRow): AppendResult {
+  return { message: toMessage(stored), event: null, created: false };
+}
 
 function replayKey(senderId: string, clientMsgId: string): string {
   return `${senderId}\u0000${clientMsgId}`;
@@ -66,12 +71,9 @@ function outcomeOf(msg: NewMessage, row: BatchRow): Outcome<AppendResult> {
     case "conflict_id":
       return { ok: false, error: new Conflict("id") };
     case "replay":
-      return { ok: true, value: { message: toMessage(row as MessageRow), event: null, created: false } };
-    case "created": {
-      const stored = row as MessageRow;
-      const event = eventOf(newMessageEvent(msg, stored.seq), stored);
-      return { ok: true, value: { message: toMessage(stored), event, created: true } };
-    }
+      return { ok: true, value: replayResult(row as MessageRow) };
+    case "created":
+      return { ok: true, value: createdResult(msg, row as MessageRow) };
   }
 }
 
@@ -83,12 +85,13 @@ function outcomeOf(msg: NewMessage, row: BatchRow): Outcome<AppendResult> {
  */
 async function commitRun(sql: Db, run: readonly NewMessage[]): Promise<Outcome<AppendResult>[]> {
   const rows = await sql<BatchRow[]>`
-    SELECT a.n, a.outcome, ${sql.unsafe(BATCH_MESSAGE_COLUMNS)}
+    SELECT a.n, a.outcome, ${sql.unsafe(FUNCTION_MESSAGE_COLUMNS)}
       FROM parley_append_batch(${run.map((m) => m.id)}::text[], ${run.map((m) => m.roomId)}::text[],
                                ${run.map((m) => m.senderId)}::text[], ${run.map((m) => m.body)}::text[],
                                ${run.map((m) => m.clientMsgId)}::text[], ${run.map((m) => m.createdAt)}::bigint[]) AS a
      ORDER BY a.n`;
-  if (rows.length !== run.length) throw new Error("parley_append_batch returned a row count unlike its batch");
+  if (rows.length !== run.length)
+    throw new Error("parley_append_batch returned a row count unlike its batch");
   return run.map((msg, i) => outcomeOf(msg, rows[i]!));
 }
 

@@ -11,3 +11,11 @@ export function prefixedMessageColumns(alias: string): string {
     .map((c) => `${alias}.${c} AS m_${c}`)
     .join(", ");
 }
+
+/**
+ * MESSAGE_COLUMNS of the `message` column (of type messages) of a function's row aliased `a`, named as
+ * MESSAGE_COLUMNS: what `parley_append_message` and `parley_append_batch` return, read as a MessageRow.
+ */
+export const FUNCTION_MESSAGE_COLUMNS = MESSAGE_COLUMNS.split(", ")
+  .map((c) => `(a.message).${c}`)
+  .join(", ");

@@ -1,19 +1,12 @@
 import { Conflict, NotFound } from "../../../domain/errors.ts";
 import type { Message, RoomEvent, SearchHit } from "../../../domain/message.ts";
 import type { MessageRepository, NewMessage } from "../../../ports/store.ts";
-import { type AppendResult, BatchAppender } from "./append-batch.ts";
+import { type AppendResult, BatchAppender, createdResult, replayResult } from "./append-batch.ts";
 import type { Db, Queryable } from "./client.ts";
 import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./group-commit.ts";
-import { MESSAGE_COLUMNS } from "./message-columns.ts";
+import { FUNCTION_MESSAGE_COLUMNS, MESSAGE_COLUMNS } from "./message-columns.ts";
 import { foreignKeyViolation, notFoundIn, Rollback, rollbackWith, uniqueViolation } from "./pg-errors.ts";
-import {
-  claimNextSeq,
-  eventOf,
-  insertEvent,
-  type NewEvent,
-  newMessageEvent,
-  selectEvents,
-} from "./room-stream.ts";
+import { claimNextSeq, eventOf, insertEvent, type NewEvent, selectEvents } from "./room-stream.ts";
 import { type MessageRow, toMessage } from "./rows.ts";
 import { toPrefixTsQuery } from "./search-query.ts";
 
@@ -43,13 +36,8 @@ async function storedPair(
 /** `stored` as an idempotent replay of `msg`, or Conflict if it is in another room. */
 function replayOf(msg: NewMessage, stored: MessageRow): AppendResult {
   if (stored.room_id !== msg.roomId) throw new Conflict("clientMsgId");
-  return { message: toMessage(stored), event: null, created: false };
+  return replayResult(stored);
 }
-
-/** The columns of parley_append_message's `message`, named as MESSAGE_COLUMNS (a MessageRow). */
-const APPENDED_COLUMNS = MESSAGE_COLUMNS.split(", ")
-  .map((c) => `(a.message).${c}`)
-  .join(", ");
 
 /**
  * One append in a transaction of its own — the path of a batch of one, and the one a batch falls back to when
@@ -66,14 +54,13 @@ async function appendAlone(sql: Db, msg: NewMessage): Promise<AppendResult> {
   const { clientMsgId } = msg;
   try {
     const rows = await sql<(MessageRow & { created: boolean })[]>`
-      SELECT a.created, ${sql.unsafe(APPENDED_COLUMNS)}
+      SELECT a.created, ${sql.unsafe(FUNCTION_MESSAGE_COLUMNS)}
         FROM parley_append_message(${msg.id}, ${msg.roomId}, ${msg.senderId}, ${msg.body}, ${clientMsgId},
                                    ${msg.createdAt}) AS a`;
     const row = rows[0];
     if (row === undefined) throw new Error("parley_append_message returned no row");
     if (!row.created) return replayOf(msg, row);
-    const message = toMessage(row);
-    return { message, event: eventOf(newMessageEvent(msg, row.seq), row), created: true };
+    return createdResult(msg, row);
   } catch (error) {
     const missing = notFoundIn(error);
     if (missing === "rooms") throw new NotFound("room");
