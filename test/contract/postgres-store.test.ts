@@ -13,6 +13,24 @@ import { PG_URL, postgresAvailable } from "../support/services.ts";
 
 const available = await postgresAvailable();
 
+/** Whether a session may load auto_explain (a contrib module), which the batch append's plan test reads plans by. */
+async function autoExplainLoads(): Promise<boolean> {
+  if (!available) return false;
+  const conn = postgres(PG_URL, { max: 1, onnotice: () => {} });
+  try {
+    await conn`LOAD 'auto_explain'`;
+    return true;
+  } catch (e) {
+    const why = `auto_explain cannot be loaded: ${(e as Error).message}`;
+    if (process.env.CI === "true") throw new Error(`${why}, and CI=true requires it`);
+    console.warn(`skipping the batch append's plan test: ${why}`);
+    return false;
+  } finally {
+    await conn.end();
+  }
+}
+const autoExplain = await autoExplainLoads();
+
 function freshSchema(): string {
   return `parley_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
 }
@@ -216,6 +234,78 @@ describe.skipIf(!available)("PostgreSQL store", () => {
       await admin.end();
     }
   });
+
+  test("after migration 7 a connection plans the batch append's statement once and keeps the plan", async () => {
+    // Schema 6, with a room already holding two messages: the batch function is replaced, not created.
+    const schema = await schemaAt(6, async (tx) => {
+      await tx`INSERT INTO rooms (id, kind, name, topic, owner_id, created_at, last_seq)
+               VALUES ('r1', 'group', 'r1', '', 'u1', 1, 2)`;
+      await tx`INSERT INTO members (room_id, user_id, role, joined_at) VALUES ('r1', 'u1', 'owner', 1)`;
+      for (const seq of [1, 2])
+        await tx`INSERT INTO messages (id, room_id, seq, sender_id, body, created_at)
+                 VALUES (${`m${seq}`}, 'r1', ${seq}, 'u1', 'old', ${seq})`;
+    });
+    const [s] = pools(1, schema);
+    await s!.migrate();
+    const conn = postgres(PG_URL, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
+    try {
+      const call = (k: number) =>
+        conn`SELECT n, outcome, (message).seq::int AS seq FROM parley_append_batch(
+               ${[`a${k}`, `b${k}`]}, ${["r1", "r1"]}, ${["u1", "u1"]}, ${["x", "y"]},
+               ${[`ca${k}`, `cb${k}`]}, ${[k, k]}::bigint[])`;
+      expect([...(await call(1))]).toEqual([
+        { n: 1, outcome: "created", seq: 3 },
+        { n: 2, outcome: "created", seq: 4 },
+      ]);
+      expect([...(await call(2))].map((r) => r.seq)).toEqual([5, 6]);
+      // A statement run by EXECUTE (migration 6) is planned on every call and leaves no plan behind; this one
+      // leaves its generic plan in the connection's plan cache.
+      const plans = await conn`
+        SELECT count(*)::int AS n FROM pg_backend_memory_contexts
+         WHERE name = 'CachedPlan' AND ltrim(ident) LIKE 'WITH v AS%'`;
+      expect(plans[0]?.n).toBe(1);
+    } finally {
+      await conn.end();
+    }
+  });
+
+  test.skipIf(!autoExplain)(
+    "the batch append's plan, cached while its tables are empty and never analyzed, probes them by index",
+    async () => {
+      const schema = freshSchema();
+      const [s] = pools(1, schema);
+      await s!.migrate();
+      const owner = await user(s!);
+      const r = await room(s!, owner.id);
+      const notices: string[] = [];
+      const conn = postgres(PG_URL, {
+        max: 1,
+        connection: { search_path: schema },
+        onnotice: (notice) => notices.push(String(notice.message)),
+      });
+      try {
+        await conn`LOAD 'auto_explain'`;
+        await conn`SET auto_explain.log_min_duration = 0`;
+        await conn`SET auto_explain.log_nested_statements = on`;
+        await conn`SET auto_explain.log_level = notice`;
+        for (const k of [1, 2, 3]) {
+          await conn`SELECT count(*) FROM parley_append_batch(
+                   ${[`a${k}`, `b${k}`]}, ${[r.id, r.id]}, ${[owner.id, owner.id]}, ${["x", "y"]},
+                   ${[`ca${k}`, `cb${k}`]}, ${[k, k]}::bigint[])`;
+        }
+      } finally {
+        await conn.end();
+      }
+      const plans = notices.filter((text) => text.includes("WITH v AS"));
+      expect(plans).toHaveLength(3);
+      for (const plan of plans) {
+        // Had the plan hashed or scanned a table, it would go on doing so for every batch once the table is large.
+        expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+        for (const index of ["rooms_pkey", "members_pkey", "messages_pkey", "messages_client_msg_id_key"])
+          expect(plan).toContain(`using ${index}`);
+      }
+    },
+  );
 
   test("renames and transfers of one room racing on three pools get versions 2..n+1; the room is the highest", async () => {
     const ps = pools(3);

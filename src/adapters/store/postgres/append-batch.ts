@@ -14,7 +14,7 @@ export type AppendResult = {
   readonly created: boolean;
 };
 
-/** What `parley_append_batch` (migration 6) decided for one entry. */
+/** What `parley_append_batch` (migrations 6 and 7) decided for one entry. */
 type BatchOutcome = "created" | "replay" | "no_room" | "no_member" | "conflict_client_msg_id" | "conflict_id";
 
 type BatchRow = Partial<MessageRow> & { readonly n: number; readonly outcome: BatchOutcome };
@@ -114,9 +114,9 @@ async function oneByOne(
 /**
  * Commits a batch of appends with per-entry outcomes equal to those of `appendOne` (the single-message path) run
  * on the entries one after another in call order:
- * - a batch is one statement, `parley_append_batch` (migration 6), unless an id or a (sender, client-msg-id)
- *   occurs in it twice: then it is cut before each repeat into runs committed one after another, so the repeat
- *   sees the earlier entry committed (its replay, or its taken id), as it would alone;
+ * - a batch is one statement, `parley_append_batch` (migrations 6 and 7), unless an id or a (sender,
+ *   client-msg-id) occurs in it twice: then it is cut before each repeat into runs committed one after another,
+ *   so the repeat sees the earlier entry committed (its replay, or its taken id), as it would alone;
  * - seqs are assigned per room in call order, gap-free; each room's last_seq is written once per run;
  * - a missing room, a sender who is not a member (an unknown one included), a replay, a client-msg-id stored in
  *   another room and a taken id are decided by reads made under the room locks, and fail (or replay) that entry
