@@ -96,7 +96,7 @@ async function child(index: number, schema: string): Promise<void> {
   process.stdout.write(JSON.stringify(result));
 }
 
-/** `rate` appends a second until `end`, each to the next writer's room; a tick that finds `writers` waiting skips. */
+/** `rate` appends a second until `end`, to the writers' rooms in turn; none sent while `writers` are waiting. */
 async function openLoop(
   rate: number,
   writers: number,
