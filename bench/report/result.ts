@@ -6,7 +6,10 @@ export interface Check {
   readonly name: string;
   readonly value: string;
   readonly goal: string;
-  /** null when it could not be measured in this run. */
+  /**
+   * null when there is no verdict: the check could not be measured in this run (its value is "–"), or its figure is
+   * informational or a bound that does not decide the goal.
+   */
   readonly ok: boolean | null;
 }
 

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult } from "../runner/run-load.ts";
-import type { ScenarioResult } from "./result.ts";
+import type { Check, ScenarioResult } from "./result.ts";
 import { type LineSeries, lineChart } from "./svg.ts";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
@@ -48,6 +48,11 @@ function totalsLine(r: RunResult): string {
   );
 }
 
+function verdict(c: Check): string {
+  if (c.ok === null) return c.value === "–" ? "not measured" : "no verdict";
+  return c.ok ? "met" : "**not met**";
+}
+
 export function renderMarkdown(res: ScenarioResult, charts: { latency: string; steps: string }): string {
   const m = res.machine;
   let md = `# ${res.title}\n\n`;
@@ -58,8 +63,7 @@ export function renderMarkdown(res: ScenarioResult, charts: { latency: string; s
   md += `- options: \`${JSON.stringify(res.options)}\`\n\n`;
   if (res.checks.length > 0) {
     md += "## Checks\n\n| check | measured | goal | result |\n|---|---|---|---|\n";
-    for (const c of res.checks)
-      md += `| ${c.name} | ${c.value} | ${c.goal} | ${c.ok === null ? "not measured" : c.ok ? "met" : "**not met**"} |\n`;
+    for (const c of res.checks) md += `| ${c.name} | ${c.value} | ${c.goal} | ${verdict(c)} |\n`;
     md += "\n";
   }
   if (res.runs.length > 0) {

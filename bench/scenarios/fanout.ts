@@ -11,12 +11,23 @@ import { oneSenderPerRoom, roomsOf, runEach } from "./common.ts";
 import { list, num, targets, workerCount } from "./options.ts";
 import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
-const DEFAULT_RATES = [1, 2, 5, 10, 20, 40, 80, 120, 160, 200, 250, 300, 400, 500];
+/**
+ * Messages per second per sender, step by step. The ramp starts at 0.2 because RabbitMQ Web-STOMP at full size
+ * (10,000 connections) breaks at 1 (p99 over a second at 1.5–1.7 cores): without the lower steps it has no passing
+ * step, and its ratio only a bound.
+ */
+const DEFAULT_RATES = [0.2, 0.5, 1, 2, 5, 10, 20, 40, 80, 120, 160, 200, 250, 300, 400, 500];
 
 function peakOf(runs: readonly RunResult[], name: string): RunResult["peak"] {
   return runs.find((r) => r.target === name)?.peak ?? null;
 }
 
+/**
+ * Parley ÷ each peer, from the passing step with the most deliveries per second of each. A peer that ran but passed
+ * no step (RabbitMQ at full size breaks at its first) still bounds the ratio from below: whatever it can sustain is
+ * less than what its first step offered, so the ratio is above Parley's peak ÷ that offer. Such a ratio is met when
+ * even the bound reaches the goal, and otherwise has no verdict.
+ */
 export function ratioChecks(runs: readonly RunResult[]): Check[] {
   const parley = peakOf(runs, "parley");
   const goals: [string, number][] = [
@@ -25,19 +36,24 @@ export function ratioChecks(runs: readonly RunResult[]): Check[] {
     ["rabbitmq", 100],
   ];
   return goals.map(([peer, goal]) => {
+    const name = `parley ÷ ${peer} (peak deliveries/s)`;
     const p = peakOf(runs, peer);
-    if (!parley || !p || p.deliveriesPerSec === 0) {
-      return { name: `parley ÷ ${peer} (peak deliveries/s)`, value: "–", goal: `≥ ${goal}×`, ok: null };
+    const first = runs.find((r) => r.target === peer)?.steps[0];
+    if (parley && !p && first && first.delivered > 0) {
+      const offered = first.deliveriesPerSec / first.delivered;
+      const bound = parley.deliveriesPerSec / offered;
+      return {
+        name,
+        value: `> ${bound.toFixed(2)}× (${peer} passed no step: it broke at its first, ${Math.round(offered).toLocaleString("en")} deliveries/s offered)`,
+        goal: `≥ ${goal}×`,
+        ok: bound >= goal ? true : null,
+      };
     }
+    if (!parley || !p || p.deliveriesPerSec === 0) return { name, value: "–", goal: `≥ ${goal}×`, ok: null };
     const ratio = parley.deliveriesPerSec / p.deliveriesPerSec;
     const bound =
       parley.generatorSaturated || p.generatorSaturated ? " (a side hit the generator ceiling)" : "";
-    return {
-      name: `parley ÷ ${peer} (peak deliveries/s)`,
-      value: `${ratio.toFixed(2)}×${bound}`,
-      goal: `≥ ${goal}×`,
-      ok: ratio >= goal,
-    };
+    return { name, value: `${ratio.toFixed(2)}×${bound}`, goal: `≥ ${goal}×`, ok: ratio >= goal };
   });
 }
 
