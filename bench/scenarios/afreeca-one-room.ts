@@ -153,7 +153,7 @@ export const afreecaOneRoomScenario: Scenario = {
       notes: [
         ...notes,
         `Each cap is a restart of every process with PARLEY_ROOM_SEND_RATE=cap, PARLEY_ROOM_SEND_BURST=cap, coalescing window ${coalescing}; all clients reconnect, then the step runs. The ramp stops at the first cap whose p99 exceeds 1 s.`,
-        `Each cap's figures leave out the first ${warmup} s after everyone reconnected: every subscription to the room announces its user's presence to all members (presence events coalesced per room, still a burst for every member), which swamps the room right after a mass connect.`,
+        `Each cap's figures leave out the first ${warmup} s after everyone reconnected: the mass connect's own work (every handshake and subscription; and where a process has no more than PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS of the room's subscriptions, presence events to every member) would otherwise count against the first messages.`,
         "Expected deliveries count only accepted sends: a RATE_LIMITED rejection removes its room's deliveries from the expected total.",
         scheduleNote(schedule(o)),
       ],

@@ -90,6 +90,16 @@ describe("multi-process settings", () => {
     expect(() => loadConfig({ PARLEY_PORT: "" })).toThrow(/PARLEY_PORT/);
   });
 
+  test("presence events limit: 1000 by default, 0 for no limit, other values refused by name", () => {
+    expect(loadConfig({}).presenceEventsMaxSubscribers).toBe(1000);
+    expect(loadConfig({ PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS: "0" }).presenceEventsMaxSubscribers).toBe(0);
+    for (const bad of ["-1", "2.5", "all", ""]) {
+      expect(() => loadConfig({ PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS: bad })).toThrow(
+        /PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS/,
+      );
+    }
+  });
+
   test("pacing settings: defaults, 0 turns the pace off, out-of-range or non-integer values refused by name", () => {
     const defaults = loadConfig({});
     expect(defaults.wsPaceMs).toBe(20);

@@ -32,6 +32,7 @@ export type GatewayConfig = Pick<
   | "wsPaceBurst"
   | "wsMaxBufferedBytes"
   | "presenceTtlMs"
+  | "presenceEventsMaxSubscribers"
 >;
 
 /** What the frame handlers share: one per process. */

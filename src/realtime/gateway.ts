@@ -136,6 +136,8 @@ export class Gateway {
       processId: opts.ids.next(),
       ttlMs: config.presenceTtlMs,
       logger,
+      localSubscriptions: (roomId) => this.#hubs.get(roomId)?.subscribers ?? 0,
+      eventsMaxSubscribers: config.presenceEventsMaxSubscribers,
       publishEphemeral: (roomId, json) => opts.events.publishEphemeral(roomId, json),
     });
     this.#ctx = {

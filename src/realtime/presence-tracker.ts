@@ -20,6 +20,17 @@ export interface PresenceTrackerDeps {
   readonly publishEphemeral: (roomId: string, json: string) => Promise<void>;
   /** Window over which a room's presence changes are coalesced into one event (default 500 ms). */
   readonly batchMs?: number;
+  /** Live subscriptions to the room on this process (the room's hub). */
+  readonly localSubscriptions?: (roomId: string) => number;
+  /**
+   * Above this many local subscriptions a room gets no presence events from this process (0 or absent: no limit).
+   * Coalescing bounds a mass connect to one event per room per window, but each of them still goes to every member:
+   * with 17,500 subscribers on each of four processes, eight events a second to all 70,000 took more socket writes
+   * than a core makes, and over half the connections were not subscribed a minute after opening (twice as many
+   * were with this limit: docs/benchmarks/optimizations.md, "Presence events off in large rooms"). Large chat rooms
+   * show a count, not who comes and goes; their clients read the REST list when they want it.
+   */
+  readonly eventsMaxSubscribers?: number;
 }
 
 /**
@@ -56,7 +67,8 @@ export const PRESENCE_LIST_MAX = 100;
  * `presence` room events are best effort: a user turns "online" when their first local subscription to a room
  * appears, "offline" when the last one goes and no other process still reports them. Changes are coalesced per
  * room over `batchMs` (last state of each user wins), because a mass connect announcing every user to every
- * member would cost members² deliveries.
+ * member would cost members² deliveries; and a room with more than `eventsMaxSubscribers` local subscriptions
+ * gets none from this process, whose changes there are dropped rather than held.
  */
 export class PresenceTracker {
   /** Per (room, user): join and leave calls are issued in order. */
@@ -148,7 +160,14 @@ export class PresenceTracker {
     });
   }
 
+  /** A room too large on this process for presence events (PresenceTrackerDeps.eventsMaxSubscribers). */
+  #quiet(roomId: string): boolean {
+    const max = this.deps.eventsMaxSubscribers ?? 0;
+    return max > 0 && (this.deps.localSubscriptions?.(roomId) ?? 0) > max;
+  }
+
   #announce(roomId: string, userId: string, status: "online" | "offline"): Promise<void> {
+    if (this.#quiet(roomId)) return Promise.resolve();
     let users = this.#pending.get(roomId);
     if (users === undefined) {
       users = new Map();
@@ -166,6 +185,8 @@ export class PresenceTracker {
   #flush(): void {
     this.#flushTimer = null;
     for (const [roomId, users] of this.#pending) {
+      // It may have grown past the limit since these changes were held.
+      if (this.#quiet(roomId)) continue;
       const online: string[] = [];
       const offline: string[] = [];
       for (const [userId, status] of users) (status === "online" ? online : offline).push(userId);

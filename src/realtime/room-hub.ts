@@ -182,6 +182,11 @@ export class RoomHub implements Flushable {
     return subscriptionId;
   }
 
+  /** Live subscriptions to the room on this process. */
+  get subscribers(): number {
+    return this.#subscribers;
+  }
+
   addSubscriber(subscriptionId: string): void {
     this.subscriptionIds.set(subscriptionId, (this.subscriptionIds.get(subscriptionId) ?? 0) + 1);
     this.#subscribers++;

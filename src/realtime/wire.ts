@@ -51,6 +51,7 @@ export interface WireTypingEvent {
  * Presence changes of one room, coalesced per process over a short window: one event per room per window, not
  * one per user, so N members connecting at once cost N deliveries per window instead of N². Each list holds at
  * most PRESENCE_LIST_MAX ids; `truncated` says more changed (clients that care refetch the REST presence list).
+ * A process where the room has more subscriptions than PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS sends none for it.
  */
 export interface WirePresenceEvent {
   readonly type: "presence";
