@@ -287,7 +287,7 @@ export const CONFIG_OPTIONS = {
     env: "PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS",
     schema: int(0, 10_000_000),
     default: "1000",
-    doc: "Subscriptions a room may have on one process for that process to announce its users coming online and going offline there; in a larger room it announces nothing, since a mass connect would cost members² deliveries, and clients read GET /api/v1/rooms/{roomId}/presence instead (0 = no limit).",
+    doc: "Subscriptions a room may have on one process for that process to announce its users coming online and going offline there; in a larger room it announces nothing, since a mass connect would cost members² deliveries, and clients read GET /api/v1/rooms/{roomId}/presence/count (or the list, /presence) instead (0 = no limit).",
   },
   presenceTtlMs: {
     env: "PARLEY_PRESENCE_TTL_MS",

@@ -187,6 +187,11 @@ export class Gateway {
     return this.#presence.online(roomId);
   }
 
+  /** How many users are online in a room, on any process. */
+  onlineCount(roomId: string): Promise<number> {
+    return this.#presence.onlineCount(roomId);
+  }
+
   /** Gives the gateway the server whose topics it publishes to; call once Bun.serve returns. */
   attach(server: Server<Connection>): void {
     this.#server = server;

@@ -28,7 +28,7 @@ export interface PresenceTrackerDeps {
    * with 17,500 subscribers on each of four processes, eight events a second to all 70,000 took more socket writes
    * than a core makes, and over half the connections were not subscribed a minute after opening (twice as many
    * were with this limit: docs/benchmarks/optimizations.md, "Presence events off in large rooms"). Large chat rooms
-   * show a count, not who comes and goes; their clients read the REST list when they want it.
+   * show a count, not who comes and goes; their clients read the REST count or list when they want it.
    */
   readonly eventsMaxSubscribers?: number;
 }
@@ -130,6 +130,11 @@ export class PresenceTracker {
   /** Users online in the room on any process, ascending. */
   online(roomId: string): Promise<string[]> {
     return this.deps.presence.list(roomId);
+  }
+
+  /** How many `online` would list. */
+  onlineCount(roomId: string): Promise<number> {
+    return this.deps.presence.count(roomId);
   }
 
   /** Stops refreshing and removes this process's entries, so its users go offline now rather than at expiry. */

@@ -60,6 +60,7 @@ const EXPECTED_ROUTES = [
   "DELETE /api/v1/rooms/{roomId}/messages/{messageId}",
   "POST /api/v1/rooms/{roomId}/read",
   "GET /api/v1/rooms/{roomId}/presence",
+  "GET /api/v1/rooms/{roomId}/presence/count",
   "GET /api/v1/search/messages",
   "GET /healthz",
   "GET /readyz",

@@ -1,7 +1,7 @@
 /**
  * Presence in a room too large for presence events (PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS, here 3): users coming
  * online or going offline while the room has more local subscriptions than that are not announced, while the REST
- * list stays exact; back at or under the limit, changes are announced again.
+ * list and count stay exact; back at or under the limit, changes are announced again.
  */
 import { expect, test } from "bun:test";
 import { StompTestClient } from "../support/stomp-client.ts";
@@ -17,6 +17,12 @@ async function online(token: string, roomId: string): Promise<string[]> {
   return (res.body as { online: string[] }).online;
 }
 
+async function count(token: string, roomId: string): Promise<number> {
+  const res = await env.api.get(`/rooms/${roomId}/presence/count`, token);
+  expectStatus(res, 200);
+  return (res.body as { count: number }).count;
+}
+
 async function until(check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 5000;
   while (!(await check())) {
@@ -25,7 +31,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   }
 }
 
-test("a room over the limit announces no one coming or going; the REST list stays exact", async () => {
+test("a room over the limit announces no one coming or going; the REST list and count stay exact", async () => {
   const owner = await signup(env.api, "plr");
   const [u1, u2, u3, u4] = await Promise.all([1, 2, 3, 4].map(() => signup(env.api, "plr")));
   const room = await createRoom(
@@ -57,6 +63,7 @@ test("a room over the limit announces no one coming or going; the REST list stay
   const c3 = await connect(u3!);
   const c4 = await connect(u4!);
   await until(async () => (await online(token, room.id)).length === 5);
+  expect(await count(token, room.id)).toBe(5);
 
   // Back to four as u1 leaves: still over, not announced either.
   c1.close();
@@ -69,5 +76,6 @@ test("a room over the limit announces no one coming or going; the REST list stay
   expect(listed("online")).not.toContain(u3!.user.id);
   expect(listed("offline")).not.toContain(u1!.user.id);
   expect((await online(token, room.id)).sort()).toEqual([owner.user.id, u2!.user.id, u3!.user.id].sort());
+  expect(await count(token, room.id)).toBe(3);
   for (const c of [watcher, c2, c3]) c.close();
 });

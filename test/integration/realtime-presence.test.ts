@@ -29,6 +29,9 @@ describe("presence", () => {
       ((bodyJson(f as never)[status] as string[] | undefined) ?? []).includes(b.user.id);
     await ca.waitFor(listed("online"));
     expect((await online(a.accessToken, room.id)).sort()).toEqual([a.user.id, b.user.id].sort());
+    const counted = await env.api.get(`/rooms/${room.id}/presence/count`, a.accessToken);
+    expectStatus(counted, 200);
+    expect(counted.body).toEqual({ count: 2 });
 
     cb.send("UNSUBSCRIBE", [["id", "s"]]);
     await cb.subscribeWithReceipt("/user/queue/notifications", "n");
@@ -57,7 +60,7 @@ describe("presence", () => {
     ca.close();
   });
 
-  test("GET /rooms/{roomId}/presence is for members only", async () => {
+  test("GET /rooms/{roomId}/presence and its count are for members only", async () => {
     const a = await signup(env.api, "prm");
     const stranger = await signup(env.api, "prm");
     const room = await createRoom(env.api, a, "Members");
@@ -65,6 +68,14 @@ describe("presence", () => {
     expectError(await env.api.get(`/rooms/${UNKNOWN_ID}/presence`, a.accessToken), "ROOM_NOT_FOUND");
     expectError(await env.api.get("/rooms/nope/presence", a.accessToken), "INVALID_ID");
     expectError(await env.api.get(`/rooms/${room.id}/presence`), "UNAUTHENTICATED");
+    // The count answers the same way.
+    expectError(
+      await env.api.get(`/rooms/${room.id}/presence/count`, stranger.accessToken),
+      "ROOM_NOT_FOUND",
+    );
+    expectError(await env.api.get(`/rooms/${UNKNOWN_ID}/presence/count`, a.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.get("/rooms/nope/presence/count", a.accessToken), "INVALID_ID");
+    expectError(await env.api.get(`/rooms/${room.id}/presence/count`), "UNAUTHENTICATED");
   });
 });
 

@@ -7,11 +7,32 @@ import { ROOM_PATH_ERRORS, RoomIdParamSchema } from "../schemas/rooms.ts";
 /** Who is online in a room, across processes (the real-time gateway's presence tracking). */
 export interface RoomPresence {
   online(roomId: string): Promise<string[]>;
+  /** How many `online` would list, without listing them. */
+  onlineCount(roomId: string): Promise<number>;
 }
 
 const PresenceSchema = z
   .object({ online: z.array(z.string()).openapi({ description: "User ids, ascending." }) })
   .openapi("RoomPresence");
+
+const PresenceCountSchema = z
+  .object({ count: z.number().int().nonnegative().openapi({ description: "Users online in the room." }) })
+  .openapi("RoomPresenceCount");
+
+const getPresenceCount = createRoute({
+  method: "get",
+  path: "/api/v1/rooms/{roomId}/presence/count",
+  tags: ["rooms"],
+  ...bearerAuth(),
+  summary: "How many members are online in the room",
+  description:
+    "The number of users GET /api/v1/rooms/{roomId}/presence would list. For a large room, whose processes send no presence events (PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS), this is the cheap way to show who is there.",
+  request: { params: RoomIdParamSchema },
+  responses: {
+    200: jsonContent(PresenceCountSchema, "How many are online."),
+    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS),
+  },
+});
 
 const getPresence = createRoute({
   method: "get",
@@ -34,5 +55,10 @@ export function registerPresenceRoutes(app: OpenAPIHono<AppEnv>, presence: RoomP
     const { roomId } = c.req.valid("param");
     await c.var.services.rooms.requireMember(principalOf(c), roomId);
     return c.json({ online: await presence.online(roomId) }, 200);
+  });
+  app.openapi(getPresenceCount, async (c) => {
+    const { roomId } = c.req.valid("param");
+    await c.var.services.rooms.requireMember(principalOf(c), roomId);
+    return c.json({ count: await presence.onlineCount(roomId) }, 200);
   });
 }
