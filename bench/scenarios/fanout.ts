@@ -13,7 +13,7 @@ import type { BenchOptions, Scenario, ScenarioOutput } from "./scenario.ts";
 
 /**
  * Messages per second per sender, step by step. The ramp starts at 0.2 because RabbitMQ Web-STOMP at full size
- * (10,000 connections) breaks at 1 (p99 over a second at 1.5–1.7 cores): without the lower steps it has no passing
+ * (10,000 connections) breaks at 1 (p99 0.3–1.3 s at 1.5–1.7 cores): without the lower steps it has no passing
  * step, and its ratio only a bound.
  */
 const DEFAULT_RATES = [0.2, 0.5, 1, 2, 5, 10, 20, 40, 80, 120, 160, 200, 250, 300, 400, 500];
