@@ -40,10 +40,14 @@ export async function machineInfo(): Promise<MachineInfo> {
 }
 
 /**
- * The command as a user would retype it, preceded by the PARLEY_* settings of the environment that the bench does
- * not set itself (benchEnv): Parley processes the bench starts inherit them, so they are part of what was measured.
+ * The command as a user would retype it, preceded by the settings of the environment that the processes the bench
+ * starts inherit, so they are part of what was measured: Parley's (PARLEY_*, but those the bench sets itself,
+ * benchEnv) and the runtime's (BUN_JSC_* engine options, BUN_OPTIONS).
  */
 const OWN = benchEnv("", 0);
+
+const inherited = (name: string): boolean =>
+  name.startsWith("PARLEY_") || name.startsWith("BUN_JSC_") || name === "BUN_OPTIONS";
 
 export function commandLine(
   argv: readonly string[],
@@ -51,7 +55,7 @@ export function commandLine(
 ): string {
   const quote = (a: string): string => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a));
   const settings = Object.entries(env)
-    .filter((e): e is [string, string] => e[0].startsWith("PARLEY_") && e[1] !== undefined && !(e[0] in OWN))
+    .filter((e): e is [string, string] => inherited(e[0]) && e[1] !== undefined && !(e[0] in OWN))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${quote(v)} `)
     .join("");
