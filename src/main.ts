@@ -247,7 +247,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     ready: () => store.ping(),
-    presence: gateway,
+    presence: gateway.presence,
   });
   const server = Bun.serve<Connection>({
     hostname: config.host,

@@ -182,14 +182,9 @@ export class Gateway {
     return this.#connections.size;
   }
 
-  /** Users online in a room, on any process. */
-  online(roomId: string): Promise<string[]> {
-    return this.#presence.online(roomId);
-  }
-
-  /** How many users are online in a room, on any process. */
-  onlineCount(roomId: string): Promise<number> {
-    return this.#presence.onlineCount(roomId);
+  /** Who is online in which room, on any process (the REST presence routes read it). */
+  get presence(): PresenceTracker {
+    return this.#presence;
   }
 
   /** Gives the gateway the server whose topics it publishes to; call once Bun.serve returns. */
