@@ -1,5 +1,6 @@
 import { AppError } from "../domain/errors.ts";
-import { sessionIsLive } from "../domain/session.ts";
+import type { AccessClaims } from "../services/access-tokens.ts";
+import type { Principal } from "../services/principal.ts";
 import type { Connection } from "./connection.ts";
 import type { GatewayContext } from "./context.ts";
 import { connectedFrame } from "./frames.ts";
@@ -11,8 +12,11 @@ import { header, type StompFrame } from "./stomp/frame.ts";
  * CONNECT / STOMP: version, heart-beats, authentication, the per-user connection limit, then CONNECTED. Any
  * failure is an ERROR frame and the connection closes.
  *
- * The user's broker channel is joined before the session is checked a second time, so a revocation that
- * lands while the connection is being set up either is seen by that check or reaches the channel.
+ * The token's signature is checked first, which reads nothing; the connection is then bound to the token's
+ * session (`Connection.claims`) and joins the user's broker channel, and only then is the session read. So a
+ * revocation that lands while the connection is being set up either is committed before that one read, which
+ * sees it, or is published after the channel was joined, and its notice fails the connection by its session id
+ * (gateway.ts) whether or not the read has finished.
  */
 export async function handleConnect(ctx: GatewayContext, conn: Connection, frame: StompFrame): Promise<void> {
   const version = chooseVersion(header(frame, "accept-version"));
@@ -30,30 +34,30 @@ export async function handleConnect(ctx: GatewayContext, conn: Connection, frame
     conn.fail("UNAUTHENTICATED", "An access token is required: Authorization: Bearer <token>, or passcode.");
     return;
   }
-  let principal: Awaited<ReturnType<GatewayContext["services"]["auth"]["authenticate"]>>;
+  let claims: AccessClaims;
   try {
-    principal = await ctx.services.auth.authenticate(token);
+    claims = await ctx.services.auth.verifyAccessToken(token);
   } catch (err) {
     failWith(ctx, conn, err);
     return;
   }
   if (conn.isClosed) return;
-  if (ctx.connections.countOfUser(principal.userId) >= ctx.config.wsMaxConnectionsPerUser) {
+  if (ctx.connections.countOfUser(claims.userId) >= ctx.config.wsMaxConnectionsPerUser) {
     conn.fail("TOO_MANY_CONNECTIONS", `At most ${ctx.config.wsMaxConnectionsPerUser} connections per user.`);
     return;
   }
-  conn.principal = principal;
-  ctx.connections.bindUser(conn, principal.userId);
+  conn.claims = claims;
+  ctx.connections.bindUser(conn, claims.userId);
+  let principal: Principal;
   try {
-    await ctx.userChannels.acquire(principal.userId);
+    await ctx.userChannels.acquire(claims.userId);
     if (conn.isClosed) {
       // Closed (and cleaned up) while joining: nothing else will release this reference.
-      ctx.userChannels.release(principal.userId);
+      ctx.userChannels.release(claims.userId);
       return;
     }
     conn.holdsUserChannel = true;
-    const session = await ctx.services.deps.store.sessions.findById(principal.sessionId);
-    if (session === null || !sessionIsLive(session, ctx.clock.now())) throw new AppError("SESSION_REVOKED");
+    principal = await ctx.services.auth.principalOf(claims);
   } catch (err) {
     failWith(ctx, conn, err);
     return;
@@ -67,6 +71,7 @@ export async function handleConnect(ctx: GatewayContext, conn: Connection, frame
   const now = ctx.clock.now();
   conn.lastReceivedAt = now;
   conn.lastHeartbeatAt = now;
+  conn.principal = principal;
   conn.phase = "open";
   conn.send(
     connectedFrame({

@@ -1,12 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import type { Principal } from "../services/principal.ts";
 import { Connection } from "./connection.ts";
 import { ConnectionRegistry } from "./connection-registry.ts";
 import { LocalUsers } from "./local-users.ts";
 
 function connection(id: string, userId?: string): Connection {
   const conn = new Connection(id, 0, 1024);
-  if (userId !== undefined) conn.principal = { userId, sessionId: `s-${id}`, role: "user" } as Principal;
+  if (userId !== undefined) conn.claims = { userId, sessionId: `s-${id}` };
   return conn;
 }
 

@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import type { ErrorCode } from "../domain/errors.ts";
+import type { AccessClaims } from "../services/access-tokens.ts";
 import type { Principal } from "../services/principal.ts";
 import { errorFrame } from "./frames.ts";
 import type { HubLease } from "./hub-registry.ts";
@@ -147,6 +148,13 @@ const NO_SUBSCRIPTIONS: readonly Subscription[] = Object.freeze([]);
 export class Connection {
   ws: ServerWebSocket<Connection> | null = null;
   phase: "handshake" | "open" | "closed" = "handshake";
+  /**
+   * The access token's user and session, from the moment CONNECT has verified the token's signature: what binds
+   * the connection to its user here and what a revocation of that session is matched against, also while CONNECT
+   * still reads whether the session is live.
+   */
+  claims: AccessClaims | null = null;
+  /** Set once CONNECT has read the session and the account live; the same ids as `claims`. */
   principal: Principal | null = null;
   /** The negotiated version; frames after CONNECTED are decoded with its escaping. */
   version: StompVersion = "1.2";
@@ -195,7 +203,7 @@ export class Connection {
   }
 
   get userId(): string | null {
-    return this.principal?.userId ?? null;
+    return this.claims?.userId ?? null;
   }
 
   /** Sends one frame; a client whose unsent backlog passes the limit is cut off. Returns whether it is still open. */

@@ -350,7 +350,7 @@ export class Gateway {
     this.#ctx.notifications.onNotice(userId, notice);
     if (notice.type !== "sessions.revoked") return;
     for (const conn of [...this.#connections.ofUser(userId)]) {
-      const sessionId = conn.principal?.sessionId;
+      const sessionId = conn.claims?.sessionId;
       if (sessionId === undefined || (notice.sessionIds !== "all" && !notice.sessionIds.includes(sessionId)))
         continue;
       for (const sub of conn.subscriptions.values()) {

@@ -2,7 +2,7 @@ import { AppError, Conflict } from "../domain/errors.ts";
 import { EMAIL_MAX, EMAIL_PATTERN, PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from "../domain/rules.ts";
 import { type Session, sessionIsLive } from "../domain/session.ts";
 import { type Role, toUser, type User, type UserRecord } from "../domain/user.ts";
-import type { AccessTokens } from "./access-tokens.ts";
+import type { AccessClaims, AccessTokens } from "./access-tokens.ts";
 import type { ServiceDeps } from "./deps.ts";
 import type { LoginThrottle } from "./login-throttle.ts";
 import type { Principal } from "./principal.ts";
@@ -110,10 +110,23 @@ export class AuthService {
 
   /** Resolves a bearer token to a live principal, or throws UNAUTHENTICATED / SESSION_REVOKED / ACCOUNT_DEACTIVATED. */
   async authenticate(accessToken: string): Promise<Principal> {
+    return this.principalOf(await this.verifyAccessToken(accessToken));
+  }
+
+  /**
+   * The token's user and session if its signature, issuer, audience and expiry check out, else UNAUTHENTICATED.
+   * Reads nothing: whether the session and the account are still live is `principalOf`'s to say.
+   */
+  async verifyAccessToken(accessToken: string): Promise<AccessClaims> {
+    const claims = await this.tokens.verify(accessToken, this.deps.clock.now());
+    if (!claims) throw new AppError("UNAUTHENTICATED");
+    return claims;
+  }
+
+  /** The principal of verified claims, read now: throws SESSION_REVOKED / UNAUTHENTICATED / ACCOUNT_DEACTIVATED. */
+  async principalOf(claims: AccessClaims): Promise<Principal> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const claims = await this.tokens.verify(accessToken, now);
-    if (!claims) throw new AppError("UNAUTHENTICATED");
     const session = await store.sessions.findById(claims.sessionId);
     if (!session || session.userId !== claims.userId || !sessionIsLive(session, now)) throw new AppError("SESSION_REVOKED");
     const user = await store.users.findById(claims.userId);
