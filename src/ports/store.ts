@@ -81,9 +81,21 @@ export type RotateResult =
   /** Unknown token, or its session is revoked or expired. Nothing changed. */
   | { readonly kind: "invalid" };
 
+/** A session with what authenticating by it needs of its user. */
+export interface SessionAccount {
+  readonly session: Session;
+  readonly role: Role;
+  readonly status: UserStatus;
+}
+
 export interface SessionRepository {
   create(session: NewSession): Promise<Session>;
   findById(id: string): Promise<Session | null>;
+  /**
+   * The session and its user's role and status as of one read, whatever the session's state; null when no such
+   * session exists. Every authenticated request and every CONNECT makes this check, so it is one round trip.
+   */
+  findWithAccount(id: string): Promise<SessionAccount | null>;
   /**
    * Atomically exchanges the refresh token with hash `tokenHash` for one with `nextHash`. Of any number of
    * concurrent calls with the same token at most one returns "rotated"; the others see "reused" and the session

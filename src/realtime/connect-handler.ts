@@ -72,6 +72,8 @@ export async function handleConnect(ctx: GatewayContext, conn: Connection, frame
   conn.lastReceivedAt = now;
   conn.lastHeartbeatAt = now;
   conn.principal = principal;
+  // The same ids: the principal stands for the claims from now on, and the claims object can go.
+  conn.claims = principal;
   conn.phase = "open";
   conn.send(
     connectedFrame({

@@ -127,12 +127,13 @@ export class AuthService {
   async principalOf(claims: AccessClaims): Promise<Principal> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const session = await store.sessions.findById(claims.sessionId);
-    if (!session || session.userId !== claims.userId || !sessionIsLive(session, now)) throw new AppError("SESSION_REVOKED");
-    const user = await store.users.findById(claims.userId);
-    if (!user) throw new AppError("UNAUTHENTICATED");
-    if (user.status !== "active") throw new AppError("ACCOUNT_DEACTIVATED");
-    return { userId: user.id, sessionId: session.id, role: user.role };
+    // One read: the session with its user's role and status (a session's user is never deleted).
+    const found = await store.sessions.findWithAccount(claims.sessionId);
+    if (!found || found.session.userId !== claims.userId || !sessionIsLive(found.session, now))
+      throw new AppError("SESSION_REVOKED");
+    if (found.status !== "active") throw new AppError("ACCOUNT_DEACTIVATED");
+    // The claims' own strings: a connection keeps its claims and its principal, and they share them.
+    return { userId: claims.userId, sessionId: claims.sessionId, role: found.role };
   }
 
   async logout(p: Principal): Promise<void> {

@@ -4,9 +4,10 @@
  * that read must still end the connection, by its notice, which the gateway matches against the session of the
  * token even before CONNECTED.
  *
- * The window is held open for real: a transaction locks the `users` table, so CONNECT's account read (the last
- * read before CONNECTED, after its session read) waits for it. The revocation comes from the other server, by a
- * refresh token presented twice, which touches sessions and refresh tokens only.
+ * The window is held open for real: a transaction locks the `users` table, so CONNECT's one read (the session
+ * joined with its user, after the channel join) waits for it. The revocation comes from the other server, by a
+ * refresh token presented twice, which touches sessions and refresh tokens only. An answer that comes while the
+ * read still waits can only come from the notice.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
@@ -60,7 +61,7 @@ describe.skipIf(!available)("a session revoked while its CONNECT is being set up
       await observer.end();
     };
     return {
-      // Statements waiting for the lock: CONNECT's account read once it has got that far.
+      // Statements waiting for the lock: CONNECT's read once it has got that far.
       waiting: async () => {
         const rows = await observer<{ n: number }[]>`
           SELECT count(*)::int AS n FROM pg_locks
@@ -100,14 +101,14 @@ describe.skipIf(!available)("a session revoked while its CONNECT is being set up
     );
   }
 
-  test("revoked after CONNECT's session read: ERROR SESSION_REVOKED by the notice, while the account read still waits", async () => {
+  test("revoked while CONNECT's read waits: ERROR SESSION_REVOKED by the notice, before the read returns", async () => {
     const api = client(pair.one.api);
     const a = await signup(api, "hs");
     await spendRefreshToken(a);
     const lock = await lockUsers();
     const c = await startConnect(a.accessToken);
-    // CONNECT has joined the channel and read the session live; its account read now waits for the lock.
-    await until("CONNECT's account read to wait", async () => (await lock.waiting()) === 1);
+    // CONNECT has joined the channel; its read of the session and the account now waits for the lock.
+    await until("CONNECT's read to wait", async () => (await lock.waiting()) === 1);
 
     expectError(await api.post("/auth/refresh", { refreshToken: a.refreshToken }), "REFRESH_TOKEN_REUSED");
     const answer = await c.waitFor((f) => f.command === "CONNECTED" || f.command === "ERROR");
@@ -132,7 +133,7 @@ describe.skipIf(!available)("a session revoked while its CONNECT is being set up
     opened.push(onOther);
     const lock = await lockUsers();
     const c = await startConnect(a.accessToken);
-    await until("CONNECT's account read to wait", async () => (await lock.waiting()) === 1);
+    await until("CONNECT's read to wait", async () => (await lock.waiting()) === 1);
 
     expectError(
       await api.post("/auth/refresh", { refreshToken: other.refreshToken }),
@@ -147,7 +148,7 @@ describe.skipIf(!available)("a session revoked while its CONNECT is being set up
     expect(c.closeInfo).toBeNull();
   });
 
-  test("revoked before CONNECT's session read: the read sees it", async () => {
+  test("revoked before CONNECT's read: the read sees it", async () => {
     const api = client(pair.one.api);
     const a = await signup(api, "hs");
     await spendRefreshToken(a);

@@ -16,6 +16,38 @@ export function sessionsContract(fx: StoreFixture): void {
       expect(await store().sessions.findById(ids.next())).toBeNull();
     });
 
+    test("findWithAccount: the session with its user's role and status as they stand, whatever its state", async () => {
+      const u = await user();
+      const admin = await user({ role: "admin" });
+      const s = await session(u.id);
+      expect(await store().sessions.findWithAccount(s.id)).toEqual({
+        session: s,
+        role: "user",
+        status: "active",
+      });
+      const a = await session(admin.id);
+      expect(await store().sessions.findWithAccount(a.id)).toEqual({
+        session: a,
+        role: "admin",
+        status: "active",
+      });
+      // Role and status changes are read, not remembered.
+      await store().users.update(u.id, { role: "admin", status: "deactivated" });
+      expect(await store().sessions.findWithAccount(s.id)).toEqual({
+        session: s,
+        role: "admin",
+        status: "deactivated",
+      });
+      // A revoked or expired session is still found, as findById finds it: judging it is the caller's.
+      await store().sessions.revoke(u.id, s.id, T0 + 7);
+      const revoked = await store().sessions.findWithAccount(s.id);
+      expect(revoked?.session).toEqual({ ...s, revokedAt: T0 + 7 });
+      expect(revoked?.session).toEqual((await store().sessions.findById(s.id))!);
+      const expired = await session(admin.id, { expiresAt: T0 + 1 });
+      expect((await store().sessions.findWithAccount(expired.id))?.session).toEqual(expired);
+      expect(await store().sessions.findWithAccount(ids.next())).toBeNull();
+    });
+
     test("rotate exchanges the current token and slides the expiry", async () => {
       const u = await user();
       const s = await session(u.id, { refreshTokenHash: "h1" });

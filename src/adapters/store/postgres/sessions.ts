@@ -1,5 +1,6 @@
 import type { Session } from "../../../domain/session.ts";
-import type { NewSession, RotateResult, SessionRepository } from "../../../ports/store.ts";
+import type { Role, UserStatus } from "../../../domain/user.ts";
+import type { NewSession, RotateResult, SessionAccount, SessionRepository } from "../../../ports/store.ts";
 import type { Db } from "./client.ts";
 import { Rollback, rollbackWith } from "./pg-errors.ts";
 import { type SessionRow, toSession } from "./rows.ts";
@@ -24,6 +25,15 @@ export function postgresSessions(sql: Db): SessionRepository {
     async findById(id: string): Promise<Session | null> {
       const rows = await sql<SessionRow[]>`SELECT * FROM sessions WHERE id = ${id}`;
       return rows[0] ? toSession(rows[0]) : null;
+    },
+
+    async findWithAccount(id: string): Promise<SessionAccount | null> {
+      const rows = await sql<(SessionRow & { readonly u_role: Role; readonly u_status: UserStatus })[]>`
+        SELECT s.*, u.role AS u_role, u.status AS u_status
+          FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = ${id}`;
+      const row = rows[0];
+      return row ? { session: toSession(row), role: row.u_role, status: row.u_status } : null;
     },
 
     /**

@@ -6,6 +6,7 @@ import { type Message, ROOM_EVENT_TYPES, type RoomEvent } from "../../../domain/
 import { MEMBER_ROLES, type Member, type MemberRole, ROOM_KINDS, type Room } from "../../../domain/room.ts";
 import type { Session } from "../../../domain/session.ts";
 import { type PublicUser, ROLES, USER_STATUSES, type UserRecord } from "../../../domain/user.ts";
+import type { SessionAccount } from "../../../ports/store.ts";
 
 /**
  * The allowed value equal to `value`, as the one constant string of `allowed` rather than the row's own copy: a
@@ -86,6 +87,20 @@ export function toSession(r: SessionRow): Session {
     revokedAt: r.revoked_at,
     userAgent: r.user_agent,
     ip: r.ip,
+  };
+}
+
+/** A session row joined with its user's role and status (`u_role`, `u_status`). */
+export interface SessionAccountRow extends SessionRow {
+  u_role: string;
+  u_status: string;
+}
+
+export function toSessionAccount(r: SessionAccountRow): SessionAccount {
+  return {
+    session: toSession(r),
+    role: oneOf(ROLES, r.u_role, "users.role"),
+    status: oneOf(USER_STATUSES, r.u_status, "users.status"),
   };
 }
 

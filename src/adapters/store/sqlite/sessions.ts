@@ -1,7 +1,13 @@
 import type { Session } from "../../../domain/session.ts";
-import type { NewSession, RotateResult, SessionRepository } from "../../../ports/store.ts";
+import type { NewSession, RotateResult, SessionAccount, SessionRepository } from "../../../ports/store.ts";
 import type { SqliteConnection } from "./connection.ts";
-import { SESSION_COLUMNS, type SessionRow, toSession } from "./rows.ts";
+import {
+  SESSION_COLUMNS,
+  type SessionAccountRow,
+  type SessionRow,
+  toSession,
+  toSessionAccount,
+} from "./rows.ts";
 
 const INVALID: RotateResult = { kind: "invalid" };
 
@@ -33,6 +39,17 @@ export class SqliteSessionRepository implements SessionRepository {
   async findById(id: string): Promise<Session | null> {
     const row = this.conn.get<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = $id`, { id });
     return row === null ? null : toSession(row);
+  }
+
+  async findWithAccount(id: string): Promise<SessionAccount | null> {
+    const row = this.conn.get<SessionAccountRow>(
+      `SELECT s.id, s.user_id, s.created_at, s.last_used_at, s.expires_at, s.revoked_at, s.user_agent, s.ip,
+              u.role AS u_role, u.status AS u_status
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $id`,
+      { id },
+    );
+    return row === null ? null : toSessionAccount(row);
   }
 
   /**
