@@ -28,7 +28,13 @@ describe("AccessTokens", () => {
 
   test("algorithm is pinned: alg none and HS512 are refused", async () => {
     const iat = Math.floor(t0 / 1000);
-    const none = new UnsecuredJWT({ sid: "S1" }).setSubject("U1").setIssuer("parley").setAudience("parley").setIssuedAt(iat).setExpirationTime(iat + 60).encode();
+    const none = new UnsecuredJWT({ sid: "S1" })
+      .setSubject("U1")
+      .setIssuer("parley")
+      .setAudience("parley")
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 60)
+      .encode();
     expect(await tokens.verify(none, t0)).toBeNull();
     const hs512 = await new SignJWT({ sid: "S1" })
       .setProtectedHeader({ alg: "HS512" })
@@ -40,8 +46,36 @@ describe("AccessTokens", () => {
       .sign(new TextEncoder().encode("s".repeat(64)));
     expect(await tokens.verify(hs512, t0)).toBeNull();
     // Same key, right algorithm, but no session id: not one of ours.
-    const noSid = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("U1").setIssuer("parley").setAudience("parley").setIssuedAt(iat).setExpirationTime(iat + 60).sign(key);
+    const noSid = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("U1")
+      .setIssuer("parley")
+      .setAudience("parley")
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 60)
+      .sign(key);
     expect(await tokens.verify(noSid, t0)).toBeNull();
+  });
+
+  test("a changed payload or signature, or a missing iat, is refused", async () => {
+    const jwt = await tokens.sign({ userId: "U1", sessionId: "S1" }, t0);
+    const [h, p, sig] = jwt.split(".") as [string, string, string];
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, "base64url").toString()), sub: "U9" }),
+    );
+    expect(await tokens.verify(`${h}.${forged.toString("base64url")}.${sig}`, t0)).toBeNull();
+    // The first character: all six of its bits are the signature's (the last one's lowest two are padding).
+    const flipped = (sig.startsWith("A") ? "B" : "A") + sig.slice(1);
+    expect(await tokens.verify(`${h}.${p}.${flipped}`, t0)).toBeNull();
+    const iat = Math.floor(t0 / 1000);
+    const noIat = await new SignJWT({ sid: "S1" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("U1")
+      .setIssuer("parley")
+      .setAudience("parley")
+      .setExpirationTime(iat + 60)
+      .sign(key);
+    expect(await tokens.verify(noIat, t0)).toBeNull();
   });
 
   test("garbage never throws", async () => {
