@@ -123,7 +123,10 @@ export class AuthService {
     return claims;
   }
 
-  /** The principal of verified claims, read now: throws SESSION_REVOKED / UNAUTHENTICATED / ACCOUNT_DEACTIVATED. */
+  /**
+   * The principal of verified claims, as the store has it now: SESSION_REVOKED when the session is unknown, not
+   * the token's user's, revoked or expired; ACCOUNT_DEACTIVATED when the account is.
+   */
   async principalOf(claims: AccessClaims): Promise<Principal> {
     const { store, clock } = this.deps;
     const now = clock.now();
@@ -132,7 +135,7 @@ export class AuthService {
     if (!found || found.session.userId !== claims.userId || !sessionIsLive(found.session, now))
       throw new AppError("SESSION_REVOKED");
     if (found.status !== "active") throw new AppError("ACCOUNT_DEACTIVATED");
-    // The claims' own strings: a connection keeps its claims and its principal, and they share them.
+    // The claims' own strings, so a connection's claims and principal share them until the principal replaces them.
     return { userId: claims.userId, sessionId: claims.sessionId, role: found.role };
   }
 

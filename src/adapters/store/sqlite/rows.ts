@@ -90,7 +90,7 @@ export function toSession(r: SessionRow): Session {
   };
 }
 
-/** A session row joined with its user's role and status (`u_role`, `u_status`). */
+/** A session row with its user's role and status beside it (`u_role`, `u_status`). */
 export interface SessionAccountRow extends SessionRow {
   u_role: string;
   u_status: string;
