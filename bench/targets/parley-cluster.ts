@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import postgres from "postgres";
 import { type Child, spawnChild } from "../runner/child.ts";
 import { pin } from "../runner/cpus.ts";
 import { onInterrupt } from "../runner/interrupt.ts";
+import { deleteKeys } from "../runner/redis-keys.ts";
 import { benchEnv } from "./bench-env.ts";
 import { createFixture, fixtureKey } from "./fixture.ts";
 import {
@@ -62,21 +62,6 @@ async function dropSchema(pgUrl: string, schema: string): Promise<void> {
     await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   } finally {
     await sql.end();
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
   }
 }
 

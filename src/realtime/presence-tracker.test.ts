@@ -81,7 +81,7 @@ describe("PresenceTracker counts", () => {
     tracker.add("r1", "u1"); // a second subscription (another tab): no second join
     await settle();
     expect(calls).toEqual(["join r1"]);
-    expect(await tracker.online("r1")).toEqual(["u1"]);
+    expect(await tracker.online("r1", null, 100)).toEqual(["u1"]);
 
     tracker.remove("r1", "u1"); // one of two: still present
     await settle();
@@ -95,7 +95,7 @@ describe("PresenceTracker counts", () => {
     tracker.remove("r1", "u1");
     await settle();
     expect(calls).toEqual(["join r1", "join r2", "leave r1"]);
-    expect(await tracker.online("r1")).toEqual([]);
+    expect(await tracker.online("r1", null, 100)).toEqual([]);
     expect(users.get("u1")?.presentIn).toBe("r2");
 
     tracker.remove("r2", "u1");
@@ -113,10 +113,10 @@ describe("PresenceTracker counts", () => {
     tracker.remove("r2", "u3");
     tracker.remove("r1", "u3");
     await settle();
-    expect(await tracker.online("r1")).toContain("u3");
+    expect(await tracker.online("r1", null, 100)).toContain("u3");
     tracker.remove("r1", "u3");
     await settle();
-    expect(await tracker.online("r1")).not.toContain("u3");
+    expect(await tracker.online("r1", null, 100)).not.toContain("u3");
     expect(users.get("u3")).toBeUndefined();
 
     // close() leaves every room still held, whatever the counts.

@@ -127,9 +127,9 @@ export class PresenceTracker {
     });
   }
 
-  /** Users online in the room on any process, ascending. */
-  online(roomId: string): Promise<string[]> {
-    return this.deps.presence.list(roomId);
+  /** A page of the users online in the room on any process, ascending (Presence.list). */
+  online(roomId: string, after: string | null, limit: number): Promise<string[]> {
+    return this.deps.presence.list(roomId, after, limit);
   }
 
   /** How many `online` would list. */

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { type RedisPresence, redisPresence } from "../../src/adapters/presence/redis-presence.ts";
 import { REDIS_URL, redisAvailable } from "../support/services.ts";
-import { FakeClock, presenceContract } from "./presence.contract.ts";
+import { everyone, FakeClock, presenceContract } from "./presence.contract.ts";
 
 const prefix = `parley-test:${process.pid}-${Date.now().toString(36)}:`;
 
@@ -40,7 +40,7 @@ describe.skipIf(!(await redisAvailable()))("redisPresence", () => {
     test("every key it writes carries a server-side TTL beyond the entry's", async () => {
       await p.join("ttl-room", "alice", "a1", 5_000);
       const keys = await keysUnder(admin, `${prefix}s:*ttl-room*`);
-      expect(keys.length).toBe(2);
+      expect(keys.length).toBe(3);
       for (const key of keys) {
         const ttl = await admin.pttl(key);
         expect(ttl).toBeGreaterThan(5_000);
@@ -66,7 +66,7 @@ describe.skipIf(!(await redisAvailable()))("redisPresence", () => {
       ]);
       expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
       expect(String((results[1] as PromiseRejectedResult).reason)).toContain("WRONGTYPE");
-      expect(await p.list("batch-room")).toEqual(["alice", "bob"]);
+      expect(await everyone(p, "batch-room")).toEqual(["alice", "bob"]);
     });
 
     test("refreshes made in one turn go to Redis in one write", async () => {
@@ -90,6 +90,70 @@ describe.skipIf(!(await redisAvailable()))("redisPresence", () => {
         socket.write = write;
         await client.quit();
       }
+    });
+
+    test("users present without the id index (written by an earlier version) are listed: the index is rebuilt", async () => {
+      const clock = new FakeClock();
+      const own = redisPresence({ client: admin, prefix: `${prefix}i:` }, clock);
+      const room = `${prefix}i:presence:{old-room}`;
+      await own.join("old-room", "carol", "c1", 30_000);
+      // What the JOIN script wrote before the index existed: the room set and the connection set only.
+      for (const user of ["alice", "bob"]) {
+        await admin.zadd(room, clock.now() + 30_000, user);
+        await admin.zadd(`${room}:${user}`, clock.now() + 30_000, "c1");
+      }
+      expect(await own.count("old-room")).toBe(3);
+      expect(await everyone(own, "old-room")).toEqual(["alice", "bob", "carol"]);
+      expect(await admin.zcard(`${room}#ids`)).toBe(3);
+      expect(await admin.pttl(`${room}#ids`)).toBeGreaterThan(30_000);
+    });
+
+    test("ids left in the index by leaves that predate it are not listed: the index is rebuilt", async () => {
+      const own = redisPresence({ client: admin, prefix: `${prefix}j:` }, new FakeClock());
+      const room = `${prefix}j:presence:{stale-room}`;
+      for (const user of ["alice", "bob", "carol"]) await own.join("stale-room", user, "c1", 30_000);
+      // An earlier version's LEAVE: the room set and the connection set, not the index.
+      await admin.zrem(room, "bob");
+      await admin.del(`${room}:bob`);
+      await admin.zadd(`${room}#ids`, 0, "dave");
+      await admin.zrem(room, "dave");
+      expect(await own.list("stale-room", null, 2)).toEqual(["alice", "carol"]);
+      expect(await admin.zrange(`${room}#ids`, 0, -1)).toEqual(["alice", "carol"]);
+      expect(await everyone(own, "stale-room")).toEqual(["alice", "carol"]);
+    });
+
+    test("a user missing from the index while another lingers in it (the same sizes) is listed after one read", async () => {
+      const own = redisPresence({ client: admin, prefix: `${prefix}m:` }, new FakeClock());
+      const room = `${prefix}m:presence:{mixed-room}`;
+      for (const user of ["alice", "bob"]) await own.join("mixed-room", user, "c1", 30_000);
+      // An earlier version's leave of bob and join of carol: the index still says alice, bob.
+      await admin.zrem(room, "bob");
+      await admin.zadd(room, Date.now() + 60_000, "carol");
+      expect(await own.list("mixed-room", null, 10)).toEqual(["alice"]);
+      expect(await own.list("mixed-room", null, 10)).toEqual(["alice", "carol"]);
+    });
+
+    test("a refresh of a user already present leaves the index alone; its TTL follows the room set's", async () => {
+      const clock = new FakeClock();
+      const own = redisPresence({ client: admin, prefix: `${prefix}n:` }, clock);
+      const room = `${prefix}n:presence:{refresh-room}`;
+      await own.join("refresh-room", "alice", "c1", 5_000);
+      await admin.pexpire(`${room}#ids`, 1_000);
+      await admin.pexpire(room, 1_000);
+      await own.refresh(["refresh-room"], "alice", "c1", 5_000);
+      expect(await admin.zrange(`${room}#ids`, 0, -1)).toEqual(["alice"]);
+      expect(await admin.pttl(`${room}#ids`)).toBeGreaterThan(5_000);
+    });
+
+    test("expired users leave the index with the room set: a count clears both", async () => {
+      const clock = new FakeClock();
+      const own = redisPresence({ client: admin, prefix: `${prefix}k:` }, clock);
+      const room = `${prefix}k:presence:{expiry-room}`;
+      await own.join("expiry-room", "alice", "c1", 1_000);
+      await own.join("expiry-room", "bob", "c1", 30_000);
+      clock.advance(1_000);
+      expect(await own.count("expiry-room")).toBe(1);
+      expect(await admin.zrange(`${room}#ids`, 0, -1)).toEqual(["bob"]);
     });
 
     test("close() leaves a client it was given open", async () => {

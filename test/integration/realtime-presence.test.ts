@@ -79,6 +79,63 @@ describe("presence", () => {
   });
 });
 
+describe("presence pages", () => {
+  test("GET /rooms/{roomId}/presence reads the online users a page at a time, in id order", async () => {
+    const users = [await signup(env.api, "prp"), await signup(env.api, "prp"), await signup(env.api, "prp")];
+    const [a, b, c] = users as [(typeof users)[0], (typeof users)[0], (typeof users)[0]];
+    const room = await createRoom(env.api, a, "Pages", [b.user.id, c.user.id]);
+    const clients = await Promise.all(
+      users.map((u) => StompTestClient.connect(env.server.wsUrl, u.accessToken)),
+    );
+    for (const client of clients) await client.subscribeWithReceipt(roomDest(room.id), "s");
+    const ids = users.map((u) => u.user.id).sort();
+
+    const first = await env.api.get(`/rooms/${room.id}/presence?limit=2`, b.accessToken);
+    expectStatus(first, 200);
+    expect(first.body).toEqual({ online: ids.slice(0, 2), nextAfter: ids[1] });
+    const second = await env.api.get(`/rooms/${room.id}/presence?limit=2&after=${ids[1]}`, b.accessToken);
+    expectStatus(second, 200);
+    expect(second.body).toEqual({ online: ids.slice(2), nextAfter: null });
+    // Without a page size: the first PAGE_DEFAULT (20), here everyone, and nothing after them.
+    const all = await env.api.get(`/rooms/${room.id}/presence`, b.accessToken);
+    expect(all.body).toEqual({ online: ids, nextAfter: null });
+    // A full last page points past itself; the page after it is empty.
+    const exact = await env.api.get(`/rooms/${room.id}/presence?limit=3`, b.accessToken);
+    expect(exact.body).toEqual({ online: ids, nextAfter: ids[2] });
+    const after = await env.api.get(`/rooms/${room.id}/presence?after=${ids[2]}`, b.accessToken);
+    expect(after.body).toEqual({ online: [], nextAfter: null });
+
+    clients[0]?.close();
+    await waitUntil(async () => !(await online(b.accessToken, room.id)).includes(users[0]?.user.id ?? ""));
+    expect(await online(b.accessToken, room.id)).toEqual(ids.filter((id) => id !== a.user.id));
+    for (const client of clients.slice(1)) client.close();
+  });
+
+  test("a bad page size is VALIDATION_FAILED and a bad cursor INVALID_CURSOR", async () => {
+    const a = await signup(env.api, "prq");
+    const room = await createRoom(env.api, a, "Bad pages");
+    for (const limit of ["0", "101", "-1", "1.5", "abc", ""])
+      expectError(
+        await env.api.get(`/rooms/${room.id}/presence?limit=${limit}`, a.accessToken),
+        "VALIDATION_FAILED",
+      );
+    for (const after of ["nope", "%27%20OR%201%3D1", "(", "-"])
+      expectError(
+        await env.api.get(`/rooms/${room.id}/presence?after=${after}`, a.accessToken),
+        "INVALID_CURSOR",
+      );
+    expectError(await env.api.get(`/rooms/${room.id}/presence?limit=101`), "UNAUTHENTICATED");
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("condition not met in time");
+    await Bun.sleep(20);
+  }
+}
+
 describe("typing", () => {
   test("an ephemeral typing event reaches the room without seq; repeats within the throttle are dropped", async () => {
     const a = await signup(env.api, "ty");

@@ -185,16 +185,18 @@ describe.skipIf(!available)("real-time over Redis and PostgreSQL (two servers)",
     const c = await StompTestClient.connect(pair.two.wsUrl, a.accessToken);
     await c.subscribeWithReceipt(roomDest(room.id), "s");
     const res = await api1.get(`/rooms/${room.id}/presence`, a.accessToken);
-    expect(res.body).toEqual({ online: [a.user.id] });
+    expect(res.body).toEqual({ online: [a.user.id], nextAfter: null });
+    const page = await api1.get(`/rooms/${room.id}/presence?limit=1`, a.accessToken);
+    expect(page.body).toEqual({ online: [a.user.id], nextAfter: a.user.id });
     c.close();
     await c.closed;
     const deadline = Date.now() + 2000;
     let now: unknown = null;
     while (Date.now() < deadline) {
       now = (await api1.get(`/rooms/${room.id}/presence`, a.accessToken)).body;
-      if (JSON.stringify(now) === JSON.stringify({ online: [] })) break;
+      if (JSON.stringify(now) === JSON.stringify({ online: [], nextAfter: null })) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(now).toEqual({ online: [] });
+    expect(now).toEqual({ online: [], nextAfter: null });
   });
 });

@@ -15,9 +15,16 @@ export interface RedisPresence extends Presence {
 /**
  * Data model, per room:
  * - `<prefix>presence:{<room>}` — sorted set, member userId, score = latest expiry among the user's connections.
- *   list() and count() read only this set, so count is O(log n).
+ *   count() reads only this set (after clearing expired users), so it is O(log n).
+ * - `<prefix>presence:{<room>}#ids` — sorted set, member userId, score 0: the same users in id order, so that
+ *   list() reads a page with ZRANGEBYLEX, O(log n + page), where sorting the room would cost Redis ~11 ms at
+ *   70,000 users for every read (docs/benchmarks/optimizations.md, "The online list in pages"). Join (for a user
+ *   new to the room set), leave and the clearing of expired users change both sets in the same script, so they
+ *   hold the same users. Entries written by a version without the index break that; a page read that finds the
+ *   two sets of different sizes rebuilds the index from the room set (O(n), once), and an id the room set no
+ *   longer holds is never listed (dropped from the index when a page meets it).
  * - `<prefix>presence:{<room>}:<userId>` — sorted set, member connId, score = that connection's expiry.
- * Scores come from the injected clock. Both keys also carry a server-side TTL beyond their newest entry, so a
+ * Scores come from the injected clock. The keys also carry a server-side TTL beyond their newest entry, so a
  * room whose processes all crashed leaves nothing behind. The braces keep a room's keys in one cluster slot;
  * refresh() of several rooms runs as one script over all their keys, so it targets a single Redis endpoint
  * (a cluster would need one call per slot); refreshes of one event-loop turn share one pipeline.
@@ -26,15 +33,17 @@ const JOIN = `
 local now = ARGV[3]
 local expiresAt = ARGV[4]
 local keyTtl = tonumber(ARGV[5])
-for i = 1, #KEYS, 2 do
-  local roomKey, connKey = KEYS[i], KEYS[i + 1]
+for i = 1, #KEYS, 3 do
+  local roomKey, connKey, idsKey = KEYS[i], KEYS[i + 1], KEYS[i + 2]
   redis.call('ZREMRANGEBYSCORE', connKey, '-inf', now)
   redis.call('ZADD', connKey, expiresAt, ARGV[2])
   local newest = redis.call('ZRANGE', connKey, -1, -1, 'WITHSCORES')
-  redis.call('ZADD', roomKey, newest[2], ARGV[1])
-  for _, key in ipairs({roomKey, connKey}) do
-    if redis.call('PTTL', key) < keyTtl then redis.call('PEXPIRE', key, keyTtl) end
+  if redis.call('ZADD', roomKey, newest[2], ARGV[1]) == 1 then redis.call('ZADD', idsKey, 0, ARGV[1]) end
+  if redis.call('PTTL', roomKey) < keyTtl then
+    redis.call('PEXPIRE', roomKey, keyTtl)
+    redis.call('PEXPIRE', idsKey, keyTtl)
   end
+  if redis.call('PTTL', connKey) < keyTtl then redis.call('PEXPIRE', connKey, keyTtl) end
 end
 return 0
 `;
@@ -48,7 +57,60 @@ if newest[2] then
   return 1
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 return 0
+`;
+
+/**
+ * Clears the users whose every connection expired (score <= now) from the room set and the id index, in slices
+ * (Lua's unpack takes a few thousand values at most). Shared by COUNT and PAGE.
+ */
+const CLEAR_EXPIRED = `
+local function clearExpired(roomKey, idsKey, now)
+  local gone = redis.call('ZRANGEBYSCORE', roomKey, '-inf', now)
+  if #gone == 0 then return end
+  for i = 1, #gone, 500 do
+    redis.call('ZREM', idsKey, unpack(gone, i, math.min(i + 499, #gone)))
+  end
+  redis.call('ZREMRANGEBYSCORE', roomKey, '-inf', now)
+end
+`;
+
+const COUNT = `${CLEAR_EXPIRED}
+clearExpired(KEYS[1], KEYS[2], ARGV[1])
+return redis.call('ZCARD', KEYS[1])
+`;
+
+/** ARGV: now, the cursor ('' for the first page), the page size. */
+const PAGE = `${CLEAR_EXPIRED}
+local roomKey, idsKey = KEYS[1], KEYS[2]
+clearExpired(roomKey, idsKey, ARGV[1])
+if redis.call('ZCARD', idsKey) ~= redis.call('ZCARD', roomKey) then
+  redis.call('DEL', idsKey)
+  local all = redis.call('ZRANGE', roomKey, 0, -1)
+  for i = 1, #all, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #all) do
+      args[#args + 1] = 0
+      args[#args + 1] = all[j]
+    end
+    redis.call('ZADD', idsKey, unpack(args))
+  end
+  local ttl = redis.call('PTTL', roomKey)
+  if ttl > 0 then redis.call('PEXPIRE', idsKey, ttl) end
+end
+local limit = tonumber(ARGV[3])
+local from = ARGV[2] == '' and '-' or '(' .. ARGV[2]
+local page = {}
+while #page < limit do
+  local ids = redis.call('ZRANGEBYLEX', idsKey, from, '+', 'LIMIT', 0, limit - #page)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    if redis.call('ZSCORE', roomKey, id) then page[#page + 1] = id else redis.call('ZREM', idsKey, id) end
+  end
+  from = '(' .. ids[#ids]
+end
+return page
 `;
 
 /** Server-side key lifetime beyond the TTL: room for clock skew between processes; only garbage collection. */
@@ -57,6 +119,8 @@ const KEY_TTL_MARGIN_MS = 60_000;
 interface PresenceScripts {
   parleyPresenceJoin(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   parleyPresenceLeave(...keysAndArgs: (string | number)[]): Promise<unknown>;
+  parleyPresenceCount(...keysAndArgs: (string | number)[]): Promise<unknown>;
+  parleyPresencePage(...keysAndArgs: (string | number)[]): Promise<unknown>;
 }
 
 /** The same script queued on a pipeline (ioredis adds defined commands to pipelines too). */
@@ -79,18 +143,21 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
   const owned = "url" in opts;
   const redis = "url" in opts ? new Redis(opts.url) : opts.client;
   redis.defineCommand("parleyPresenceJoin", { lua: JOIN });
-  redis.defineCommand("parleyPresenceLeave", { lua: LEAVE, numberOfKeys: 2 });
+  redis.defineCommand("parleyPresenceLeave", { lua: LEAVE, numberOfKeys: 3 });
+  redis.defineCommand("parleyPresenceCount", { lua: COUNT, numberOfKeys: 2 });
+  redis.defineCommand("parleyPresencePage", { lua: PAGE, numberOfKeys: 2 });
   const scripts = redis as unknown as PresenceScripts;
 
   const roomKey = (room: string) => `${opts.prefix}presence:{${room}}`;
   const connKey = (room: string, userId: string) => `${roomKey(room)}:${userId}`;
+  const idsKey = (room: string) => `${roomKey(room)}#ids`;
 
   /** The JOIN script's numKeys, keys and arguments for one connection in `rooms`, timed now. */
   function joinCall(rooms: readonly string[], userId: string, connId: string, ttlMs: number): JoinCall {
     if (!Number.isFinite(ttlMs) || ttlMs <= 0)
       throw new RangeError(`presence TTL must be positive, got ${ttlMs}`);
     const now = clock.now();
-    const keys = rooms.flatMap((room) => [roomKey(room), connKey(room, userId)]);
+    const keys = rooms.flatMap((room) => [roomKey(room), connKey(room, userId), idsKey(room)]);
     return [keys.length, ...keys, userId, connId, now, now + ttlMs, ttlMs + KEY_TTL_MARGIN_MS];
   }
 
@@ -125,15 +192,6 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
     );
   }
 
-  /** Drops users whose every connection expired, then reads the survivors: one MULTI, so one consistent view. */
-  async function live(room: string): Promise<string[]> {
-    const key = roomKey(room);
-    const results = await redis.multi().zremrangebyscore(key, "-inf", clock.now()).zrange(key, 0, -1).exec();
-    const users = results?.[1]?.[1];
-    if (!Array.isArray(users)) throw new Error("presence: unexpected reply from Redis");
-    return users.map(String).sort();
-  }
-
   return {
     async join(room, userId, connId, ttlMs) {
       sendQueued();
@@ -161,6 +219,7 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
       const left = await scripts.parleyPresenceLeave(
         roomKey(room),
         connKey(room, userId),
+        idsKey(room),
         userId,
         connId,
         clock.now(),
@@ -168,16 +227,24 @@ export function redisPresence(opts: RedisPresenceOptions, clock: Clock): RedisPr
       return left === 1;
     },
 
-    async list(room) {
+    async list(room, after, limit) {
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new RangeError(`presence page size must be at least 1, got ${limit}`);
       sendQueued();
-      return live(room);
+      const page = await scripts.parleyPresencePage(
+        roomKey(room),
+        idsKey(room),
+        clock.now(),
+        after ?? "",
+        limit,
+      );
+      if (!Array.isArray(page)) throw new Error("presence: unexpected reply from Redis");
+      return page.map(String);
     },
 
     async count(room) {
       sendQueued();
-      const key = roomKey(room);
-      const results = await redis.multi().zremrangebyscore(key, "-inf", clock.now()).zcard(key).exec();
-      const count = results?.[1]?.[1];
+      const count = await scripts.parleyPresenceCount(roomKey(room), idsKey(room), clock.now());
       if (typeof count !== "number") throw new Error("presence: unexpected reply from Redis");
       return count;
     },

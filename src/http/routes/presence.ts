@@ -1,18 +1,34 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { PAGE_DEFAULT } from "../../domain/rules.ts";
 import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
-import { AUTH_ERRORS, errorResponses, jsonContent } from "../schemas/common.ts";
+import {
+  AUTH_ERRORS,
+  errorResponses,
+  IdCursorSchema,
+  IdSchema,
+  jsonContent,
+  LimitQuerySchema,
+} from "../schemas/common.ts";
 import { ROOM_PATH_ERRORS, RoomIdParamSchema } from "../schemas/rooms.ts";
 
 /** Who is online in a room, across processes (the real-time gateway's presence tracking). */
 export interface RoomPresence {
-  online(roomId: string): Promise<string[]>;
+  /** One page: at most `limit` user ids above `after`, ascending. */
+  online(roomId: string, after: string | null, limit: number): Promise<string[]>;
   /** How many `online` would list, without listing them. */
   onlineCount(roomId: string): Promise<number>;
 }
 
+const PresenceQuerySchema = z.object({ after: IdCursorSchema, limit: LimitQuerySchema });
+
 const PresenceSchema = z
-  .object({ online: z.array(z.string()).openapi({ description: "User ids, ascending." }) })
+  .object({
+    online: z.array(z.string()).openapi({ description: "User ids, ascending." }),
+    nextAfter: IdSchema.nullable().openapi({
+      description: "Cursor for the next page; null on the last page.",
+    }),
+  })
   .openapi("RoomPresence");
 
 const PresenceCountSchema = z
@@ -41,11 +57,11 @@ const getPresence = createRoute({
   ...bearerAuth(),
   summary: "Members online in the room",
   description:
-    "Users with a live real-time subscription to the room on any process. Entries of a process that died expire after PARLEY_PRESENCE_TTL_MS.",
-  request: { params: RoomIdParamSchema },
+    "Users with a live real-time subscription to the room on any process, a page at a time in id order (a large room has tens of thousands). Entries of a process that died expire after PARLEY_PRESENCE_TTL_MS. Reading page after page lists every user online throughout exactly once; one who comes or goes meanwhile may be missed.",
+  request: { params: RoomIdParamSchema, query: PresenceQuerySchema },
   responses: {
     200: jsonContent(PresenceSchema, "Who is online."),
-    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS),
+    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS, "VALIDATION_FAILED", "INVALID_CURSOR"),
   },
 });
 
@@ -53,8 +69,10 @@ const getPresence = createRoute({
 export function registerPresenceRoutes(app: OpenAPIHono<AppEnv>, presence: RoomPresence): void {
   app.openapi(getPresence, async (c) => {
     const { roomId } = c.req.valid("param");
+    const { after, limit = PAGE_DEFAULT } = c.req.valid("query");
     await c.var.services.rooms.requireMember(principalOf(c), roomId);
-    return c.json({ online: await presence.online(roomId) }, 200);
+    const online = await presence.online(roomId, after ?? null, limit);
+    return c.json({ online, nextAfter: online.length === limit ? (online.at(-1) ?? null) : null }, 200);
   });
   app.openapi(getPresenceCount, async (c) => {
     const { roomId } = c.req.valid("param");
