@@ -11,6 +11,8 @@ import { type LineSeries, lineChart } from "./svg.ts";
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 
 const n = (v: number) => v.toLocaleString("en");
+/** A rate per sender to four significant digits: once a minute is 0.01667, not 0.016666666666666666. */
+const rateText = (v: number) => String(Number(v.toPrecision(4)));
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
 function runTable(runs: readonly RunResult[]): string {
@@ -20,7 +22,7 @@ function runTable(runs: readonly RunResult[]): string {
   for (const r of runs) {
     const p = r.peak;
     const lb = p?.generatorSaturated ? " (lower bound: generator saturated)" : "";
-    t += `| ${r.target} | ${n(r.connections.ready)}/${n(r.connections.failed)} | ${p ? n(p.deliveriesPerSec) + lb : "–"} | ${p ? p.rate : "–"} | ${
+    t += `| ${r.target} | ${n(r.connections.ready)}/${n(r.connections.failed)} | ${p ? n(p.deliveriesPerSec) + lb : "–"} | ${p ? rateText(p.rate) : "–"} | ${
       p ? `${p.latencyMs.p50} / ${p.latencyMs.p95} / ${p.latencyMs.p99} / ${p.latencyMs.max}` : "–"
     } | ${p ? `${(p.delivered * 100).toFixed(1)} %` : "–"} | ${p ? p.serverCpu : "–"} | ${p ? mib(p.serverRssBytes) : "–"} | ${p ? p.generatorCpu : "–"} |\n`;
   }
@@ -32,7 +34,7 @@ function stepTable(r: RunResult): string {
     "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | server cpu | gen cpu (busiest second) | verdict |\n" +
     "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const s of r.steps) {
-    t += `| ${s.rate} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.serverCpu} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
+    t += `| ${rateText(s.rate)} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.serverCpu} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
   }
   return t;
 }
