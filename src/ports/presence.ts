@@ -34,12 +34,12 @@ export interface Presence {
   /**
    * One page of the distinct user ids with at least one unexpired connection in the room, ascending: at most
    * `limit` of them, all above `after` (exclusive; null starts at the first). A room can hold tens of thousands
-   * of users, so there is no way to read them all at once: what one call costs is bounded by `limit` (plus the
-   * expired entries it clears), not by the room. Pages read one after another see each user present throughout
-   * exactly once; a user who arrives or leaves meanwhile may or may not be seen.
+   * of users, so there is no way to read them all at once: an answer is bounded by `limit`, not by the room (and
+   * on Redis, shared by every process, so is the work: see redis-presence.ts). Pages read one after another see
+   * each user present throughout exactly once; a user who arrives or leaves meanwhile may or may not be seen.
    */
   list(room: string, after: string | null, limit: number): Promise<string[]>;
 
-  /** The number of users present in the room: what `list` would return page after page, in O(1) of the room. */
+  /** The number of users present in the room (what `list` returns page after page), without reading them. */
   count(room: string): Promise<number>;
 }
