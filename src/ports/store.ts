@@ -188,8 +188,12 @@ export interface RoomRepository {
     roomId: string,
     userId: string,
   ): Promise<{ readonly room: Room; readonly member: Member | null } | null>;
-  /** Members with their public profiles, ordered by join time. */
-  listMembers(roomId: string): Promise<MemberView[]>;
+  /**
+   * One page of the room's members with their public profiles, by user id: at most `limit`, all with a user id
+   * above `after` (exclusive; null starts at the first). A room can have tens of thousands of members, so there is
+   * no call that reads them all: a page is a range of the (room, user) primary key, O(log n + limit).
+   */
+  listMembers(roomId: string, after: string | null, limit: number): Promise<MemberView[]>;
   /**
    * Adds a member and appends a "member.joined" event with the room's next seq, in one transaction.
    * Returns null (and appends nothing) if already a member. Throws NotFound("room") / NotFound("user").

@@ -145,7 +145,10 @@ describe("RoomService.transferOwnership", () => {
     expect(await refusal(rooms.transferOwnership(agent.p, roomId, agent.record.id))).toBe("FORBIDDEN");
     await rooms.transferOwnership(customer.p, roomId, agent.record.id);
     await rooms.transferOwnership(admin.p, roomId, lead.record.id);
-    const roles = (await store.rooms.listMembers(roomId)).map((v) => [v.member.userId, v.member.role]);
+    const roles = (await store.rooms.listMembers(roomId, null, 100)).map((v) => [
+      v.member.userId,
+      v.member.role,
+    ]);
     expect(roles).toEqual([
       [customer.record.id, "member"],
       [agent.record.id, "member"],
@@ -168,7 +171,9 @@ describe("RoomService.transferOwnership", () => {
     expect(lost?.status === "rejected" && lost.reason instanceof AppError && lost.reason.code).toBe(
       "FORBIDDEN",
     );
-    const owners = (await store.rooms.listMembers(roomId)).filter((v) => v.member.role === "owner");
+    const owners = (await store.rooms.listMembers(roomId, null, 100)).filter(
+      (v) => v.member.role === "owner",
+    );
     expect(owners.map((v) => v.member.userId)).toEqual([(await store.rooms.findById(roomId))?.ownerId ?? ""]);
     expect(announced).toHaveLength(1);
   });
@@ -226,8 +231,8 @@ describe("RoomService.removeMember", () => {
     expect((e as AppError).message).toContain("transfer ownership");
     await rooms.transferOwnership(a.p, roomId, b.record.id);
     await rooms.removeMember(a.p, roomId, a.record.id);
-    expect((await store.rooms.listMembers(roomId)).map((v) => [v.member.userId, v.member.role])).toEqual([
-      [b.record.id, "owner"],
-    ]);
+    expect(
+      (await store.rooms.listMembers(roomId, null, 100)).map((v) => [v.member.userId, v.member.role]),
+    ).toEqual([[b.record.id, "owner"]]);
   });
 });

@@ -8,9 +8,25 @@ import type { Principal } from "./principal.ts";
 
 export interface RoomDetails {
   readonly room: Room;
+  /** The first ROOM_DETAILS_MEMBERS members by user id: all of them in a room that has no more. */
   readonly members: MemberView[];
+  /** Where `members(…)` continues when `members` is a full page; null when it is not. */
+  readonly membersNextAfter: string | null;
   readonly myRole: Member["role"];
 }
+
+/** One page of a room's members and the cursor of the next: null unless the page is full. */
+export interface MemberPage {
+  readonly members: MemberView[];
+  readonly nextAfter: string | null;
+}
+
+/**
+ * Members a room's details carry (a page of GET /api/v1/rooms/{roomId}/members at its largest size): a group
+ * room of up to this many comes whole; a room of 70,000 does not cost a read of 70,000 rows and a response of
+ * megabytes each time a member opens it.
+ */
+export const ROOM_DETAILS_MEMBERS = 100;
 
 const NOT_A_MEMBER = "That user is not a member of this room.";
 const ONLY_THE_OWNER = "Only the room's owner can do this.";
@@ -91,7 +107,19 @@ export class RoomService {
 
   async get(p: Principal, roomId: string): Promise<RoomDetails> {
     const { room, member } = await this.requireMember(p, roomId);
-    return { room, members: await this.deps.store.rooms.listMembers(roomId), myRole: member.role };
+    const page = await this.#memberPage(roomId, null, ROOM_DETAILS_MEMBERS);
+    return { room, members: page.members, membersNextAfter: page.nextAfter, myRole: member.role };
+  }
+
+  /** A page of the room's members by user id (members only; ROOM_NOT_FOUND otherwise, as for every room read). */
+  async members(p: Principal, roomId: string, after: string | null, limit: number): Promise<MemberPage> {
+    await this.requireMember(p, roomId);
+    return this.#memberPage(roomId, after, limit);
+  }
+
+  async #memberPage(roomId: string, after: string | null, limit: number): Promise<MemberPage> {
+    const members = await this.deps.store.rooms.listMembers(roomId, after, limit);
+    return { members, nextAfter: members.length === limit ? (members.at(-1)?.member.userId ?? null) : null };
   }
 
   async update(p: Principal, roomId: string, patch: { name?: string; topic?: string }): Promise<Room> {

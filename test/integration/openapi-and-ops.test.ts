@@ -50,6 +50,7 @@ const EXPECTED_ROUTES = [
   "POST /api/v1/dms",
   "GET /api/v1/rooms/{roomId}",
   "PATCH /api/v1/rooms/{roomId}",
+  "GET /api/v1/rooms/{roomId}/members",
   "POST /api/v1/rooms/{roomId}/members",
   "DELETE /api/v1/rooms/{roomId}/members/{userId}",
   "POST /api/v1/rooms/{roomId}/owner",

@@ -21,6 +21,12 @@ interface Details {
   room: WireRoom;
   myRole: string;
   members: Array<{ userId: string; role: string; joinedAt: string; user: WireUser }>;
+  membersNextAfter: string | null;
+}
+
+interface MemberPage {
+  members: Details["members"];
+  nextAfter: string | null;
 }
 
 interface Summary {
@@ -80,11 +86,84 @@ describe("group rooms", () => {
       role: "user",
       status: "active",
     });
+    expect(d.membersNextAfter).toBeNull();
     expect(JSON.stringify(d)).not.toContain("@example.test");
 
     const mine = await summaries(member);
     expect(mine.map((s) => s.room.id)).toEqual([room.id]);
     expect(mine[0]).toMatchObject({ myRole: "member", lastMessage: null, unreadCount: 0, readSeq: 0 });
+  });
+
+  test("a large room's details carry its first 100 members by id; GET /members pages through all of them", async () => {
+    const owner = await signup(env.api, "big");
+    const others: Account[] = [];
+    for (let i = 0; i < 100; i++) others.push(await signup(env.api, "big"));
+    const res = await env.api.post(
+      "/rooms",
+      { name: "Big", memberIds: others.map((o) => o.user.id) },
+      owner.accessToken,
+    );
+    expectStatus(res, 201);
+    const room = (res.body as { room: WireRoom }).room;
+    const all = [owner, ...others].map((a) => a.user.id).sort();
+
+    const d = await details(others[0] as Account, room.id);
+    expect(d.members.map((m) => m.userId)).toEqual(all.slice(0, 100));
+    expect(d.membersNextAfter).toBe(all[99] ?? "");
+    expect(d.myRole).toBe("member");
+    const members = (query: string) => env.api.get(`/rooms/${room.id}/members${query}`, owner.accessToken);
+    const rest = await members(`?after=${d.membersNextAfter}&limit=100`);
+    expectStatus(rest, 200);
+    expect((rest.body as MemberPage).members.map((m) => m.userId)).toEqual(all.slice(100));
+    expect((rest.body as MemberPage).nextAfter).toBeNull();
+
+    // Page after page of 40: every member once, in order, each with role and public profile.
+    const read: Details["members"] = [];
+    let after: string | null = null;
+    do {
+      const page = await members(`?limit=40${after === null ? "" : `&after=${after}`}`);
+      expectStatus(page, 200);
+      const body = page.body as MemberPage;
+      expect(body.members.length).toBeLessThanOrEqual(40);
+      read.push(...body.members);
+      after = body.nextAfter;
+    } while (after !== null);
+    expect(read.map((m) => m.userId)).toEqual(all);
+    expect(read.find((m) => m.userId === owner.user.id)).toMatchObject({
+      role: "owner",
+      user: { id: owner.user.id, username: owner.user.username },
+    });
+    expect(JSON.stringify(read)).not.toContain("@example.test");
+    // Without a page size: PAGE_DEFAULT (20).
+    const first = (await members("")).body as MemberPage;
+    expect(first.members.map((m) => m.userId)).toEqual(all.slice(0, 20));
+    expect(first.nextAfter).toBe(all[19] ?? "");
+  });
+
+  test("GET /rooms/{roomId}/members: members only; bad page sizes and cursors are refused", async () => {
+    const owner = await signup(env.api, "pgm");
+    const stranger = await signup(env.api, "pgm");
+    const room = await createRoom(env.api, owner, "Paged");
+    const ok = await env.api.get(`/rooms/${room.id}/members`, owner.accessToken);
+    expectStatus(ok, 200);
+    expect((ok.body as MemberPage).members.map((m) => [m.userId, m.role])).toEqual([
+      [owner.user.id, "owner"],
+    ]);
+    expect((ok.body as MemberPage).nextAfter).toBeNull();
+    expectError(await env.api.get(`/rooms/${room.id}/members`, stranger.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.get(`/rooms/${UNKNOWN_ID}/members`, owner.accessToken), "ROOM_NOT_FOUND");
+    expectError(await env.api.get("/rooms/nope/members", owner.accessToken), "INVALID_ID");
+    expectError(await env.api.get(`/rooms/${room.id}/members`), "UNAUTHENTICATED");
+    for (const limit of ["0", "101", "-1", "2.5", "x", ""])
+      expectError(
+        await env.api.get(`/rooms/${room.id}/members?limit=${limit}`, owner.accessToken),
+        "VALIDATION_FAILED",
+      );
+    for (const after of ["nope", "%27--", "(", UNKNOWN_ID.toLowerCase()])
+      expectError(
+        await env.api.get(`/rooms/${room.id}/members?after=${after}`, owner.accessToken),
+        "INVALID_CURSOR",
+      );
   });
 
   test("creating with an unknown member id is 404 and creates nothing", async () => {

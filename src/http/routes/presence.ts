@@ -2,14 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
 import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
-import {
-  AUTH_ERRORS,
-  errorResponses,
-  IdCursorSchema,
-  IdSchema,
-  jsonContent,
-  LimitQuerySchema,
-} from "../schemas/common.ts";
+import { AUTH_ERRORS, errorResponses, IdPageQuerySchema, IdSchema, jsonContent } from "../schemas/common.ts";
 import { ROOM_PATH_ERRORS, RoomIdParamSchema } from "../schemas/rooms.ts";
 
 /** Who is online in a room, across processes (the real-time gateway's presence tracking). */
@@ -19,8 +12,6 @@ export interface RoomPresence {
   /** How many `online` would list, without listing them. */
   onlineCount(roomId: string): Promise<number>;
 }
-
-const PresenceQuerySchema = z.object({ after: IdCursorSchema, limit: LimitQuerySchema });
 
 const PresenceSchema = z
   .object({
@@ -58,7 +49,7 @@ const getPresence = createRoute({
   summary: "Members online in the room",
   description:
     "Users with a live real-time subscription to the room on any process, a page at a time in id order (a large room has tens of thousands). Entries of a process that died expire after PARLEY_PRESENCE_TTL_MS. Reading page after page lists every user online throughout exactly once; one who comes or goes meanwhile may be missed.",
-  request: { params: RoomIdParamSchema, query: PresenceQuerySchema },
+  request: { params: RoomIdParamSchema, query: IdPageQuerySchema },
   responses: {
     200: jsonContent(PresenceSchema, "Who is online."),
     ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS, "VALIDATION_FAILED", "INVALID_CURSOR"),

@@ -1,10 +1,19 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { PAGE_DEFAULT } from "../../domain/rules.ts";
 import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
-import { AUTH_ERRORS, BODY_ERRORS, errorResponses, jsonContent, jsonRequest } from "../schemas/common.ts";
+import {
+  AUTH_ERRORS,
+  BODY_ERRORS,
+  errorResponses,
+  IdPageQuerySchema,
+  jsonContent,
+  jsonRequest,
+} from "../schemas/common.ts";
 import {
   CreateRoomBodySchema,
+  MemberPageSchema,
   MemberParamsSchema,
   MembershipSchema,
   ReadBodySchema,
@@ -14,6 +23,7 @@ import {
   RoomEnvelopeSchema,
   RoomIdParamSchema,
   RoomListSchema,
+  toMemberPageWire,
   toMembershipWire,
   toRoomDetailsWire,
   toRoomSummaryWire,
@@ -71,7 +81,9 @@ const getRoom = createRoute({
   path: "/api/v1/rooms/{roomId}",
   tags,
   ...bearerAuth(),
-  summary: "A room with its members",
+  summary: "A room with its first members",
+  description:
+    "The room, the caller's role, and its first 100 members by user id; `membersNextAfter` says where GET /api/v1/rooms/{roomId}/members continues when there are more.",
   request: { params: RoomIdParamSchema },
   responses: {
     200: jsonContent(RoomDetailsSchema, "The room."),
@@ -93,6 +105,21 @@ const updateRoom = createRoute({
   responses: {
     200: jsonContent(RoomEnvelopeSchema, "The updated room."),
     ...errorResponses(...AUTH_ERRORS, ...BODY_ERRORS, ...MANAGE_ROOM_ERRORS, "INVALID_OPERATION"),
+  },
+});
+
+const listMembers = createRoute({
+  method: "get",
+  path: "/api/v1/rooms/{roomId}/members",
+  tags,
+  ...bearerAuth(),
+  summary: "The room's members, a page at a time",
+  description:
+    "Members with their roles and public profiles, in user id order. Reading page after page lists every member who stays a member throughout exactly once; one who joins or leaves meanwhile may be missed.",
+  request: { params: RoomIdParamSchema, query: IdPageQuerySchema },
+  responses: {
+    200: jsonContent(MemberPageSchema, "One page of members."),
+    ...errorResponses(...AUTH_ERRORS, ...ROOM_PATH_ERRORS, "VALIDATION_FAILED", "INVALID_CURSOR"),
   },
 });
 
@@ -193,6 +220,17 @@ export function registerRoomRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getRoom, async (c) => {
     const details = await c.var.services.rooms.get(principalOf(c), c.req.valid("param").roomId);
     return c.json(toRoomDetailsWire(details), 200);
+  });
+
+  app.openapi(listMembers, async (c) => {
+    const { after, limit = PAGE_DEFAULT } = c.req.valid("query");
+    const page = await c.var.services.rooms.members(
+      principalOf(c),
+      c.req.valid("param").roomId,
+      after ?? null,
+      limit,
+    );
+    return c.json(toMemberPageWire(page), 200);
   });
 
   app.openapi(updateRoom, async (c) => {

@@ -59,6 +59,9 @@ export const IdCursorSchema = z
   .optional()
   .openapi({ description: "Opaque cursor returned by the previous page." });
 
+/** The query of a list paged by id: `after` (exclusive) and `limit`, answered with `nextAfter`. */
+export const IdPageQuerySchema = z.object({ after: IdCursorSchema, limit: LimitQuerySchema });
+
 const ERROR_CODES = Object.keys(ERROR_CATALOG) as [ErrorCode, ...ErrorCode[]];
 
 export const ErrorBodySchema = z

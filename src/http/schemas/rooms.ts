@@ -4,7 +4,12 @@ import type { RoomEvent } from "../../domain/message.ts";
 import { MEMBER_ROLES, ROOM_KINDS, type Room } from "../../domain/room.ts";
 import { ROOM_NAME_MAX, ROOM_TOPIC_MAX, UNREAD_COUNT_MAX } from "../../domain/rules.ts";
 import type { MemberView, RoomSummary } from "../../ports/store.ts";
-import { INITIAL_MEMBERS_MAX, type RoomDetails } from "../../services/room-service.ts";
+import {
+  INITIAL_MEMBERS_MAX,
+  type MemberPage,
+  ROOM_DETAILS_MEMBERS,
+  type RoomDetails,
+} from "../../services/room-service.ts";
 import { IdSchema, iso, TimestampSchema, textSchema } from "./common.ts";
 import { MessageSchema, toMessageWire } from "./messages.ts";
 import { PublicUserSchema, toPublicUserWire } from "./users.ts";
@@ -95,11 +100,39 @@ export function toMemberWire(m: MemberView): z.infer<typeof MemberSchema> {
 }
 
 export const RoomDetailsSchema = z
-  .object({ room: RoomSchema, members: z.array(MemberSchema), myRole: z.enum(MEMBER_ROLES) })
+  .object({
+    room: RoomSchema,
+    members: z.array(MemberSchema).openapi({
+      description: `The first ${ROOM_DETAILS_MEMBERS} members by user id: every member of a room that has no more.`,
+    }),
+    membersNextAfter: IdSchema.nullable().openapi({
+      description:
+        "When `members` is a full page, the `after` cursor of GET /api/v1/rooms/{roomId}/members for the rest; null otherwise.",
+    }),
+    myRole: z.enum(MEMBER_ROLES),
+  })
   .openapi("RoomDetails");
 
 export function toRoomDetailsWire(d: RoomDetails): z.infer<typeof RoomDetailsSchema> {
-  return { room: toRoomWire(d.room), members: d.members.map(toMemberWire), myRole: d.myRole };
+  return {
+    room: toRoomWire(d.room),
+    members: d.members.map(toMemberWire),
+    membersNextAfter: d.membersNextAfter,
+    myRole: d.myRole,
+  };
+}
+
+export const MemberPageSchema = z
+  .object({
+    members: z.array(MemberSchema),
+    nextAfter: IdSchema.nullable().openapi({
+      description: "Cursor for the next page; null on the last page.",
+    }),
+  })
+  .openapi("MemberPage");
+
+export function toMemberPageWire(p: MemberPage): z.infer<typeof MemberPageSchema> {
+  return { members: p.members.map(toMemberWire), nextAfter: p.nextAfter };
 }
 
 export const CreateRoomBodySchema = z

@@ -204,7 +204,9 @@ export function roomsContract(fx: StoreFixture): void {
         expect(committed).toEqual(expected);
       }
       expect(await store().rooms.findById(r.id)).toEqual(byVersion.at(-1)?.committed ?? null);
-      const owners = (await store().rooms.listMembers(r.id)).filter((v) => v.member.role === "owner");
+      const owners = (await store().rooms.listMembers(r.id, null, 100)).filter(
+        (v) => v.member.role === "owner",
+      );
       expect(owners.map((v) => v.member.userId)).toEqual([expected.ownerId ?? ""]);
     });
 
@@ -352,21 +354,17 @@ export function roomsContract(fx: StoreFixture): void {
       });
     });
 
-    test("listMembers: members by join time with their public profile only", async () => {
+    test("listMembers: a page of members by user id, with their public profile only", async () => {
       const a = await user();
       const b = await user();
       const c = await user({ displayName: "Carol C." });
       const r = await room([a, b]);
       await store().rooms.addMember(r.id, c.id, "member", a.id, T0 + 500);
-      const views = await store().rooms.listMembers(r.id);
-      expect(
-        views
-          .map((v) => v.member.userId)
-          .slice(0, 2)
-          .sort(),
-      ).toEqual([a.id, b.id].sort());
-      expect(views[2]?.member).toEqual({ roomId: r.id, userId: c.id, role: "member", joinedAt: T0 + 500 });
-      expect(views[2]?.user).toEqual({
+      const views = await store().rooms.listMembers(r.id, null, 100);
+      expect(views.map((v) => v.member.userId)).toEqual([a.id, b.id, c.id].sort());
+      const carol = views.find((v) => v.member.userId === c.id);
+      expect(carol?.member).toEqual({ roomId: r.id, userId: c.id, role: "member", joinedAt: T0 + 500 });
+      expect(carol?.user).toEqual({
         id: c.id,
         username: c.username,
         displayName: "Carol C.",
@@ -376,7 +374,27 @@ export function roomsContract(fx: StoreFixture): void {
       for (const v of views) {
         expect(Object.keys(v.user).sort()).toEqual(["displayName", "id", "role", "status", "username"]);
       }
-      expect(await store().rooms.listMembers(ids.next())).toEqual([]);
+      expect(await store().rooms.listMembers(ids.next(), null, 100)).toEqual([]);
+    });
+
+    test("listMembers pages: at most `limit`, above `after` (exclusive), each member once", async () => {
+      const everyone = [await user(), await user(), await user(), await user(), await user()];
+      const r = await room(everyone);
+      const sorted = everyone.map((u) => u.id).sort();
+      const page = async (after: string | null, limit: number) =>
+        (await store().rooms.listMembers(r.id, after, limit)).map((v) => v.member.userId);
+      expect(await page(null, 2)).toEqual(sorted.slice(0, 2));
+      expect(await page(sorted[1] ?? null, 2)).toEqual(sorted.slice(2, 4));
+      expect(await page(sorted[3] ?? null, 2)).toEqual(sorted.slice(4));
+      expect(await page(sorted[4] ?? null, 2)).toEqual([]);
+      // A cursor that is no member (one who left, or any id) continues after where it would sort. The room's
+      // owner (its first member) may not leave while others remain, so one of the others leaves.
+      const at = sorted.findIndex((id) => id !== everyone[0]?.id);
+      const gone = sorted[at] ?? "";
+      await store().rooms.removeMember(r.id, gone, gone, T0 + 700);
+      expect(await page(gone, 10)).toEqual(sorted.slice(at + 1));
+      expect(await page(null, 10)).toEqual(sorted.filter((id) => id !== gone));
+      expect(await page("", 1)).toEqual(sorted.slice(0, 1));
     });
 
     test("addMember appends member.joined with the next seq; null when already a member", async () => {
@@ -440,7 +458,7 @@ export function roomsContract(fx: StoreFixture): void {
       await store().rooms.removeMember(r.id, b.id, a.id, T0 + 501);
       const left = await store().rooms.removeMember(r.id, a.id, a.id, T0 + 502);
       expect(left).toMatchObject({ seq: 2, type: "member.left", member: { userId: a.id, role: "owner" } });
-      expect(await store().rooms.listMembers(r.id)).toEqual([]);
+      expect(await store().rooms.listMembers(r.id, null, 100)).toEqual([]);
     });
 
     test("transferOwnership moves ownerId and both roles in one step, appending no event", async () => {
@@ -452,7 +470,10 @@ export function roomsContract(fx: StoreFixture): void {
       const t = await store().rooms.transferOwnership(r.id, b.id, { expectedOwnerId: a.id });
       expect(t).toEqual({ room: { ...r, ownerId: b.id, lastSeq: 1, version: 2 }, previousOwnerId: a.id });
       expect(await store().rooms.findById(r.id)).toEqual(t.room);
-      const roles = (await store().rooms.listMembers(r.id)).map((v) => [v.member.userId, v.member.role]);
+      const roles = (await store().rooms.listMembers(r.id, null, 100)).map((v) => [
+        v.member.userId,
+        v.member.role,
+      ]);
       expect(roles).toEqual([
         [a.id, "member"],
         [b.id, "owner"],
@@ -475,7 +496,7 @@ export function roomsContract(fx: StoreFixture): void {
       const outsider = await user();
       const r = await room([a, b]);
       const members = async () =>
-        (await store().rooms.listMembers(r.id)).map((v) => [v.member.userId, v.member.role]);
+        (await store().rooms.listMembers(r.id, null, 100)).map((v) => [v.member.userId, v.member.role]);
       const before = await members();
 
       expect(await store().rooms.transferOwnership(r.id, a.id, { expectedOwnerId: a.id })).toEqual({
@@ -517,7 +538,7 @@ export function roomsContract(fx: StoreFixture): void {
     ): Promise<{ ownerId: string | null; withRole: Array<string | null> }> => {
       const r = await store().rooms.findById(roomId);
       if (r === null) throw new Error("no such room");
-      const views = await store().rooms.listMembers(roomId);
+      const views = await store().rooms.listMembers(roomId, null, 100);
       return {
         ownerId: r.ownerId,
         withRole: views.filter((v) => v.member.role === "owner").map((v) => v.member.userId),
@@ -570,7 +591,7 @@ export function roomsContract(fx: StoreFixture): void {
         expect([transfer.status, removal.status].filter((s) => s === "fulfilled")).toHaveLength(1);
         const now = await owners(r.id);
         expect(now.withRole).toEqual([now.ownerId]);
-        const memberIds: Array<string | null> = (await store().rooms.listMembers(r.id)).map(
+        const memberIds: Array<string | null> = (await store().rooms.listMembers(r.id, null, 100)).map(
           (v) => v.member.userId,
         );
         expect(memberIds).toContain(now.ownerId);

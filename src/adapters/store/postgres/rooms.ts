@@ -186,14 +186,16 @@ export function postgresRooms(sql: Db): RoomRepository {
       return { room: toRoom(row), member };
     },
 
-    async listMembers(roomId: string): Promise<MemberView[]> {
+    async listMembers(roomId: string, after: string | null, limit: number): Promise<MemberView[]> {
+      // user_id has the C collation: byte order, as the cursor compares.
       const rows = await sql<MemberViewRow[]>`
         SELECT mb.room_id, mb.user_id, mb.role, mb.joined_at,
                u.username, u.display_name, u.role AS user_role, u.status
           FROM members mb
           JOIN users u ON u.id = mb.user_id
-         WHERE mb.room_id = ${roomId}
-         ORDER BY mb.joined_at, mb.join_no`;
+         WHERE mb.room_id = ${roomId} AND mb.user_id > ${after ?? ""}
+         ORDER BY mb.user_id
+         LIMIT ${limit}`;
       return rows.map((r) => ({
         member: toMember(r),
         user: toPublicUserFromRow({ ...r, id: r.user_id, role: r.user_role }),

@@ -192,16 +192,16 @@ export class SqliteRoomRepository implements RoomRepository {
     return { room: toRoom(row), member };
   }
 
-  async listMembers(roomId: string): Promise<MemberView[]> {
-    // rowid breaks ties between members who joined at the same time (a room's initial members) by insertion.
+  async listMembers(roomId: string, after: string | null, limit: number): Promise<MemberView[]> {
     const rows = this.conn.all<MemberRow & PublicUserRow>(
       `SELECT mb.room_id, mb.user_id, mb.role, mb.joined_at,
               u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, u.role AS u_role,
               u.status AS u_status
        FROM members mb JOIN users u ON u.id = mb.user_id
-       WHERE mb.room_id = $roomId
-       ORDER BY mb.joined_at, mb.rowid`,
-      { roomId },
+       WHERE mb.room_id = $roomId AND mb.user_id > $after
+       ORDER BY mb.user_id
+       LIMIT $limit`,
+      { roomId, after: after ?? "", limit },
     );
     return rows.map((r) => ({ member: toMember(r), user: toPublicUser(r) }));
   }
