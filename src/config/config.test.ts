@@ -90,6 +90,16 @@ describe("multi-process settings", () => {
     expect(() => loadConfig({ PARLEY_PORT: "" })).toThrow(/PARLEY_PORT/);
   });
 
+  test("typing events limit: 1000 by default, 0 for no limit, other values refused by name", () => {
+    expect(loadConfig({}).typingEventsMaxSubscribers).toBe(1000);
+    expect(loadConfig({ PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS: "0" }).typingEventsMaxSubscribers).toBe(0);
+    for (const bad of ["-1", "2.5", "none", ""]) {
+      expect(() => loadConfig({ PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS: bad })).toThrow(
+        /PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS/,
+      );
+    }
+  });
+
   test("presence events limit: 1000 by default, 0 for no limit, other values refused by name", () => {
     expect(loadConfig({}).presenceEventsMaxSubscribers).toBe(1000);
     expect(loadConfig({ PARLEY_PRESENCE_EVENTS_MAX_SUBSCRIBERS: "0" }).presenceEventsMaxSubscribers).toBe(0);

@@ -289,6 +289,12 @@ export const CONFIG_OPTIONS = {
     default: "1000",
     doc: "Subscriptions a room may have on one process for that process to announce its users coming online and going offline there; in a larger room it announces nothing, since a mass connect would cost members² deliveries, and clients read GET /api/v1/rooms/{roomId}/presence/count (or the list, /presence) instead (0 = no limit).",
   },
+  typingEventsMaxSubscribers: {
+    env: "PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS",
+    schema: int(0, 10_000_000),
+    default: "1000",
+    doc: "Subscriptions a room may have on one process for typing events to reach them there; a larger room's subscribers on that process get none, since every typing event is a write to each of them, as a message is, without the room's send cap (0 = no limit).",
+  },
   presenceTtlMs: {
     env: "PARLEY_PRESENCE_TTL_MS",
     schema: int(1000, 3_600_000),

@@ -33,6 +33,7 @@ export type GatewayConfig = Pick<
   | "wsMaxBufferedBytes"
   | "presenceTtlMs"
   | "presenceEventsMaxSubscribers"
+  | "typingEventsMaxSubscribers"
 >;
 
 /** What the frame handlers share: one per process. */

@@ -110,6 +110,7 @@ export class Gateway {
       coalesceMs: config.wsCoalesceMs,
       coalesceMinSubscribers: config.wsCoalesceMinSubscribers,
       pace: { intervalMs: config.wsPaceMs, burst: config.wsPaceBurst },
+      typingMaxSubscribers: config.typingEventsMaxSubscribers,
     });
     const userChannels = new UserChannels(
       this.#users,

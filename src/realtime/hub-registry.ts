@@ -32,6 +32,8 @@ export interface HubRegistryDeps {
    * (publish-pacing.ts). Absent or an interval of 0: such a room publishes at the end of every task.
    */
   readonly pace?: { readonly intervalMs: number; readonly burst: number };
+  /** Above this many local subscriptions a room's hub drops typing events (RoomHubDeps; 0 or absent: never). */
+  readonly typingMaxSubscribers?: number;
 }
 
 /** A claim on an active hub; the hub lives while any lease on it is held. `release` is idempotent. */

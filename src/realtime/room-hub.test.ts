@@ -2,14 +2,16 @@ import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import { messageEvent, ROOM } from "../../test/support/room-events.ts";
 import type { RoomEvent } from "../domain/message.ts";
-import { hubEventFromStore } from "./hub-event.ts";
+import { hubEventFromStore, hubEventFromWire } from "./hub-event.ts";
 import { RECENT_MAX_EVENTS } from "./recent-events.ts";
 import { RoomHub } from "./room-hub.ts";
 import { UserNames } from "./user-names.ts";
 
-function setup() {
+function setup(typingMaxSubscribers?: number) {
   const stored: RoomEvent[] = [];
   const published: Array<{ topic: string; seq: number }> = [];
+  /** The event type of each published message, in order. */
+  const types: string[] = [];
   let reads = 0;
   const hub = new RoomHub(ROOM, {
     messages: {
@@ -23,19 +25,59 @@ function setup() {
       publish(topic, data) {
         const seq = /\nseq:(\d+)\n/.exec(data)?.[1];
         published.push({ topic, seq: Number(seq) });
+        types.push(/"type":"([a-z.]+)"/.exec(data)?.[1] ?? "");
       },
     },
     logger: pino({ level: "silent" }),
     ephemeralId: () => "e",
     onMemberLeft: () => {},
+    ...(typingMaxSubscribers === undefined ? {} : { typingMaxSubscribers }),
   });
   const commit = (...seqs: number[]) => {
     for (const s of seqs) stored.push(messageEvent(s));
   };
   const live = (seq: number) => hub.receive(hubEventFromStore(messageEvent(seq), "u1"));
   const settle = () => new Promise((r) => setTimeout(r, 20));
-  return { hub, stored, published, commit, live, settle, reads: () => reads };
+  return { hub, stored, published, types, commit, live, settle, reads: () => reads };
 }
+
+const ephemeral = (type: "typing" | "presence") =>
+  hubEventFromWire(
+    type === "typing"
+      ? { type, roomId: ROOM, userId: "u1", expiresInMs: 5000 }
+      : { type, roomId: ROOM, online: ["u1"], offline: [], truncated: false },
+  );
+
+describe("RoomHub typing limit", () => {
+  test("over typingMaxSubscribers local subscriptions typing is dropped; other ephemeral events and messages are not", () => {
+    const { hub, types, live } = setup(2);
+    hub.start(0);
+    hub.addSubscriber("a");
+    hub.addSubscriber("b");
+    hub.receive(ephemeral("typing"));
+    expect(types).toEqual(["typing", "typing"]);
+    hub.addSubscriber("c");
+    types.length = 0;
+    hub.receive(ephemeral("typing"));
+    hub.receive(ephemeral("presence"));
+    live(1);
+    expect(types).toEqual(["presence", "presence", "presence", "message", "message", "message"]);
+    hub.removeSubscriber("c");
+    types.length = 0;
+    hub.receive(ephemeral("typing"));
+    expect(types).toEqual(["typing", "typing"]);
+  });
+
+  test("0 or no limit delivers typing at any size", () => {
+    for (const max of [0, undefined]) {
+      const { hub, published } = setup(max);
+      hub.start(0);
+      for (let i = 0; i < 5; i++) hub.addSubscriber(`s${i}`);
+      hub.receive(ephemeral("typing"));
+      expect(published).toHaveLength(5);
+    }
+  });
+});
 
 describe("RoomHub", () => {
   test("delivers in seq order once per distinct subscription id, and drops duplicates", () => {

@@ -44,6 +44,14 @@ export interface RoomHubDeps {
    * pacing scheduler instead of the end of the task (publish-pacing.ts). Absent: it never waits.
    */
   readonly pacing?: PublishPacing;
+  /**
+   * A hub with more local subscriptions than this drops `typing` events instead of publishing them (0 or absent:
+   * no limit). A typing event costs a write to every subscriber, as a message does, but the room's send cap does
+   * not count it and each member may send one every 1.5 s: in a room of 70,000 that could be tens of thousands a
+   * second, each to all of them. Large chat rooms show no typing indicators; presence events have the same
+   * limit for the same reason (presence-tracker.ts).
+   */
+  readonly typingMaxSubscribers?: number;
 }
 
 export type HubListener = (event: HubEvent) => void;
@@ -147,6 +155,7 @@ export class RoomHub implements Flushable {
   receive(event: HubEvent): void {
     if (this.#closed) return;
     if (event.seq === null) {
+      if (event.type === "typing" && this.#tooLargeForTyping()) return;
       this.#deliver(event);
       return;
     }
@@ -239,6 +248,11 @@ export class RoomHub implements Flushable {
     this.listeners.clear();
     for (const w of this.#waiters) w.done();
     this.#waiters = [];
+  }
+
+  #tooLargeForTyping(): boolean {
+    const max = this.deps.typingMaxSubscribers ?? 0;
+    return max > 0 && this.#subscribers > max;
   }
 
   #hold(event: HubEvent): void {

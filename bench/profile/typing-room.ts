@@ -1,0 +1,123 @@
+/**
+ * What members typing costs a large room: one Parley process (SQLite, the bench's fixture, pinned to cpu 0) with
+ * one room of `--members` members, each connected over STOMP and subscribed to the room from this process (on
+ * cpu 1); `--typers` of them send `/pub/typing` once per 1.5 s each (the most the server lets through, staggered
+ * over the interval) for `--seconds`. Prints the server's CPU (from /proc), and the typing frames and bytes the
+ * members received, per second, for each `--limits` value of PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS in turn (0 = no limit,
+ * what every room did before the setting existed).
+ *
+ *   bun bench/profile/typing-room.ts [--members 3000] [--typers 300] [--seconds 10] [--limits 0,1000]
+ */
+import { parseArgs } from "node:util";
+import { roomsOf } from "../scenarios/common.ts";
+import { pin } from "../runner/cpus.ts";
+import { startParley } from "../targets/parley.ts";
+
+const { values } = parseArgs({
+  options: {
+    members: { type: "string", default: "3000" },
+    typers: { type: "string", default: "300" },
+    seconds: { type: "string", default: "10" },
+    limits: { type: "string", default: "0,1000" },
+  },
+});
+const members = Number(values.members);
+const typers = Number(values.typers);
+const seconds = Number(values.seconds);
+const limits = values.limits.split(",").map(Number);
+const TYPING_EVERY_MS = 1600;
+const TICKS_PER_SECOND = 100;
+
+await pin(process.pid, "1");
+const layout = roomsOf(1, members);
+
+async function cpuOf(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+function frame(command: string, headers: [string, string][], body = ""): string {
+  return `${command}\n${headers.map(([k, v]) => `${k}:${v}`).join("\n")}\n\n${body}\0`;
+}
+
+for (const limit of limits) {
+  const target = await startParley(layout, {
+    cpus: "0",
+    env: { PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS: String(limit) },
+  });
+  try {
+    const { roomIds, tokens } = await target.prepare(layout, () => {});
+    const roomId = roomIds[0] ?? "";
+    let typingFrames = 0;
+    let bytes = 0;
+    let subscribed = 0;
+    const sockets: WebSocket[] = [];
+    await new Promise<void>((resolve, reject) => {
+      for (let i = 0; i < members; i++) {
+        const ws = new WebSocket(`ws://${target.host}:${target.port}/ws`, "v12.stomp");
+        sockets.push(ws);
+        ws.onopen = () =>
+          ws.send(
+            frame("CONNECT", [
+              ["accept-version", "1.2"],
+              ["host", "parley"],
+              ["heart-beat", "0,0"],
+              ["Authorization", `Bearer ${tokens?.[i] ?? ""}`],
+            ]),
+          );
+        ws.onmessage = (e: MessageEvent) => {
+          const text = String(e.data);
+          bytes += text.length;
+          if (text.startsWith("CONNECTED")) {
+            ws.send(
+              frame("SUBSCRIBE", [
+                ["id", "s"],
+                ["destination", `/sub/chat/room/${roomId}`],
+                ["receipt", "r"],
+              ]),
+            );
+          } else if (text.startsWith("RECEIPT") && text.includes("receipt-id:r")) {
+            if (++subscribed === members) resolve();
+          } else {
+            for (
+              let at = text.indexOf('"type":"typing"');
+              at !== -1;
+              at = text.indexOf('"type":"typing"', at + 1)
+            )
+              typingFrames++;
+          }
+        };
+        ws.onerror = () => reject(new Error(`socket ${i} failed`));
+      }
+    });
+    await Bun.sleep(2000);
+    const pid = target.pids[0] ?? 0;
+    const cpu0 = await cpuOf(pid);
+    const frames0 = typingFrames;
+    const bytes0 = bytes;
+    const t0 = performance.now();
+    const timers = Array.from({ length: typers }, (_, i) =>
+      setTimeout(
+        () => {
+          const typer = sockets[i];
+          const type = () =>
+            typer?.send(frame("SEND", [["destination", "/pub/typing"]], JSON.stringify({ roomId })));
+          type();
+          timers[i] = setInterval(type, TYPING_EVERY_MS);
+        },
+        (i * TYPING_EVERY_MS) / typers,
+      ),
+    );
+    await Bun.sleep(seconds * 1000);
+    for (const t of timers) clearInterval(t);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = ((await cpuOf(pid)) - cpu0) / elapsed;
+    console.log(
+      `PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS=${limit}: ${members.toLocaleString("en")} members, ${typers} typing every ${TYPING_EVERY_MS / 1000} s: server ${cpu.toFixed(2)} core, ${Math.round((typingFrames - frames0) / elapsed).toLocaleString("en")} typing frames and ${((bytes - bytes0) / elapsed / 2 ** 20).toFixed(1)} MiB received a second by the members`,
+    );
+    for (const ws of sockets) ws.close();
+  } finally {
+    await target.stop();
+  }
+}
