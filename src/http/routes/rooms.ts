@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
+import { ROOM_DETAILS_MEMBERS } from "../../services/room-service.ts";
 import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
 import { jsonBody } from "../json-body.ts";
@@ -82,8 +83,7 @@ const getRoom = createRoute({
   tags,
   ...bearerAuth(),
   summary: "A room with its first members",
-  description:
-    "The room, the caller's role, and its first 100 members by user id; `membersNextAfter` says where GET /api/v1/rooms/{roomId}/members continues when there are more.",
+  description: `The room, the caller's role, and its first ${ROOM_DETAILS_MEMBERS} members by user id; \`membersNextAfter\` says where GET /api/v1/rooms/{roomId}/members continues when there are more.`,
   request: { params: RoomIdParamSchema },
   responses: {
     200: jsonContent(RoomDetailsSchema, "The room."),
