@@ -1,17 +1,21 @@
 /**
- * What members typing costs a large room: one Parley process (SQLite, the bench's fixture, pinned to cpu 0) with
- * one room of `--members` members, each connected over STOMP and subscribed to the room from this process (on
- * cpu 1); `--typers` of them send `/pub/typing` once per 1.5 s each (the most the server lets through, staggered
- * over the interval) for `--seconds`. Prints the server's CPU (from /proc), and the typing frames and bytes the
- * members received, per second, for each `--limits` value of PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS in turn (0 = no limit,
- * what every room did before the setting existed).
+ * What members typing costs a large room: one Parley process on SQLite, or `--processes` of them on PostgreSQL +
+ * Redis (the bench's fixtures; the servers pinned to cpu 0), with one room of `--members` members, each connected
+ * over STOMP and subscribed to the room from this process (on cpu 1); `--typers` of them send `/pub/typing` once
+ * per 1.6 s each (just over the server's 1.5 s throttle, staggered over the interval) for `--seconds`. For each
+ * `--limits` value of PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS in turn (0 = no limit, what every room did before the
+ * setting existed) it prints the servers' CPU (summed over their processes), PostgreSQL's and Redis's (every
+ * process of that name, from /proc, so run it where nothing else uses them), and the typing frames and bytes the
+ * members received, per second.
  *
- *   bun bench/profile/typing-room.ts [--members 3000] [--typers 300] [--seconds 10] [--limits 0,1000]
+ *   bun bench/profile/typing-room.ts [--members 3000] [--typers 300] [--seconds 10] [--limits 0,1000] [--processes 1]
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { roomsOf } from "../scenarios/common.ts";
 import { pin } from "../runner/cpus.ts";
 import { startParley } from "../targets/parley.ts";
+import { DEFAULT_PG_URL, DEFAULT_REDIS_URL, startParleyCluster } from "../targets/parley-cluster.ts";
 
 const { values } = parseArgs({
   options: {
@@ -19,17 +23,35 @@ const { values } = parseArgs({
     typers: { type: "string", default: "300" },
     seconds: { type: "string", default: "10" },
     limits: { type: "string", default: "0,1000" },
+    processes: { type: "string", default: "1" },
   },
 });
 const members = Number(values.members);
 const typers = Number(values.typers);
 const seconds = Number(values.seconds);
 const limits = values.limits.split(",").map(Number);
+const processes = Number(values.processes);
 const TYPING_EVERY_MS = 1600;
 const TICKS_PER_SECOND = 100;
 
 await pin(process.pid, "1");
 const layout = roomsOf(1, members);
+
+/** CPU seconds of every process whose name starts with `name`. */
+async function cpuNamed(name: string): Promise<number> {
+  let total = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith(name))
+        total += await cpuOf(Number(pid));
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return total;
+}
 
 async function cpuOf(pid: number): Promise<number> {
   const stat = await Bun.file(`/proc/${pid}/stat`).text();
@@ -42,10 +64,17 @@ function frame(command: string, headers: [string, string][], body = ""): string 
 }
 
 for (const limit of limits) {
-  const target = await startParley(layout, {
-    cpus: "0",
-    env: { PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS: String(limit) },
-  });
+  const env = { PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS: String(limit) };
+  const target =
+    processes > 1
+      ? await startParleyCluster({
+          processes,
+          cpus: "0",
+          pgUrl: DEFAULT_PG_URL,
+          redisUrl: DEFAULT_REDIS_URL,
+          env,
+        })
+      : await startParley(layout, { cpus: "0", env });
   try {
     const { roomIds, tokens } = await target.prepare(layout, () => {});
     const roomId = roomIds[0] ?? "";
@@ -92,8 +121,14 @@ for (const limit of limits) {
       }
     });
     await Bun.sleep(2000);
-    const pid = target.pids[0] ?? 0;
-    const cpu0 = await cpuOf(pid);
+    const cpus = async () => {
+      let total = 0;
+      for (const pid of target.pids) total += await cpuOf(pid);
+      return total;
+    };
+    const cpu0 = await cpus();
+    const pg0 = await cpuNamed("postgres");
+    const redis0 = await cpuNamed("redis-server");
     const frames0 = typingFrames;
     const bytes0 = bytes;
     const t0 = performance.now();
@@ -112,9 +147,11 @@ for (const limit of limits) {
     await Bun.sleep(seconds * 1000);
     for (const t of timers) clearInterval(t);
     const elapsed = (performance.now() - t0) / 1000;
-    const cpu = ((await cpuOf(pid)) - cpu0) / elapsed;
+    const cpu = ((await cpus()) - cpu0) / elapsed;
+    const pg = ((await cpuNamed("postgres")) - pg0) / elapsed;
+    const redis = ((await cpuNamed("redis-server")) - redis0) / elapsed;
     console.log(
-      `PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS=${limit}: ${members.toLocaleString("en")} members, ${typers} typing every ${TYPING_EVERY_MS / 1000} s: server ${cpu.toFixed(2)} core, ${Math.round((typingFrames - frames0) / elapsed).toLocaleString("en")} typing frames and ${((bytes - bytes0) / elapsed / 2 ** 20).toFixed(1)} MiB received a second by the members`,
+      `PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS=${limit}, ${processes} process${processes > 1 ? "es on PostgreSQL + Redis" : " on SQLite"}: ${members.toLocaleString("en")} members, ${typers} typing every ${TYPING_EVERY_MS / 1000} s: servers ${cpu.toFixed(2)} core, PostgreSQL ${pg.toFixed(2)}, Redis ${redis.toFixed(2)}, ${Math.round((typingFrames - frames0) / elapsed).toLocaleString("en")} typing frames and ${((bytes - bytes0) / elapsed / 2 ** 20).toFixed(1)} MiB received a second by the members`,
     );
     for (const ws of sockets) ws.close();
   } finally {
