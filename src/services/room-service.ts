@@ -1,5 +1,6 @@
 import { AppError, Conflict, NotFound } from "../domain/errors.ts";
 import type { RoomEvent } from "../domain/message.ts";
+import { nextAfter } from "../domain/paging.ts";
 import { dmKey, type Member, type Room } from "../domain/room.ts";
 import { roleAtLeast } from "../domain/user.ts";
 import type { MemberView, RoomSummary } from "../ports/store.ts";
@@ -119,7 +120,7 @@ export class RoomService {
 
   async #memberPage(roomId: string, after: string | null, limit: number): Promise<MemberPage> {
     const members = await this.deps.store.rooms.listMembers(roomId, after, limit);
-    return { members, nextAfter: members.length === limit ? (members.at(-1)?.member.userId ?? null) : null };
+    return { members, nextAfter: nextAfter(members, limit, (m) => m.member.userId) };
   }
 
   async update(p: Principal, roomId: string, patch: { name?: string; topic?: string }): Promise<Room> {

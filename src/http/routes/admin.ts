@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { nextAfter } from "../../domain/paging.ts";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
 import { bearerAuth, principalOf, requireRole } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
@@ -54,10 +55,7 @@ export function registerAdminRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listUsers, async (c) => {
     const { q, after, limit = PAGE_DEFAULT } = c.req.valid("query");
     const users = await c.var.services.users.adminList(principalOf(c), q, after, limit);
-    return c.json(
-      { users: users.map(toUserWire), nextAfter: users.length === limit ? (users.at(-1)?.id ?? null) : null },
-      200,
-    );
+    return c.json({ users: users.map(toUserWire), nextAfter: nextAfter(users, limit, (u) => u.id) }, 200);
   });
 
   app.openapi(updateUser, async (c) => {

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { nextAfter } from "../../domain/paging.ts";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
 import { bearerAuth, principalOf } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
@@ -63,7 +64,7 @@ export function registerPresenceRoutes(app: OpenAPIHono<AppEnv>, presence: RoomP
     const { after, limit = PAGE_DEFAULT } = c.req.valid("query");
     await c.var.services.rooms.requireMember(principalOf(c), roomId);
     const online = await presence.online(roomId, after ?? null, limit);
-    return c.json({ online, nextAfter: online.length === limit ? (online.at(-1) ?? null) : null }, 200);
+    return c.json({ online, nextAfter: nextAfter(online, limit, (id) => id) }, 200);
   });
   app.openapi(getPresenceCount, async (c) => {
     const { roomId } = c.req.valid("param");

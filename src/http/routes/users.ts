@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { nextAfter } from "../../domain/paging.ts";
 import { PAGE_DEFAULT } from "../../domain/rules.ts";
 import { bearerAuth } from "../auth-middleware.ts";
 import type { AppEnv } from "../env.ts";
@@ -48,7 +49,7 @@ export function registerUserRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(
       {
         users: users.map(toPublicUserWire),
-        nextAfter: users.length === limit ? (users.at(-1)?.id ?? null) : null,
+        nextAfter: nextAfter(users, limit, (u) => u.id),
       },
       200,
     );
