@@ -155,7 +155,7 @@ export class RoomHub implements Flushable {
   receive(event: HubEvent): void {
     if (this.#closed) return;
     if (event.seq === null) {
-      if (event.type === "typing" && this.#tooLargeForTyping()) return;
+      if (event.type === "typing" && this.dropsTyping) return;
       this.#deliver(event);
       return;
     }
@@ -194,6 +194,12 @@ export class RoomHub implements Flushable {
   /** Live subscriptions to the room on this process. */
   get subscribers(): number {
     return this.#subscribers;
+  }
+
+  /** Whether the room is too large here for typing events (RoomHubDeps.typingMaxSubscribers): they are dropped. */
+  get dropsTyping(): boolean {
+    const max = this.deps.typingMaxSubscribers ?? 0;
+    return max > 0 && this.#subscribers > max;
   }
 
   addSubscriber(subscriptionId: string): void {
@@ -248,11 +254,6 @@ export class RoomHub implements Flushable {
     this.listeners.clear();
     for (const w of this.#waiters) w.done();
     this.#waiters = [];
-  }
-
-  #tooLargeForTyping(): boolean {
-    const max = this.deps.typingMaxSubscribers ?? 0;
-    return max > 0 && this.#subscribers > max;
   }
 
   #hold(event: HubEvent): void {

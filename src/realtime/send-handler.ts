@@ -136,9 +136,7 @@ async function sendTyping(
   const last = ctx.typingSentAt.get(key);
   if (last !== undefined && now - last < TYPING_THROTTLE_MS) return;
   ctx.typingSentAt.set(key, now);
-  const max = ctx.config.typingEventsMaxSubscribers;
-  if (max > 0 && (ctx.hubs.get(roomId)?.subscribers ?? 0) > max && conn.subscriptions.followsRoom(roomId))
-    return;
+  if (ctx.hubs.get(roomId)?.dropsTyping === true && conn.subscriptions.followsRoom(roomId)) return;
   await ctx.services.rooms.requireMember(principal, roomId);
   const event: WireTypingEvent = {
     type: "typing",
