@@ -2,7 +2,7 @@
  * CPU and memory of a process from /proc (Linux): cumulative CPU seconds from /proc/<pid>/stat (utime + stime, all
  * threads) and resident memory from /proc/<pid>/status. A rate is the difference of two samples.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Linux reports stat times in clock ticks of 1/100 s on every mainstream architecture (USER_HZ). */
 const USER_HZ = 100;
@@ -56,4 +56,25 @@ export function cpuShareMany(a: readonly ProcSample[], b: readonly ProcSample[])
     if (sa) total += cpuShare(sa, sb);
   }
   return total;
+}
+
+/** CPU seconds the processes have used so far, summed (one that cannot be read, ended say, counts nothing). */
+export function cpuSecondsOf(pids: readonly number[]): number {
+  let total = 0;
+  for (const s of sampleMany(pids)) total += s.cpuSeconds;
+  return total;
+}
+
+/** This machine's processes named `name` (/proc/<pid>/comm), e.g. "postgres": the server and its backends. */
+export function pidsNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name) pids.push(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return pids;
 }

@@ -17,11 +17,10 @@
  * and PostgreSQL's (its processes' CPU from /proc over the children's whole run, their connections and warm-up
  * included, when PostgreSQL runs on this machine). A schema of its own is created and dropped.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { openPostgresStore } from "../../src/adapters/store/postgres/open-postgres-store.ts";
-import { sampleProc } from "../metrics/proc-stats.ts";
+import { pidsNamed, sampleProc } from "../metrics/proc-stats.ts";
 import { oneSenderRooms } from "./one-sender-rooms.ts";
 
 const { values } = parseArgs({
@@ -122,20 +121,6 @@ async function openLoop(
   await Promise.all(pending);
 }
 
-/** Processes of this machine named `postgres` (the server and its backends). */
-function postgresPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") pids.push(Number(entry));
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return pids;
-}
-
 /**
  * CPU seconds used by this machine's PostgreSQL processes from now until `stop`, read every 100 ms so that a
  * backend's time counts up to its last reading even when it ends first (the children's connections close before
@@ -145,7 +130,7 @@ function postgresCpu(): { stop(): number | null } {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   const read = (initial: boolean): void => {
-    for (const pid of postgresPids()) {
+    for (const pid of pidsNamed("postgres")) {
       const sample = sampleProc(pid);
       if (sample === null) continue;
       if (!first.has(pid)) first.set(pid, initial ? sample.cpuSeconds : 0);

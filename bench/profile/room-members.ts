@@ -8,11 +8,11 @@
  *
  *   bun bench/profile/room-members.ts [--members 70000] [--reads 50] [--limit 100] [--rounds 3]
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { openPostgresStore } from "../../src/adapters/store/postgres/open-postgres-store.ts";
 import type { MemberView } from "../../src/ports/store.ts";
+import { cpuSecondsOf, pidsNamed } from "../metrics/proc-stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,25 +33,6 @@ const rounds = Number(values.rounds);
 const schema = `parley_room_members_${process.pid}`;
 const store = openPostgresStore({ url: values.url, schema });
 const admin = postgres(values.url, { max: 1, onnotice: () => {} });
-const TICKS_PER_SECOND = 100;
-
-/** CPU seconds used so far by every process named `postgres` (the server and its backends). */
-function postgresCpuSeconds(): number {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      if (!stat.slice(stat.indexOf("(") + 1, close).startsWith("postgres")) continue;
-      const fields = stat.slice(close + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // The process ended while being read.
-    }
-  }
-  return ticks / TICKS_PER_SECOND;
-}
 
 /** The first page as the room's details read it; a store without paging takes the room alone and returns all. */
 const firstPage = (roomId: string): Promise<MemberView[]> =>
@@ -86,7 +67,7 @@ try {
     `${members.toLocaleString("en")} members in one room in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   for (let r = 1; r <= rounds; r++) {
-    const pg0 = postgresCpuSeconds();
+    const pg0 = cpuSecondsOf(pidsNamed("postgres"));
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     let bytes = 0;
@@ -98,7 +79,7 @@ try {
     }
     const wallUs = (performance.now() - start) * 1000;
     const cpu = process.cpuUsage(cpu0);
-    const pgUs = (postgresCpuSeconds() - pg0) * 1e6;
+    const pgUs = (cpuSecondsOf(pidsNamed("postgres")) - pg0) * 1e6;
     console.log(
       `round ${r}: wall ${(wallUs / reads).toFixed(0)} µs, client CPU ${((cpu.user + cpu.system) / reads).toFixed(0)} µs, PostgreSQL ${(pgUs / reads).toFixed(0)} µs per read; ${rows.toLocaleString("en")} members, ${bytes.toLocaleString("en")} B as JSON`,
     );

@@ -10,10 +10,10 @@
  *
  *   bun bench/profile/typing-room.ts [--members 3000] [--typers 300] [--seconds 10] [--limits 0,1000] [--processes 1]
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { roomsOf } from "../scenarios/common.ts";
+import { cpuSecondsOf, pidsNamed } from "../metrics/proc-stats.ts";
 import { pin } from "../runner/cpus.ts";
+import { roomsOf } from "../scenarios/common.ts";
 import { startParley } from "../targets/parley.ts";
 import { DEFAULT_PG_URL, DEFAULT_REDIS_URL, startParleyCluster } from "../targets/parley-cluster.ts";
 
@@ -32,32 +32,9 @@ const seconds = Number(values.seconds);
 const limits = values.limits.split(",").map(Number);
 const processes = Number(values.processes);
 const TYPING_EVERY_MS = 1600;
-const TICKS_PER_SECOND = 100;
 
 await pin(process.pid, "1");
 const layout = roomsOf(1, members);
-
-/** CPU seconds of every process whose name starts with `name`. */
-async function cpuNamed(name: string): Promise<number> {
-  let total = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith(name))
-        total += await cpuOf(Number(pid));
-    } catch {
-      // The process ended while being read.
-    }
-  }
-  return total;
-}
-
-async function cpuOf(pid: number): Promise<number> {
-  const stat = await Bun.file(`/proc/${pid}/stat`).text();
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 function frame(command: string, headers: [string, string][], body = ""): string {
   return `${command}\n${headers.map(([k, v]) => `${k}:${v}`).join("\n")}\n\n${body}\0`;
@@ -121,14 +98,10 @@ for (const limit of limits) {
       }
     });
     await Bun.sleep(2000);
-    const cpus = async () => {
-      let total = 0;
-      for (const pid of target.pids) total += await cpuOf(pid);
-      return total;
-    };
-    const cpu0 = await cpus();
-    const pg0 = await cpuNamed("postgres");
-    const redis0 = await cpuNamed("redis-server");
+    const cpus = () => cpuSecondsOf(target.pids);
+    const cpu0 = cpus();
+    const pg0 = cpuSecondsOf(pidsNamed("postgres"));
+    const redis0 = cpuSecondsOf(pidsNamed("redis-server"));
     const frames0 = typingFrames;
     const bytes0 = bytes;
     const t0 = performance.now();
@@ -147,9 +120,9 @@ for (const limit of limits) {
     await Bun.sleep(seconds * 1000);
     for (const t of timers) clearInterval(t);
     const elapsed = (performance.now() - t0) / 1000;
-    const cpu = ((await cpus()) - cpu0) / elapsed;
-    const pg = ((await cpuNamed("postgres")) - pg0) / elapsed;
-    const redis = ((await cpuNamed("redis-server")) - redis0) / elapsed;
+    const cpu = (cpus() - cpu0) / elapsed;
+    const pg = (cpuSecondsOf(pidsNamed("postgres")) - pg0) / elapsed;
+    const redis = (cpuSecondsOf(pidsNamed("redis-server")) - redis0) / elapsed;
     console.log(
       `PARLEY_TYPING_EVENTS_MAX_SUBSCRIBERS=${limit}, ${processes} process${processes > 1 ? "es on PostgreSQL + Redis" : " on SQLite"}: ${members.toLocaleString("en")} members, ${typers} typing every ${TYPING_EVERY_MS / 1000} s: servers ${cpu.toFixed(2)} core, PostgreSQL ${pg.toFixed(2)}, Redis ${redis.toFixed(2)}, ${Math.round((typingFrames - frames0) / elapsed).toLocaleString("en")} typing frames and ${((bytes - bytes0) / elapsed / 2 ** 20).toFixed(1)} MiB received a second by the members`,
     );
