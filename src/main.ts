@@ -12,6 +12,7 @@ import { redisBroker } from "./adapters/broker/redis-broker.ts";
 import { redisClusterBroker } from "./adapters/broker/redis-cluster-broker.ts";
 import { systemClock } from "./adapters/clock/system-clock.ts";
 import { ulidIds } from "./adapters/ids/ulid-ids.ts";
+import { PromMetrics } from "./adapters/metrics/prom-metrics.ts";
 import { argon2Hasher } from "./adapters/password/argon2-hasher.ts";
 import { memoryPresence } from "./adapters/presence/memory-presence.ts";
 import { redisPresence } from "./adapters/presence/redis-presence.ts";
@@ -25,9 +26,11 @@ import { openSqliteStore } from "./adapters/store/sqlite/open-sqlite-store.ts";
 import type { Config } from "./config/config.ts";
 import { resolveJwtSecret } from "./config/jwt-secret.ts";
 import { createHttpApp } from "./http/app.ts";
+import { type MetricsServer, serveMetrics } from "./http/metrics-server.ts";
 import type { Broker } from "./ports/broker.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { DomainEvents } from "./ports/domain-events.ts";
+import type { ServiceMetrics } from "./ports/metrics.ts";
 import type { PasswordHasher } from "./ports/password-hasher.ts";
 import type { Presence } from "./ports/presence.ts";
 import type { RateLimiter, TokenBucket } from "./ports/rate-limiter.ts";
@@ -46,6 +49,8 @@ export interface RunningServer {
   readonly port: number;
   readonly services: Services;
   readonly logger: Logger;
+  /** Where GET /metrics answers (PARLEY_METRICS_PORT), or null when metrics are off. */
+  readonly metricsUrl: string | null;
   /** Closes sockets (1001), stops accepting, lets in-flight requests finish, then closes broker and store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -98,6 +103,7 @@ export interface OpenServicesOptions extends StartOptions {
   readonly events?: (store: Store) => DomainEvents;
   readonly limiter?: RateLimiter;
   readonly buckets?: TokenBucket;
+  readonly metrics?: ServiceMetrics;
 }
 
 /** Opens and migrates the store, then wires the services: shared by the server and the admin commands. */
@@ -129,6 +135,7 @@ export async function openServices(
       limiter: opts.limiter ?? memoryRateLimiter(clock),
       buckets: opts.buckets ?? memoryTokenBucket(clock),
       events,
+      ...(opts.metrics === undefined ? {} : { metrics: opts.metrics }),
     },
     { ...config, jwtSecret: await resolveJwtSecret(config.jwtSecret, config.dataDir) },
   );
@@ -199,6 +206,7 @@ async function openSharedState(config: Config, clock: Clock, logger: Logger): Pr
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
+  const metrics = config.metricsPort === null ? null : new PromMetrics();
   const shared = await openSharedState(config, clock, logger);
   let events: BrokerEvents | null = null;
   let names: UserNames | null = null;
@@ -210,6 +218,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger,
       limiter: shared.limiter,
       buckets: shared.bucket,
+      ...(metrics === null ? {} : { metrics }),
       events: (store) => {
         names = new UserNames({ users: store.users, now: () => clock.now() });
         events = new BrokerEvents(shared.broker, names, logger);
@@ -264,10 +273,32 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     websocket: gateway.websocket,
   });
   gateway.attach(server);
+  let metricsServer: MetricsServer | null = null;
+  if (metrics !== null && config.metricsPort !== null) {
+    metrics.gauge(
+      "parley_ws_connections",
+      "Open WebSocket connections on this process.",
+      () => gateway.connectionCount,
+    );
+    try {
+      metricsServer = serveMetrics({ host: config.metricsHost, port: config.metricsPort, metrics, logger });
+    } catch (e) {
+      await gateway.close();
+      await server.stop();
+      await shared.close();
+      await store.close();
+      throw e;
+    }
+  }
   const port = server.port ?? config.port;
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
   logger.info(
-    { port, store: store.dialect, broker: config.redisUrl === "" ? "memory" : "redis" },
+    {
+      port,
+      store: store.dialect,
+      broker: config.redisUrl === "" ? "memory" : "redis",
+      metrics: metricsServer?.url ?? "off",
+    },
     "parley listening",
   );
   if (store.dialect === "postgres" && config.redisUrl === "") {
@@ -281,10 +312,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     port,
     services,
     logger,
+    metricsUrl: metricsServer?.url ?? null,
     stop() {
       stopping ??= (async () => {
         await gateway.close();
         await server.stop();
+        await metricsServer?.stop();
         await shared.close();
         await store.close();
         logger.info("parley stopped");

@@ -57,6 +57,25 @@ describe("README", () => {
   });
 });
 
+describe("metrics listener", () => {
+  test("off by default; a port (0 = any free one) turns it on, bound to loopback unless told otherwise", () => {
+    expect(loadConfig({}).metricsPort).toBeNull();
+    expect(loadConfig({}).metricsHost).toBe("127.0.0.1");
+    expect(loadConfig({ PARLEY_METRICS_PORT: "9464" }).metricsPort).toBe(9464);
+    expect(loadConfig({ PARLEY_METRICS_PORT: "0", PARLEY_PORT: "0" }).metricsPort).toBe(0);
+    expect(loadConfig({ PARLEY_METRICS_HOST: "0.0.0.0" }).metricsHost).toBe("0.0.0.0");
+  });
+
+  test("a bad port, or the public port itself, is refused by name", () => {
+    for (const bad of ["-1", "65536", "9.5", "metrics", "1e3"]) {
+      expect(() => loadConfig({ PARLEY_METRICS_PORT: bad })).toThrow(/PARLEY_METRICS_PORT/);
+    }
+    expect(() => loadConfig({ PARLEY_METRICS_PORT: "8080" })).toThrow(/must differ from PARLEY_PORT/);
+    expect(() => loadConfig({ PARLEY_METRICS_PORT: "9000", PARLEY_PORT: "9000" })).toThrow(/must differ/);
+    expect(() => loadConfig({ PARLEY_METRICS_HOST: "" })).toThrow(/PARLEY_METRICS_HOST/);
+  });
+});
+
 describe("multi-process settings", () => {
   test("reusePort without Redis is refused with a reason", () => {
     expect(() => loadConfig({ PARLEY_REUSE_PORT: "true" })).toThrow(/PARLEY_REDIS_URL/);

@@ -176,6 +176,18 @@ export const CONFIG_OPTIONS = {
     default: "false",
     doc: "Let several processes listen on the same port (SO_REUSEPORT). Requires PARLEY_REDIS_URL.",
   },
+  metricsPort: {
+    env: "PARLEY_METRICS_PORT",
+    schema: z.union([z.literal("").transform(() => null), int(0, 65535)]),
+    default: "",
+    doc: "Port of a separate listener serving GET /metrics (Prometheus text format: process CPU and memory, event-loop lag, open WebSocket connections, the store's append latency). Empty: no metrics listener. Never shared between processes: give each its own.",
+  },
+  metricsHost: {
+    env: "PARLEY_METRICS_HOST",
+    schema: z.string().min(1),
+    default: "127.0.0.1",
+    doc: "Address the metrics listener binds to (only with PARLEY_METRICS_PORT).",
+  },
   wsAllowedOrigins: {
     env: "PARLEY_WS_ALLOWED_ORIGINS",
     schema: z.string().transform((s) =>
@@ -350,6 +362,14 @@ export function loadConfig(
   }
   if (problems.length === 0 && out.reusePort === true && out.redisUrl === "") {
     problems.push("PARLEY_REUSE_PORT=true: several processes need a shared broker; set PARLEY_REDIS_URL");
+  }
+  if (
+    problems.length === 0 &&
+    out.metricsPort !== null &&
+    out.metricsPort !== 0 &&
+    out.metricsPort === out.port
+  ) {
+    problems.push("PARLEY_METRICS_PORT must differ from PARLEY_PORT: metrics have a listener of their own");
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(out) as Config;

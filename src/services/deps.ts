@@ -1,6 +1,7 @@
 import type { Clock } from "../ports/clock.ts";
 import type { DomainEvents } from "../ports/domain-events.ts";
 import type { IdGenerator } from "../ports/ids.ts";
+import type { ServiceMetrics } from "../ports/metrics.ts";
 import type { PasswordHasher } from "../ports/password-hasher.ts";
 import type { RateLimiter, TokenBucket } from "../ports/rate-limiter.ts";
 import type { Store } from "../ports/store.ts";
@@ -15,6 +16,8 @@ export interface ServiceDeps {
   /** Per-room send caps; shared by every process when it is the Redis adapter. */
   readonly buckets: TokenBucket;
   readonly events: DomainEvents;
+  /** Where the use cases report timings; absent when nothing collects them (metrics off, admin commands). */
+  readonly metrics?: ServiceMetrics;
 }
 
 /** Policy values the use cases need, taken from the validated config. */

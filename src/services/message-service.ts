@@ -67,8 +67,9 @@ export class MessageService {
     // Membership is checked by the store, inside the append's transaction (one check, atomic with the insert);
     // the room's token is taken before it, since a send over the cap must not be stored.
     await this.#takeTokens(p, roomId, opts.senderBucket);
-    const { store, ids, clock, events } = this.deps;
+    const { store, ids, clock, events, metrics } = this.deps;
     try {
+      const handedAt = metrics === undefined ? 0 : performance.now();
       const appended = store.messages.append({
         id: ids.next(),
         roomId,
@@ -79,6 +80,7 @@ export class MessageService {
       });
       opts.handedOver?.();
       const { message, event, created } = await appended;
+      metrics?.messageAppended((performance.now() - handedAt) / 1000);
       if (event) events.emit({ kind: "room.event", event });
       return { message, created };
     } catch (e) {

@@ -25,6 +25,8 @@ export interface TestServer {
   readonly api: string;
   readonly services: Services;
   readonly config: Config;
+  /** GET /metrics on its own listener, when the test asked for one (config.metricsPort); else null. */
+  readonly metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -85,6 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     api: `${server.url}/api/v1`,
     services: server.services,
     config,
+    metricsUrl: server.metricsUrl,
     async stop() {
       await server.stop();
       await rm(dataDir, { recursive: true, force: true });

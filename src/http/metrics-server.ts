@@ -1,0 +1,52 @@
+import { Hono } from "hono";
+import type { Logger } from "pino";
+import { AppError } from "../domain/errors.ts";
+import { errorResponse } from "./errors.ts";
+import { createFallbackHandler } from "./fallback.ts";
+
+export const METRICS_PATH = "/metrics";
+
+export interface MetricsSource {
+  render(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
+export interface MetricsServer {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `GET /metrics` (Prometheus text format) on a listener of its own: operators keep it off the public port, and
+ * every process of a deployment that shares the public port (PARLEY_REUSE_PORT) is still scraped on its own
+ * address. Never reuses its port: two processes asking for the same one is a configuration error, not a
+ * split of scrapes between them. Anything else answers with the API's error shape (404 NOT_FOUND,
+ * 405 METHOD_NOT_ALLOWED).
+ */
+export function serveMetrics(opts: {
+  readonly host: string;
+  readonly port: number;
+  readonly metrics: MetricsSource;
+  readonly logger: Logger;
+}): MetricsServer {
+  const app = new Hono();
+  app.get(METRICS_PATH, async (c) => {
+    const { contentType, body } = await opts.metrics.render();
+    return c.body(body, 200, { "Content-Type": contentType, "Cache-Control": "no-store" });
+  });
+  app.notFound(createFallbackHandler([{ method: "GET", path: METRICS_PATH }]));
+  app.onError((err, c) => {
+    opts.logger.error({ err }, "metrics scrape failed");
+    return errorResponse(c, new AppError("INTERNAL"));
+  });
+  const server = Bun.serve({ hostname: opts.host, port: opts.port, reusePort: false, fetch: app.fetch });
+  const port = server.port ?? opts.port;
+  const host = opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host;
+  return {
+    url: `http://${host}:${port}${METRICS_PATH}`,
+    port,
+    async stop() {
+      await server.stop(true);
+    },
+  };
+}
