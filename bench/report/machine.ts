@@ -44,7 +44,7 @@ export async function machineInfo(): Promise<MachineInfo> {
  * starts inherit, so they are part of what was measured: Parley's (PARLEY_*, but those the bench sets itself,
  * benchEnv) and the runtime's (BUN_JSC_* engine options, BUN_OPTIONS).
  */
-const OWN = benchEnv("", 0);
+const OWN = benchEnv("", 0, 0);
 
 const inherited = (name: string): boolean =>
   name.startsWith("PARLEY_") || name.startsWith("BUN_JSC_") || name === "BUN_OPTIONS";

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { RunResult } from "../runner/run-load.ts";
+import type { RunResult, StepResult } from "../runner/run-load.ts";
 import type { Check, ScenarioResult } from "./result.ts";
 import { type LineSeries, lineChart } from "./svg.ts";
 
@@ -29,12 +29,24 @@ function runTable(runs: readonly RunResult[]): string {
   return t;
 }
 
+/** The store's append latency in a step: "p50 / p99 (n commits)", or – for a target without a store. */
+function commitCell(s: StepResult): string {
+  const c = s.storeCommitMs;
+  return c ? `${c.p50} / ${c.p99} (${n(c.count)})` : "–";
+}
+
+/** Each server process's cores and peak RSS, when there are several (one process is the server cpu column). */
+function processesCell(s: StepResult): string {
+  const ps = s.serverProcesses ?? [];
+  return ps.length > 1 ? ps.map((p) => `${p.cpu} (${mib(p.peakRssBytes)})`).join(" · ") : "–";
+}
+
 function stepTable(r: RunResult): string {
   let t =
-    "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | server cpu | gen cpu (busiest second) | verdict |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | store commit p50 / p99 ms (commits) | server cpu | per process: cpu (peak RSS) | gen cpu (busiest second) | verdict |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const s of r.steps) {
-    t += `| ${rateText(s.rate)} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.serverCpu} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
+    t += `| ${rateText(s.rate)} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${commitCell(s)} | ${s.serverCpu} | ${processesCell(s)} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
   }
   return t;
 }

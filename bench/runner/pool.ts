@@ -97,6 +97,8 @@ export class WorkerPool {
   /** Wall-clock ms of the latest completed resume in any worker (0 if none). */
   lastResumeAt = 0;
   private readonly seqs = new Map<number, NonNullable<WorkerTick["roomSeqs"]>>();
+  /** Ids of `flush` requests made so far. */
+  private flushes = 0;
   readonly failures: string[] = [];
   private readonly closedWaiters = new Map<number, () => void>();
 
@@ -196,6 +198,21 @@ export class WorkerPool {
   /** Starts a reconnect storm in every worker (see the worker's `storm`). */
   storm(spreadMs: number, reset: boolean): void {
     this.broadcast({ t: "storm", spreadMs, reset });
+  }
+
+  /**
+   * Brings `totals()` up to date: every worker reports its counters now, counting every send it made before this
+   * call (after `setRate(0)`, every send of the run). Workers otherwise report once a second, so without this the
+   * last second's sends would be missing from the totals, and from the loss check built on them. False when a
+   * worker did not answer within `timeoutMs`.
+   */
+  async flush(timeoutMs = 5000): Promise<boolean> {
+    const id = ++this.flushes;
+    this.broadcast({ t: "flush", id });
+    const answered = () => this.procs.every((_, i) => this.latest.get(i)?.flush === id);
+    const until = Date.now() + timeoutMs;
+    while (!answered() && Date.now() < until) await Bun.sleep(20);
+    return answered();
   }
 
   /** Asks every worker where its subscriptions' streams end and folds the answers; null if one did not answer. */

@@ -5,7 +5,13 @@
  * warm-up and excluded from the step's figures (it still appears in the time series).
  */
 import { Histogram } from "../metrics/histogram.ts";
-import { cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
+import { cpuShare, cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
+import {
+  histogramQuantile,
+  histogramSince,
+  type PromHistogram,
+  scrapeAppendHistogram,
+} from "../metrics/prom-histogram.ts";
 import type { NotificationsMode } from "../protocol/dialect.ts";
 import type { Layout, Target } from "../targets/target.ts";
 import type { ConnSpec } from "../worker/messages.ts";
@@ -20,6 +26,24 @@ export interface Latency {
   readonly p95: number;
   readonly p99: number;
   readonly max: number;
+}
+
+/** The store's append latency over a step (ms), from the servers' own histogram (GET /metrics). */
+export interface StoreCommit {
+  /** Messages committed in the step's measured seconds, on every server process. */
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** One server process over a step's measured seconds. */
+export interface ProcessFigures {
+  readonly pid: number;
+  /** Cores used on average (1 = one full core). */
+  readonly cpu: number;
+  readonly peakRssBytes: number;
 }
 
 export interface StepResult {
@@ -39,6 +63,10 @@ export interface StepResult {
   readonly generatorCpuMax: number;
   /** The generator's cores were ≥ 95 % busy in some second of the step: its throughput is a lower bound. */
   readonly generatorSaturated: boolean;
+  /** Null for targets without a store or metrics (the peers), or when a scrape failed. */
+  readonly storeCommitMs: StoreCommit | null;
+  /** Each server process, in the order of the target's pids. */
+  readonly serverProcesses: readonly ProcessFigures[];
   readonly passed: boolean;
 }
 
@@ -141,6 +169,25 @@ function latencyOf(h: Histogram): Latency {
   };
 }
 
+/** The appends between two scrapes as a StoreCommit, or null when either scrape failed. */
+function storeCommitOf(before: PromHistogram | null, after: PromHistogram | null): StoreCommit | null {
+  if (before === null || after === null) return null;
+  const h = histogramSince(after, before);
+  const ms = (seconds: number) => (Number.isFinite(seconds) ? Math.round(seconds * 100_000) / 100 : 0);
+  return {
+    count: h.count,
+    mean: h.count > 0 ? ms(h.sum / h.count) : 0,
+    p50: ms(histogramQuantile(h, 0.5)),
+    p95: ms(histogramQuantile(h, 0.95)),
+    p99: ms(histogramQuantile(h, 0.99)),
+  };
+}
+
+/** pool.flush, and a failure in the result when a worker did not answer (its totals are then a second old). */
+async function flushTotals(pool: WorkerPool): Promise<void> {
+  if (!(await pool.flush())) pool.failures.push("a generator worker did not report its counters when asked");
+}
+
 function rss(samples: readonly ProcSample[]): number {
   return samples.reduce((a, s) => a + s.rssBytes, 0);
 }
@@ -206,6 +253,10 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         let genCpu = 0;
         let rssPeak = 0;
         let measured = 0;
+        const perProcess = new Map<number, { cpu: number; peakRssBytes: number }>();
+        const metricsUrls = target.metricsUrls ?? [];
+        // The store's histogram at the start of the measured seconds and at the end of the step.
+        let commitsBefore = warmup === 0 ? await scrapeAppendHistogram(metricsUrls) : null;
         // Every second of the step, warm-up included: a saturated first second still delays what follows.
         const genPerSecond: number[] = [];
         for (let s = 0; s < o.stepSeconds; s++) {
@@ -240,7 +291,15 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
             genCpu += gc;
             rssPeak = Math.max(rssPeak, rss(server));
             measured += dt / 1000;
+            for (const now of server) {
+              const prev = prevServer.find((p) => p.pid === now.pid);
+              const figures = perProcess.get(now.pid) ?? { cpu: 0, peakRssBytes: 0 };
+              if (prev) figures.cpu += cpuShare(prev, now);
+              figures.peakRssBytes = Math.max(figures.peakRssBytes, now.rssBytes);
+              perProcess.set(now.pid, figures);
+            }
           }
+          if (s === warmup - 1) commitsBefore = await scrapeAppendHistogram(metricsUrls);
           prevTotals = tot;
           prevServer = server;
           prevGen = gen;
@@ -252,6 +311,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           );
         }
         const n = Math.max(1, o.stepSeconds - warmup);
+        const commitsAfter = await scrapeAppendHistogram(metricsUrls);
         const latency = latencyOf(stepHist);
         const delivered = expN > 0 ? recvN / expN : 1;
         const step: StepResult = {
@@ -266,6 +326,15 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           generatorCpu: Math.round((genCpu / n) * 100) / 100,
           generatorCpuMax: Math.round(Math.max(0, ...genPerSecond) * 100) / 100,
           generatorSaturated: generatorSaturated(genPerSecond, genLimit),
+          storeCommitMs: storeCommitOf(commitsBefore, commitsAfter),
+          serverProcesses: target.pids.map((pid) => {
+            const f = perProcess.get(pid);
+            return {
+              pid,
+              cpu: Math.round(((f?.cpu ?? 0) / n) * 100) / 100,
+              peakRssBytes: f?.peakRssBytes ?? 0,
+            };
+          }),
           // A step that should have sent but delivered nothing measured nothing: it cannot pass.
           passed: latency.p99 <= o.maxP99Ms && delivered >= o.minDelivered && (rate === 0 || expN > 0),
         };
@@ -273,6 +342,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         if (!step.passed) break;
       }
       pool.setRate(0);
+      // Every send of the run counted before the drain: the expected deliveries are final from here on.
+      await flushTotals(pool);
       // Drain: until every expected delivery is in, or nothing arrived for two seconds, or the drain time is up.
       let last = pool.totals().received;
       let quietMs = 0;
@@ -287,6 +358,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         last = now.received;
       }
     }
+    // Every delivery received by the end of the drain counted, not only those of the workers' last periodic report.
+    await flushTotals(pool);
     all.merge(pool.takeLatency());
     const seqTail = o.seqTail && opened.ready > 0 ? await pool.seqTail() : null;
     const totals = pool.totals();

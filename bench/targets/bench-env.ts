@@ -14,10 +14,16 @@ const ACCESS_TOKEN_TTL_S = 86_400;
  */
 export const FIXTURE_MAX_AGE_MS = ACCESS_TOKEN_TTL_S * 1000 - 4 * 3600_000;
 
-export function benchEnv(dataDir: string, port: number): Record<string, string> {
+/**
+ * `metricsPort`: each process's own listener for GET /metrics (the runner reads the store's append latency there);
+ * a process of a multi-process target gets a port of its own, as PARLEY_METRICS_PORT is never shared.
+ */
+export function benchEnv(dataDir: string, port: number, metricsPort: number): Record<string, string> {
   return {
     PARLEY_HOST: "0.0.0.0",
     PARLEY_PORT: String(port),
+    PARLEY_METRICS_PORT: String(metricsPort),
+    PARLEY_METRICS_HOST: "127.0.0.1",
     PARLEY_DATA_DIR: dataDir,
     PARLEY_JWT_SECRET: JWT_SECRET,
     PARLEY_ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL_S),
@@ -30,4 +36,9 @@ export function benchEnv(dataDir: string, port: number): Record<string, string> 
     PARLEY_LOGIN_IP_MAX_FAILURES: "100000",
     PARLEY_LOG_LEVEL: "warn",
   };
+}
+
+/** Where a bench process started with `benchEnv(…, metricsPort)` serves its metrics. */
+export function metricsUrl(metricsPort: number): string {
+  return `http://127.0.0.1:${metricsPort}/metrics`;
 }

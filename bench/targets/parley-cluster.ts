@@ -14,7 +14,7 @@ import { type Child, spawnChild } from "../runner/child.ts";
 import { pin } from "../runner/cpus.ts";
 import { onInterrupt } from "../runner/interrupt.ts";
 import { deleteKeys } from "../runner/redis-keys.ts";
-import { benchEnv } from "./bench-env.ts";
+import { benchEnv, metricsUrl } from "./bench-env.ts";
 import { createFixture, fixtureKey } from "./fixture.ts";
 import {
   hasTemplate,
@@ -73,7 +73,7 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
   const port = await freePort();
   const shared = o.processes > 1;
   const base: Record<string, string> = {
-    ...benchEnv(dataRoot, port),
+    ...benchEnv(dataRoot, port, 0),
     PARLEY_DATABASE_URL: o.pgUrl,
     PARLEY_DATABASE_SCHEMA: schema,
     PARLEY_DATABASE_POOL_SIZE: String(o.poolSize ?? 8),
@@ -99,7 +99,11 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
     return p;
   };
 
+  /** Each process's metrics listener, by process index; a restarted process gets a fresh port. */
+  const metricsUrls: string[] = [];
   const startOne = async (i: number, env: Record<string, string>): Promise<Child> => {
+    const metricsPort = await freePort();
+    metricsUrls[i] = metricsUrl(metricsPort);
     const child = await spawnChild(
       [process.execPath, join(REPO, "src/cli.ts"), "start"],
       {
@@ -113,7 +117,11 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
           }
         },
       },
-      { env: { ...env, PARLEY_DATA_DIR: join(dataRoot, `p${i}`) }, cwd: REPO, timeoutMs: 60_000 },
+      {
+        env: { ...env, PARLEY_DATA_DIR: join(dataRoot, `p${i}`), PARLEY_METRICS_PORT: String(metricsPort) },
+        cwd: REPO,
+        timeoutMs: 60_000,
+      },
     );
     await pin(child.pid, o.cpus);
     return child;
@@ -205,6 +213,9 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
     port,
     get pids() {
       return children.map((c) => c.pid);
+    },
+    get metricsUrls() {
+      return metricsUrls.slice(0, children.length);
     },
     placement: `${o.processes} process${o.processes > 1 ? "es" : ""} on PostgreSQL${shared ? " + Redis, one port (SO_REUSEPORT)" : ""}, ${o.cpus === null ? "not pinned" : `cpus ${o.cpus}`}`,
     prepare(layout: Layout, status): Promise<Prepared> {

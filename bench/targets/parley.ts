@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { MIGRATIONS } from "../../src/adapters/store/sqlite/migrations.ts";
 import { type Child, spawnChild } from "../runner/child.ts";
 import { pin } from "../runner/cpus.ts";
-import { benchEnv, FIXTURE_MAX_AGE_MS } from "./bench-env.ts";
+import { benchEnv, FIXTURE_MAX_AGE_MS, metricsUrl } from "./bench-env.ts";
 import { createFixture, type FixtureData, fixtureKey, migrationsTag } from "./fixture.ts";
 import { freePort } from "./free-port.ts";
 import type { Layout, Prepared, Target } from "./target.ts";
@@ -74,7 +74,8 @@ export async function startParley(layout: Layout, opts: ParleyOptions): Promise<
     copyFileSync(snapshotPath, join(dataDir, DB_FILE));
   }
   const port = await freePort();
-  const env = { ...benchEnv(dataDir, port), ...opts.env };
+  const metricsPort = await freePort();
+  const env = { ...benchEnv(dataDir, port, metricsPort), ...opts.env };
   const spawn = async (): Promise<Child> => {
     const c = await spawnChild(
       [process.execPath, join(REPO, "src/cli.ts"), "start"],
@@ -103,6 +104,7 @@ export async function startParley(layout: Layout, opts: ParleyOptions): Promise<
     host: "127.0.0.1",
     port,
     pids,
+    metricsUrls: [metricsUrl(metricsPort)],
     placement: opts.cpus === null ? "not pinned" : `cpus ${opts.cpus}`,
     async prepare(l, status): Promise<Prepared> {
       if (cached) {

@@ -21,6 +21,11 @@ export interface Target {
   readonly port: number;
   /** Server processes whose CPU and memory the run reports. */
   readonly pids: readonly number[];
+  /**
+   * GET /metrics of each server process (Parley's PARLEY_METRICS_PORT), read at a step's edges for the store's
+   * append latency. Absent for peers, which have no store.
+   */
+  readonly metricsUrls?: readonly string[];
   /** How the server side was placed on cores, for the report. */
   readonly placement: string;
   prepare(layout: Layout, status: (line: string) => void): Promise<Prepared>;

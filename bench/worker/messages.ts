@@ -43,6 +43,11 @@ export type ToWorker =
   | { readonly t: "storm"; readonly spreadMs: number; readonly reset: boolean }
   /** Asks for a tick that carries `roomSeqs` (after a drain). */
   | { readonly t: "seqs" }
+  /**
+   * Asks for a tick now, answered with `flush` set to `id`: as messages are handled in order, it counts every send
+   * made before it (a "rate" 0 sent first means every send of the run).
+   */
+  | { readonly t: "flush"; readonly id: number }
   | { readonly t: "close" };
 
 export interface WorkerTick {
@@ -75,6 +80,8 @@ export interface WorkerTick {
    * seqs and the highest. Only in ticks asked for with "seqs" and in the last one.
    */
   readonly roomSeqs: { readonly subs: number[]; readonly sum: number[]; readonly max: number[] } | null;
+  /** The id of the "flush" this tick answers, or null for a periodic tick. */
+  readonly flush: number | null;
   /** Latency histogram of deliveries since the previous tick. */
   readonly latency: { readonly pairs: number[]; readonly max: number };
   readonly failures: readonly string[];

@@ -175,7 +175,7 @@ class Worker {
     }
   }
 
-  tick(final = false): void {
+  tick(final = false, flush: number | null = null): void {
     const c = this.counters;
     send({
       t: "tick",
@@ -198,6 +198,7 @@ class Worker {
       lastResumeAt: c.lastResumeAt,
       resumeLatency: c.resumeLatency.toSparse(),
       roomSeqs: final ? this.roomSeqs() : null,
+      flush,
       latency: c.latency.toSparse(),
       failures: c.failures,
     });
@@ -237,6 +238,9 @@ process.on("message", (raw: unknown) => {
       break;
     case "seqs":
       worker?.tick(true);
+      break;
+    case "flush":
+      worker?.tick(false, msg.id);
       break;
     case "close":
       void worker?.close().then(() => process.exit(0));

@@ -9,9 +9,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import postgres from "postgres";
+import { readHistogram } from "../../bench/metrics/prom-histogram.ts";
 import { roomsOf } from "../../bench/scenarios/common.ts";
 import { type ClusterOptions, startParleyCluster } from "../../bench/targets/parley-cluster.ts";
 import type { Prepared, Target } from "../../bench/targets/target.ts";
+import { APPEND_SECONDS_METRIC } from "../../src/adapters/metrics/prom-metrics.ts";
 import { PG_URL, postgresAvailable, REDIS_URL, redisAvailable } from "../support/services.ts";
 
 // Under CI=true an unreachable service throws here instead (services.ts).
@@ -131,6 +133,17 @@ describe.skipIf(!available)("bench multi-process Parley target", () => {
         (await api(first.port, `/rooms/${roomId}/messages`, token, { message: "left by run 1" })).status,
       ).toBe(201);
       expect(await historyOf(first.port, roomId, token)).toHaveLength(1);
+      // Each process has a metrics listener of its own; the one message was committed by exactly one of them.
+      const urls = first.metricsUrls ?? [];
+      expect(urls).toHaveLength(2);
+      expect(new Set(urls).size).toBe(2);
+      const commits = await Promise.all(
+        urls.map(async (u) => {
+          const h = readHistogram(await (await fetch(u)).text(), APPEND_SECONDS_METRIC);
+          return h?.count ?? Number.NaN;
+        }),
+      );
+      expect(commits.sort()).toEqual([0, 1]);
       // The run's message went to the run's copy, not to the template.
       expect(await count(one.template, "messages")).toBe(0);
       expect(await count(one.schema, "messages")).toBe(1);

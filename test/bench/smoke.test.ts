@@ -37,10 +37,24 @@ function expectClean(run: RunResult): void {
 
 describe("bench smoke", () => {
   test("bare STOMP peer: every probe delivered once", async () => {
-    expectClean(await smoke("bare"));
+    const run = await smoke("bare");
+    expectClean(run);
+    // No store, no metrics listener: nothing to report, rather than a made-up zero.
+    expect(run.steps[0]?.storeCommitMs).toBeNull();
   }, 30_000);
 
-  test("Parley: every probe delivered once", async () => {
-    expectClean(await smoke("parley"));
+  test("Parley: every probe delivered once, and the step reports the store's commit latency and its process", async () => {
+    const run = await smoke("parley");
+    expectClean(run);
+    const step = run.steps[0]!;
+    // Read from the server's own histogram at the step's edges: the step's commits, each at most what was accepted.
+    const commit = step.storeCommitMs;
+    expect(commit).not.toBeNull();
+    expect(commit!.count).toBeGreaterThan(0);
+    expect(commit!.count).toBeLessThanOrEqual(run.totals.accepted);
+    expect(commit!.p50).toBeGreaterThan(0);
+    expect(commit!.p99).toBeGreaterThanOrEqual(commit!.p50);
+    expect(step.serverProcesses).toHaveLength(1);
+    expect(step.serverProcesses[0]!.peakRssBytes).toBeGreaterThan(0);
   }, 30_000);
 });

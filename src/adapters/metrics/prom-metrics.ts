@@ -9,7 +9,7 @@ export const APPEND_SECONDS_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2, 5,
 ];
 
-/** The histogram the benchmarks read (bench/metrics/prom-text.ts); renaming it is a change to both. */
+/** The histogram the benchmarks read (bench/metrics/prom-histogram.ts imports this name). */
 export const APPEND_SECONDS_METRIC = "parley_store_append_seconds";
 
 /**

@@ -1,0 +1,110 @@
+/**
+ * The store's append latency as Parley's processes report it at GET /metrics (PARLEY_METRICS_PORT): one
+ * histogram (`parley_store_append_seconds`) read from the Prometheus text format, summed over processes, and the
+ * difference of two scrapes, so a step's figures cover exactly the appends committed within it.
+ *
+ * Only the lines of that one histogram are read (`name_bucket{le="…"} value`, `name_count`, `name_sum`); any
+ * other line is skipped. Quantiles are interpolated within a bucket, as Prometheus's `histogram_quantile` does,
+ * so they are as fine as the server's bucket bounds (0.5 ms apart at the low end, src/adapters/metrics).
+ */
+
+import { APPEND_SECONDS_METRIC } from "../../src/adapters/metrics/prom-metrics.ts";
+
+export interface PromHistogram {
+  /** Upper bounds in seconds, ascending; the last is +Infinity. */
+  readonly bounds: readonly number[];
+  /** Cumulative counts per bound (Prometheus buckets are cumulative). */
+  readonly cumulative: readonly number[];
+  readonly count: number;
+  readonly sum: number;
+}
+
+/** The named histogram in a scrape, or null when the scrape has none (metrics of another version, say). */
+export function readHistogram(text: string, name: string): PromHistogram | null {
+  const buckets: [number, number][] = [];
+  let count: number | null = null;
+  let sum: number | null = null;
+  const bucketPrefix = `${name}_bucket{`;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(bucketPrefix)) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+      if (le === undefined || !Number.isFinite(value)) continue;
+      buckets.push([le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), value]);
+    } else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
+    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
+  }
+  if (buckets.length === 0 || count === null || sum === null) return null;
+  buckets.sort((a, b) => a[0] - b[0]);
+  return { bounds: buckets.map((b) => b[0]), cumulative: buckets.map((b) => b[1]), count, sum };
+}
+
+/** Several processes' histograms as one; null if any is missing or their bounds differ. */
+export function sumHistograms(all: readonly (PromHistogram | null)[]): PromHistogram | null {
+  const first = all[0];
+  if (first === undefined || first === null) return null;
+  const cumulative = [...first.cumulative];
+  let count = first.count;
+  let sum = first.sum;
+  for (const h of all.slice(1)) {
+    if (
+      h === null ||
+      h.bounds.length !== first.bounds.length ||
+      h.bounds.some((b, i) => b !== first.bounds[i])
+    )
+      return null;
+    h.cumulative.forEach((c, i) => {
+      cumulative[i] = (cumulative[i] ?? 0) + c;
+    });
+    count += h.count;
+    sum += h.sum;
+  }
+  return { bounds: first.bounds, cumulative, count, sum };
+}
+
+/** What was observed between two scrapes of the same processes (`after` − `before`). */
+export function histogramSince(after: PromHistogram, before: PromHistogram): PromHistogram {
+  return {
+    bounds: after.bounds,
+    cumulative: after.cumulative.map((c, i) => c - (before.cumulative[i] ?? 0)),
+    count: after.count - before.count,
+    sum: after.sum - before.sum,
+  };
+}
+
+/**
+ * The q-quantile in seconds, interpolated linearly within its bucket (the lower bound of the first bucket is 0);
+ * a quantile in the +Inf bucket is the highest finite bound, a lower bound of the truth. NaN when empty.
+ */
+export function histogramQuantile(h: PromHistogram, q: number): number {
+  const total = h.cumulative[h.cumulative.length - 1] ?? 0;
+  if (total <= 0) return Number.NaN;
+  const rank = q * total;
+  for (let i = 0; i < h.bounds.length; i++) {
+    const upTo = h.cumulative[i] ?? 0;
+    if (upTo < rank) continue;
+    const upper = h.bounds[i] ?? Number.POSITIVE_INFINITY;
+    const lower = i === 0 ? 0 : (h.bounds[i - 1] ?? 0);
+    if (upper === Number.POSITIVE_INFINITY) return lower;
+    const below = i === 0 ? 0 : (h.cumulative[i - 1] ?? 0);
+    const inBucket = upTo - below;
+    return inBucket > 0 ? lower + ((upper - lower) * (rank - below)) / inBucket : upper;
+  }
+  return h.bounds[h.bounds.length - 2] ?? Number.NaN;
+}
+
+/** Scrapes every process and sums their append histograms; null when any process does not answer with one. */
+export async function scrapeAppendHistogram(urls: readonly string[]): Promise<PromHistogram | null> {
+  if (urls.length === 0) return null;
+  try {
+    const texts = await Promise.all(
+      urls.map(async (u) => {
+        const res = await fetch(u, { signal: AbortSignal.timeout(5000) });
+        return res.ok ? res.text() : "";
+      }),
+    );
+    return sumHistograms(texts.map((t) => readHistogram(t, APPEND_SECONDS_METRIC)));
+  } catch {
+    return null;
+  }
+}
