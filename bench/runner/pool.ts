@@ -99,6 +99,8 @@ export class WorkerPool {
   private readonly seqs = new Map<number, NonNullable<WorkerTick["roomSeqs"]>>();
   /** Ids of `flush` requests made so far. */
   private flushes = 0;
+  /** The latest `flush` each worker answered (kept apart: a periodic tick may follow the answer at once). */
+  private readonly flushed = new Map<number, number>();
   readonly failures: string[] = [];
   private readonly closedWaiters = new Map<number, () => void>();
 
@@ -173,6 +175,7 @@ export class WorkerPool {
   private onMessage(msg: FromWorker): void {
     if (msg.t === "tick") {
       this.latest.set(msg.worker, msg);
+      if (msg.flush !== null) this.flushed.set(msg.worker, msg.flush);
       this.pendingLatency.addSparse(msg.latency);
       this.resumeLatency.addSparse(msg.resumeLatency);
       this.lastResumeAt = Math.max(this.lastResumeAt, msg.lastResumeAt);
@@ -209,7 +212,7 @@ export class WorkerPool {
   async flush(timeoutMs = 5000): Promise<boolean> {
     const id = ++this.flushes;
     this.broadcast({ t: "flush", id });
-    const answered = () => this.procs.every((_, i) => this.latest.get(i)?.flush === id);
+    const answered = () => this.procs.every((_, i) => (this.flushed.get(i) ?? 0) >= id);
     const until = Date.now() + timeoutMs;
     while (!answered() && Date.now() < until) await Bun.sleep(20);
     return answered();

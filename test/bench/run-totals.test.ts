@@ -26,7 +26,8 @@ test("the totals of a run cover its last second: accepted = what the server comm
       status: () => {},
       sendRooms: oneSenderPerRoom(layout),
       messageSize: 64,
-      workers: 1,
+      // Two workers: each must answer the request for its counters.
+      workers: 2,
       generatorCpus: null,
       generatorCores: 1,
       // 60 messages a second for one second: the workers' periodic report would miss about half of them.
