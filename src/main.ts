@@ -281,7 +281,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       () => gateway.connectionCount,
     );
     try {
-      metricsServer = serveMetrics({ host: config.metricsHost, port: config.metricsPort, metrics, logger });
+      metricsServer = await serveMetrics({
+        host: config.metricsHost,
+        port: config.metricsPort,
+        metrics,
+        logger,
+      });
     } catch (e) {
       await gateway.close();
       await server.stop();

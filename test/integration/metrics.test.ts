@@ -37,7 +37,17 @@ describe("GET /metrics on its own listener (PARLEY_METRICS_PORT)", () => {
 
   test("serves the runtime's process metrics and Parley's own, in Prometheus text format", async () => {
     const text = await scrape(metricsUrl);
-    expect(sample(text, "process_cpu_seconds_total")).toBeGreaterThan(0);
+    const cpu = sample(text, "process_cpu_seconds_total") ?? Number.NaN;
+    expect(cpu).toBeGreaterThan(0);
+    // The process's CPU since it started, user and system together.
+    expect(cpu).toBeCloseTo(
+      (sample(text, "process_cpu_user_seconds_total") ?? Number.NaN) +
+        (sample(text, "process_cpu_system_seconds_total") ?? Number.NaN),
+      6,
+    );
+    expect(cpu).toBeGreaterThanOrEqual(process.cpuUsage().user / 1e6 / 10);
+    expect(sample(text, "process_start_time_seconds")).toBeLessThanOrEqual(Date.now() / 1000);
+    expect(sample(text, "nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);
     expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(text).toContain("# TYPE parley_store_append_seconds histogram");
     expect(text).toContain("# TYPE parley_ws_connections gauge");

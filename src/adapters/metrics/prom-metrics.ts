@@ -1,5 +1,6 @@
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Histogram, Registry } from "prom-client";
 import type { ServiceMetrics } from "../../ports/metrics.ts";
+import { registerProcessMetrics } from "./process-metrics.ts";
 
 /**
  * Bucket bounds (seconds) of the store's append latency: fine below 20 ms, where SQLite's group commit and a
@@ -13,28 +14,16 @@ export const APPEND_SECONDS_BUCKETS: readonly number[] = [
 export const APPEND_SECONDS_METRIC = "parley_store_append_seconds";
 
 /**
- * The runtime's process metrics (`process_*`, `nodejs_*`: CPU, memory, open files, event-loop lag), collected
- * once per OS process however many servers it runs (as the tests do): their event-loop monitor runs from the
- * first use until the process exits.
- */
-let processRegistry: Registry | null = null;
-function processMetrics(): Registry {
-  if (processRegistry === null) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
-  }
-  return processRegistry;
-}
-
-/**
- * One server's metrics: the process metrics above and Parley's own, in a registry of its own. A scrape pays for
- * what it reads; on the message path there is one histogram observation per message.
+ * One server's metrics, in a registry of its own (several servers may share a process, as in the tests): the
+ * process's figures (process-metrics.ts) and Parley's. A scrape reads a few counters (well under a millisecond);
+ * on the message path there is one histogram observation per message.
  */
 export class PromMetrics implements ServiceMetrics {
   readonly #registry = new Registry();
   readonly #append: Histogram;
 
   constructor() {
+    registerProcessMetrics(this.#registry);
     this.#append = new Histogram({
       name: APPEND_SECONDS_METRIC,
       help: "Time from handing a message to the store until it was committed (successful appends).",
@@ -61,7 +50,6 @@ export class PromMetrics implements ServiceMetrics {
 
   /** The Prometheus text exposition of every metric, and its content type. */
   async render(): Promise<{ readonly contentType: string; readonly body: string }> {
-    const all = Registry.merge([processMetrics(), this.#registry]);
-    return { contentType: all.contentType, body: await all.metrics() };
+    return { contentType: this.#registry.contentType, body: await this.#registry.metrics() };
   }
 }
