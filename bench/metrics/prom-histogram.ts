@@ -5,7 +5,8 @@
  *
  * Only the lines of that one histogram are read (`name_bucket{le="…"} value`, `name_count`, `name_sum`); any
  * other line is skipped. Quantiles are interpolated within a bucket, as Prometheus's `histogram_quantile` does,
- * so they are as fine as the server's bucket bounds (0.5 ms apart at the low end, src/adapters/metrics).
+ * so they are as fine as the server's bucket bounds (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50 ms and up,
+ * APPEND_SECONDS_BUCKETS in src/adapters/metrics/prom-metrics.ts).
  */
 
 import { APPEND_SECONDS_METRIC } from "../../src/adapters/metrics/prom-metrics.ts";
@@ -62,14 +63,15 @@ export function sumHistograms(all: readonly (PromHistogram | null)[]): PromHisto
   return { bounds: first.bounds, cumulative, count, sum };
 }
 
-/** What was observed between two scrapes of the same processes (`after` − `before`). */
-export function histogramSince(after: PromHistogram, before: PromHistogram): PromHistogram {
-  return {
-    bounds: after.bounds,
-    cumulative: after.cumulative.map((c, i) => c - (before.cumulative[i] ?? 0)),
-    count: after.count - before.count,
-    sum: after.sum - before.sum,
-  };
+/**
+ * What was observed between two scrapes of the same processes (`after` − `before`); null when a count went down,
+ * which means a process restarted in between and its histogram began again from zero.
+ */
+export function histogramSince(after: PromHistogram, before: PromHistogram): PromHistogram | null {
+  const cumulative = after.cumulative.map((c, i) => c - (before.cumulative[i] ?? 0));
+  const count = after.count - before.count;
+  if (count < 0 || cumulative.some((c) => c < 0)) return null;
+  return { bounds: after.bounds, cumulative, count, sum: after.sum - before.sum };
 }
 
 /**

@@ -169,10 +169,14 @@ function latencyOf(h: Histogram): Latency {
   };
 }
 
-/** The appends between two scrapes as a StoreCommit, or null when either scrape failed. */
+/**
+ * The appends between two scrapes as a StoreCommit, or null when either scrape failed or a process restarted in
+ * between (its histogram started again from zero, so the difference would mean nothing).
+ */
 function storeCommitOf(before: PromHistogram | null, after: PromHistogram | null): StoreCommit | null {
   if (before === null || after === null) return null;
   const h = histogramSince(after, before);
+  if (h === null) return null;
   const ms = (seconds: number) => (Number.isFinite(seconds) ? Math.round(seconds * 100_000) / 100 : 0);
   return {
     count: h.count,

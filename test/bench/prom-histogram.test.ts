@@ -53,10 +53,12 @@ describe("prom-histogram", () => {
     expect(both.count).toBe(3);
     expect(both.sum).toBeCloseTo(0.023, 9);
     const later = readHistogram(await scrapeOf([0.001, 0.002, 0.2, 0.2]), APPEND_SECONDS_METRIC)!;
-    const since = histogramSince(later, a!);
+    const since = histogramSince(later, a!)!;
     expect(since.count).toBe(2);
     expect(histogramQuantile(since, 0.5)).toBeGreaterThan(0.1);
     expect(histogramQuantile(since, 0.5)).toBeLessThanOrEqual(0.2);
+    // A process that restarted between the scrapes counts from zero again: no difference can be taken.
+    expect(histogramSince(b!, later)).toBeNull();
   });
 
   test("a scrape without the histogram, a missing process or other bounds give null, never a made-up figure", async () => {
