@@ -185,9 +185,11 @@ export class MessageService {
     const r = await this.deps.buckets.takeEach(takes);
     if (r.allowed) return;
     if (takes[r.refused] === sender) {
+      this.deps.metrics?.sendRateLimited("sender");
       throw new AppError("RATE_LIMITED", "Too many messages; slow down.", { retryAfter: r.retryAfterMs / 1000 });
     }
     await this.rooms.requireMember(p, roomId);
+    this.deps.metrics?.sendRateLimited("room");
     throw new AppError("RATE_LIMITED", "This room is receiving more messages than it accepts; retry shortly.", {
       retryAfter: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
       details: { scope: "room", retryAfterMs: r.retryAfterMs },

@@ -116,6 +116,64 @@ describe("GET /metrics on its own listener (PARLEY_METRICS_PORT)", () => {
   });
 });
 
+describe("sends refused by a rate budget are counted by scope", () => {
+  let server: TestServer;
+  let api: Client;
+  beforeAll(async () => {
+    // A room takes one message a second after a burst of 2; a WebSocket sender 1 a second after a burst of 3.
+    server = await startTestServer({
+      config: { metricsPort: 0, roomSendRate: 1, roomSendBurst: 2, wsSendRatePerSecond: 1, wsSendBurst: 3 },
+    });
+    api = client(server.api);
+  });
+  afterAll(() => server.stop());
+
+  const limited = async (scope: string): Promise<number> =>
+    sample(await scrape(server.metricsUrl ?? ""), `parley_sends_rate_limited_total{scope="${scope}"}`) ??
+    Number.NaN;
+
+  test("the room's cap: one per RATE_LIMITED a member got; an outsider's refusal is not one", async () => {
+    expect(await limited("room")).toBe(0);
+    expect(await limited("sender")).toBe(0);
+    const [owner, outsider] = await Promise.all([signup(api, "capowner"), signup(api, "capoutsider")]);
+    const room = await createRoom(api, owner, "capped");
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        api.post(`/rooms/${room.id}/messages`, { message: `m${i}` }, owner.accessToken),
+      ),
+    );
+    const refused = results.filter((r) => r.status === 429).length;
+    expect(refused).toBeGreaterThanOrEqual(3);
+    expect(await limited("room")).toBe(refused);
+    expectError(
+      await api.post(`/rooms/${room.id}/messages`, { message: "x" }, outsider.accessToken),
+      "ROOM_NOT_FOUND",
+    );
+    expect(await limited("room")).toBe(refused);
+    expect(await limited("sender")).toBe(0);
+  });
+
+  test("the sender's own budget over STOMP: one per RATE_LIMITED answer", async () => {
+    const owner = await signup(api, "wsflood");
+    // Rooms of their own: each takes two before its cap, so the sender's budget of 3 is what refuses.
+    const rooms = await Promise.all([1, 2, 3, 4].map((i) => createRoom(api, owner, `flood ${i}`)));
+    const before = await limited("sender");
+    const ws = await StompTestClient.connect(server.wsUrl, owner.accessToken);
+    try {
+      const answers = await Promise.all(
+        rooms.flatMap((room) =>
+          [0, 1].map((i) => ws.sendWithReceipt("/pub/message", { roomId: room.id, message: `m${i}` })),
+        ),
+      );
+      const refused = answers.filter((f) => f.command !== "RECEIPT");
+      expect(refused.length).toBeGreaterThanOrEqual(4);
+      expect(await limited("sender")).toBe(before + refused.length);
+    } finally {
+      ws.close();
+    }
+  });
+});
+
 describe("metrics off and misconfigured", () => {
   test("by default there is no metrics listener", async () => {
     const server = await startTestServer();

@@ -54,7 +54,7 @@ export function registerProcessMetrics(registry: Registry): void {
     name: "process_start_time_seconds",
     help: "Start time of the process since unix epoch in seconds.",
     registers,
-  }).set(Math.round((Date.now() - process.uptime() * 1000) / 1000));
+  }).set((Date.now() - process.uptime() * 1000) / 1000);
   new Gauge({
     name: "nodejs_heap_size_used_bytes",
     help: "Process heap size used in bytes.",

@@ -1,4 +1,4 @@
-import { Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ServiceMetrics } from "../../ports/metrics.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
 
@@ -21,6 +21,7 @@ export const APPEND_SECONDS_METRIC = "parley_store_append_seconds";
 export class PromMetrics implements ServiceMetrics {
   readonly #registry = new Registry();
   readonly #append: Histogram;
+  readonly #rateLimited: Counter<"scope">;
 
   constructor() {
     registerProcessMetrics(this.#registry);
@@ -30,10 +31,23 @@ export class PromMetrics implements ServiceMetrics {
       buckets: [...APPEND_SECONDS_BUCKETS],
       registers: [this.#registry],
     });
+    this.#rateLimited = new Counter({
+      name: "parley_sends_rate_limited_total",
+      help: "Members' sends refused with RATE_LIMITED, nothing stored: by the room's cap (scope=room) or the sender's own budget (scope=sender).",
+      labelNames: ["scope"],
+      registers: [this.#registry],
+    });
+    // Both series from the start, so a rate over them reads 0 rather than nothing before the first refusal.
+    this.#rateLimited.inc({ scope: "room" }, 0);
+    this.#rateLimited.inc({ scope: "sender" }, 0);
   }
 
   messageAppended(seconds: number): void {
     this.#append.observe(seconds);
+  }
+
+  sendRateLimited(scope: "room" | "sender"): void {
+    this.#rateLimited.inc({ scope });
   }
 
   /** Reports `count()` as `name` at every scrape (e.g. open WebSocket connections); nothing is kept meanwhile. */
