@@ -10,6 +10,7 @@
  */
 
 import { APPEND_SECONDS_METRIC } from "../../src/adapters/metrics/prom-metrics.ts";
+import { scrapeAll } from "./prom-text.ts";
 
 export interface PromHistogram {
   /** Upper bounds in seconds, ascending; the last is +Infinity. */
@@ -97,16 +98,6 @@ export function histogramQuantile(h: PromHistogram, q: number): number {
 
 /** Scrapes every process and sums their append histograms; null when any process does not answer with one. */
 export async function scrapeAppendHistogram(urls: readonly string[]): Promise<PromHistogram | null> {
-  if (urls.length === 0) return null;
-  try {
-    const texts = await Promise.all(
-      urls.map(async (u) => {
-        const res = await fetch(u, { signal: AbortSignal.timeout(5000) });
-        return res.ok ? res.text() : "";
-      }),
-    );
-    return sumHistograms(texts.map((t) => readHistogram(t, APPEND_SECONDS_METRIC)));
-  } catch {
-    return null;
-  }
+  const texts = await scrapeAll(urls);
+  return texts === null ? null : sumHistograms(texts.map((t) => readHistogram(t, APPEND_SECONDS_METRIC)));
 }

@@ -12,6 +12,7 @@ import {
   type PromHistogram,
   scrapeAppendHistogram,
 } from "../metrics/prom-histogram.ts";
+import { scrapeRateLimited } from "../metrics/prom-text.ts";
 import type { NotificationsMode } from "../protocol/dialect.ts";
 import type { Layout, Target } from "../targets/target.ts";
 import type { ConnSpec } from "../worker/messages.ts";
@@ -112,6 +113,12 @@ export interface RunResult {
   readonly resumeMs: Latency | null;
   /** Wall-clock ms of the last completed resume (0 if none). */
   readonly lastResumeAt: number;
+  /**
+   * Sends the servers refused with RATE_LIMITED in this run, by their own count (GET /metrics, read after the
+   * drain; the processes start afresh for each run), to set beside the clients' `totals.rejected`. Null for
+   * targets without metrics, or when a process did not answer.
+   */
+  readonly serverRateLimited: number | null;
   /**
    * Notification frames received on sockets opened by a reconnect (each from the SUBSCRIBE sent anew on it).
    * Only in runs whose connections followed notifications and in which some resumed (storm --notifications), so
@@ -364,6 +371,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
     }
     // Every delivery received by the end of the drain counted, not only those of the workers' last periodic report.
     await flushTotals(pool);
+    const serverRateLimited = await scrapeRateLimited(target.metricsUrls ?? []);
     all.merge(pool.takeLatency());
     const seqTail = o.seqTail && opened.ready > 0 ? await pool.seqTail() : null;
     const totals = pool.totals();
@@ -394,6 +402,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
       seqTail,
       resumeMs: pool.resumeLatency.count > 0 ? latencyOf(pool.resumeLatency) : null,
       lastResumeAt: pool.lastResumeAt,
+      serverRateLimited,
       ...(o.notifications !== undefined && o.notifications !== "off" && totals.resumed > 0
         ? { notificationsAfterReconnect: pool.notificationsAfterReconnect() }
         : {}),

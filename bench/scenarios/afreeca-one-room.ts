@@ -117,6 +117,16 @@ export const afreecaOneRoomScenario: Scenario = {
             ok: null,
           },
           {
+            // Never silently: every refusal the servers counted reached its sender as an error frame.
+            name: `cap ${cap}/s: RATE_LIMITED counted by the servers / received by the clients`,
+            value:
+              run.serverRateLimited === null
+                ? "–"
+                : `${run.serverRateLimited.toLocaleString("en")} / ${run.totals.rejected.toLocaleString("en")}`,
+            goal: "equal",
+            ok: run.serverRateLimited === null ? null : run.serverRateLimited === run.totals.rejected,
+          },
+          {
             name: `cap ${cap}/s: server RSS (all processes)`,
             value: s ? `${Math.round(s.serverRssBytes / 2 ** 20)} MiB` : "–",
             goal: "bounded",

@@ -41,6 +41,7 @@ describe("bench smoke", () => {
     expectClean(run);
     // No store, no metrics listener: nothing to report, rather than a made-up zero.
     expect(run.steps[0]?.storeCommitMs).toBeNull();
+    expect(run.serverRateLimited).toBeNull();
   }, 30_000);
 
   test("Parley: every probe delivered once, and the step reports the store's commit latency and its process", async () => {
@@ -55,6 +56,8 @@ describe("bench smoke", () => {
     expect(commit!.p50).toBeGreaterThan(0);
     expect(commit!.p99).toBeGreaterThanOrEqual(commit!.p50);
     expect(step.serverProcesses).toHaveLength(1);
+    // The bench lifts every rate budget: the server refused nothing, and says so (0, not "unknown").
+    expect(run.serverRateLimited).toBe(0);
     expect(step.serverProcesses[0]!.peakRssBytes).toBeGreaterThan(0);
   }, 30_000);
 });
