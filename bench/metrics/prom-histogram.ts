@@ -10,7 +10,7 @@
  */
 
 import { APPEND_SECONDS_METRIC } from "../../src/adapters/metrics/prom-metrics.ts";
-import { scrapeAll } from "./prom-text.ts";
+import { sampleOf, scrapeAll } from "./prom-text.ts";
 
 export interface PromHistogram {
   /** Upper bounds in seconds, ascending; the last is +Infinity. */
@@ -24,8 +24,6 @@ export interface PromHistogram {
 /** The named histogram in a scrape, or null when the scrape has none (metrics of another version, say). */
 export function readHistogram(text: string, name: string): PromHistogram | null {
   const buckets: [number, number][] = [];
-  let count: number | null = null;
-  let sum: number | null = null;
   const bucketPrefix = `${name}_bucket{`;
   for (const line of text.split("\n")) {
     if (line.startsWith(bucketPrefix)) {
@@ -33,9 +31,10 @@ export function readHistogram(text: string, name: string): PromHistogram | null 
       const value = Number(line.slice(line.lastIndexOf(" ") + 1));
       if (le === undefined || !Number.isFinite(value)) continue;
       buckets.push([le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le), value]);
-    } else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
-    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
+    }
   }
+  const count = sampleOf(text, `${name}_count`);
+  const sum = sampleOf(text, `${name}_sum`);
   if (buckets.length === 0 || count === null || sum === null) return null;
   buckets.sort((a, b) => a[0] - b[0]);
   return { bounds: buckets.map((b) => b[0]), cumulative: buckets.map((b) => b[1]), count, sum };
@@ -94,6 +93,34 @@ export function histogramQuantile(h: PromHistogram, q: number): number {
     return inBucket > 0 ? lower + ((upper - lower) * (rank - below)) / inBucket : upper;
   }
   return h.bounds[h.bounds.length - 2] ?? Number.NaN;
+}
+
+/** The store's append latency over a step (ms), from the servers' own histogram (GET /metrics). */
+export interface StoreCommit {
+  /** Messages committed in the step's measured seconds, on every server process. */
+  readonly count: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/**
+ * The appends between two scrapes as a StoreCommit, or null when either scrape failed or a process restarted in
+ * between (its histogram started again from zero, so the difference would mean nothing).
+ */
+export function storeCommitOf(before: PromHistogram | null, after: PromHistogram | null): StoreCommit | null {
+  if (before === null || after === null) return null;
+  const h = histogramSince(after, before);
+  if (h === null) return null;
+  const ms = (seconds: number) => (Number.isFinite(seconds) ? Math.round(seconds * 100_000) / 100 : 0);
+  return {
+    count: h.count,
+    mean: h.count > 0 ? ms(h.sum / h.count) : 0,
+    p50: ms(histogramQuantile(h, 0.5)),
+    p95: ms(histogramQuantile(h, 0.95)),
+    p99: ms(histogramQuantile(h, 0.99)),
+  };
 }
 
 /** Scrapes every process and sums their append histograms; null when any process does not answer with one. */

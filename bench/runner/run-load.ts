@@ -6,12 +6,7 @@
  */
 import { Histogram } from "../metrics/histogram.ts";
 import { cpuShare, cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
-import {
-  histogramQuantile,
-  histogramSince,
-  type PromHistogram,
-  scrapeAppendHistogram,
-} from "../metrics/prom-histogram.ts";
+import { type StoreCommit, scrapeAppendHistogram, storeCommitOf } from "../metrics/prom-histogram.ts";
 import { scrapeRateLimited } from "../metrics/prom-text.ts";
 import type { NotificationsMode } from "../protocol/dialect.ts";
 import type { Layout, Target } from "../targets/target.ts";
@@ -27,16 +22,6 @@ export interface Latency {
   readonly p95: number;
   readonly p99: number;
   readonly max: number;
-}
-
-/** The store's append latency over a step (ms), from the servers' own histogram (GET /metrics). */
-export interface StoreCommit {
-  /** Messages committed in the step's measured seconds, on every server process. */
-  readonly count: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p95: number;
-  readonly p99: number;
 }
 
 /** One server process over a step's measured seconds. */
@@ -173,24 +158,6 @@ function latencyOf(h: Histogram): Latency {
     p95: ms(h.quantile(0.95)),
     p99: ms(h.quantile(0.99)),
     max: ms(h.max),
-  };
-}
-
-/**
- * The appends between two scrapes as a StoreCommit, or null when either scrape failed or a process restarted in
- * between (its histogram started again from zero, so the difference would mean nothing).
- */
-function storeCommitOf(before: PromHistogram | null, after: PromHistogram | null): StoreCommit | null {
-  if (before === null || after === null) return null;
-  const h = histogramSince(after, before);
-  if (h === null) return null;
-  const ms = (seconds: number) => (Number.isFinite(seconds) ? Math.round(seconds * 100_000) / 100 : 0);
-  return {
-    count: h.count,
-    mean: h.count > 0 ? ms(h.sum / h.count) : 0,
-    p50: ms(histogramQuantile(h, 0.5)),
-    p95: ms(histogramQuantile(h, 0.95)),
-    p99: ms(histogramQuantile(h, 0.99)),
   };
 }
 
