@@ -41,10 +41,15 @@ export async function spawnChild(
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   let stderr = "";
-  void (async () => {
+  const stderrRead = (async () => {
     for await (const chunk of chunks(proc.stderr))
       stderr = (stderr + new TextDecoder().decode(chunk)).slice(-4096);
   })();
+  /** Stderr to the end once the child has exited (its stdout can end first), so a failure names its cause. */
+  const stderrOfExit = async (): Promise<string> => {
+    await Promise.race([stderrRead, Bun.sleep(1000)]);
+    return stderr;
+  };
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
@@ -55,7 +60,7 @@ export async function spawnChild(
         while (proc.exitCode === null && !(await ready.probe(proc.pid))) await Bun.sleep(100);
         clearTimeout(timer);
         if (proc.exitCode === null) resolve(ready.port);
-        else reject(new Error(`${cmd.join(" ")} exited before listening: ${stderr}`));
+        else reject(new Error(`${cmd.join(" ")} exited before listening: ${await stderrOfExit()}`));
       })();
     }
     void (async () => {
@@ -73,7 +78,7 @@ export async function spawnChild(
       }
       if (!found && ready instanceof RegExp) {
         clearTimeout(timer);
-        reject(new Error(`${cmd.join(" ")} exited before listening: ${stderr || out}`));
+        reject(new Error(`${cmd.join(" ")} exited before listening: ${(await stderrOfExit()) || out}`));
       }
     })();
   });

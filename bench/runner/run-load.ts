@@ -161,6 +161,9 @@ function latencyOf(h: Histogram): Latency {
   };
 }
 
+/** How long a step's second waits for the workers' counters before it takes their last periodic report. */
+const FLUSH_EACH_SECOND_MS = 250;
+
 /** pool.flush, and a failure in the result when a worker did not answer (its totals are then a second old). */
 async function flushTotals(pool: WorkerPool): Promise<void> {
   if (!(await pool.flush())) pool.failures.push("a generator worker did not report its counters when asked");
@@ -239,6 +242,9 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         const genPerSecond: number[] = [];
         for (let s = 0; s < o.stepSeconds; s++) {
           await Bun.sleep(1000);
+          // The workers' counters as of now, not as of their last periodic report (up to a second old): a step's
+          // rates cover its own seconds. A worker too busy to answer soon leaves its last report in the figures.
+          await pool.flush(FLUSH_EACH_SECOND_MS);
           const tot = pool.totals();
           const lat = pool.takeLatency();
           const server = sampleMany(target.pids);

@@ -101,8 +101,11 @@ export async function startParleyCluster(o: ClusterOptions): Promise<Target> {
 
   /** Each process's metrics listener, by process index; a restarted process gets a fresh port. */
   const metricsUrls: string[] = [];
+  /** The shared port and every metrics port handed out: a process started beside the others gets none of them. */
+  const taken = new Set([port]);
   const startOne = async (i: number, env: Record<string, string>): Promise<Child> => {
-    const metricsPort = await freePort();
+    const metricsPort = await freePort(taken);
+    taken.add(metricsPort);
     metricsUrls[i] = metricsUrl(metricsPort);
     const child = await spawnChild(
       [process.execPath, join(REPO, "src/cli.ts"), "start"],

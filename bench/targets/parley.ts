@@ -20,7 +20,7 @@ import { type Child, spawnChild } from "../runner/child.ts";
 import { pin } from "../runner/cpus.ts";
 import { benchEnv, FIXTURE_MAX_AGE_MS, metricsUrl } from "./bench-env.ts";
 import { createFixture, type FixtureData, fixtureKey, migrationsTag } from "./fixture.ts";
-import { freePort } from "./free-port.ts";
+import { freePorts } from "./free-port.ts";
 import type { Layout, Prepared, Target } from "./target.ts";
 
 const REPO = join(import.meta.dir, "../..");
@@ -73,8 +73,7 @@ export async function startParley(layout: Layout, opts: ParleyOptions): Promise<
     for (const f of [`${DB_FILE}-wal`, `${DB_FILE}-shm`]) rmSync(join(dataDir, f), { force: true });
     copyFileSync(snapshotPath, join(dataDir, DB_FILE));
   }
-  const port = await freePort();
-  const metricsPort = await freePort();
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const env = { ...benchEnv(dataDir, port, metricsPort), ...opts.env };
   const spawn = async (): Promise<Child> => {
     const c = await spawnChild(

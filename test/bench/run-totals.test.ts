@@ -1,7 +1,8 @@
 /**
  * A run's totals count every send it made, not only those the generator's workers had reported in their last
  * periodic tick: the server's own count of committed messages (its metrics, read after the run) must equal the
- * messages the run says were accepted, and every one of them must be accounted as delivered to each member.
+ * messages the run says were accepted, and every one of them must be accounted as delivered to each member. A
+ * step's rates count the sends of its own seconds, not those of the report before.
  */
 import { expect, test } from "bun:test";
 import { readHistogram } from "../../bench/metrics/prom-histogram.ts";
@@ -45,6 +46,9 @@ test("the totals of a run cover its last second: accepted = what the server comm
     expect(run.totals.received).toBe(run.totals.expected);
     expect(run.totals.lost).toBe(0);
     expect(run.failures).toEqual([]);
+    // The step's own rate counts the sends of its second too (the workers' periodic report alone gave about half).
+    const step = run.steps[0];
+    expect((step?.sentPerSec ?? 0) * (step?.seconds ?? 0)).toBeGreaterThan(40);
   } finally {
     await target.stop();
   }

@@ -131,10 +131,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       if (opts.redisUrl === undefined) await deleteRedisKeys(redisPrefix);
     },
   };
+  // Ports asked for one at a time can repeat, and the nodes start side by side: each gets one of its own.
+  const taken = new Set<number>();
   try {
     for (let i = 0; i < opts.nodes; i++) {
       const name = String.fromCharCode(65 + i);
-      const port = sharedPort ?? (await freePort());
+      let port = sharedPort ?? (await freePort());
+      while (sharedPort === null && taken.has(port)) port = await freePort();
+      taken.add(port);
       nodes.push(
         spawnNode(name, port, {
           ...baseEnv,
