@@ -27,6 +27,7 @@ import type { Config } from "./config/config.ts";
 import { resolveJwtSecret } from "./config/jwt-secret.ts";
 import { createHttpApp } from "./http/app.ts";
 import { type MetricsServer, serveMetrics } from "./http/metrics-server.ts";
+import { localUrl } from "./lib/local-url.ts";
 import type { Broker } from "./ports/broker.ts";
 import type { Clock } from "./ports/clock.ts";
 import type { DomainEvents } from "./ports/domain-events.ts";
@@ -296,7 +297,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     }
   }
   const port = server.port ?? config.port;
-  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
   logger.info(
     {
       port,
@@ -313,7 +313,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   }
   let stopping: Promise<void> | null = null;
   return {
-    url: `http://${host}:${port}`,
+    url: localUrl(config.host, port),
     port,
     services,
     logger,

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Logger } from "pino";
 import { AppError } from "../domain/errors.ts";
+import { localUrl } from "../lib/local-url.ts";
 import { errorResponse } from "./errors.ts";
 import { createFallbackHandler } from "./fallback.ts";
 
@@ -45,9 +46,8 @@ export async function serveMetrics(opts: {
   });
   const server = Bun.serve({ hostname: opts.host, port: opts.port, reusePort: false, fetch: app.fetch });
   const port = server.port ?? opts.port;
-  const host = opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host;
   return {
-    url: `http://${host}:${port}${METRICS_PATH}`,
+    url: localUrl(opts.host, port, METRICS_PATH),
     port,
     async stop() {
       await server.stop(true);

@@ -185,6 +185,18 @@ describe("metrics off and misconfigured", () => {
     }
   });
 
+  test("on IPv6 wildcard and loopback addresses, the URLs the server reports reach it", async () => {
+    const server = await startTestServer({ config: { host: "::", metricsHost: "::1", metricsPort: 0 } });
+    try {
+      expect(server.url).toStartWith("http://[::1]:");
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(server.metricsUrl ?? "").toStartWith("http://[::1]:");
+      expect(await (await fetch(server.metricsUrl ?? "")).text()).toContain("parley_ws_connections");
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("a metrics port already in use fails the start, and the server releases what it had opened", async () => {
     const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
     const dataDir = await mkdtemp(join(tmpdir(), "parley-metrics-"));
