@@ -40,8 +40,12 @@ describe("prom-histogram", () => {
     expect(histogramQuantile(h, 0.5)).toBeCloseTo(0.003, 9); // the 50th is the last of the (2, 3] bucket
     expect(histogramQuantile(h, 0.25)).toBeCloseTo(0.0025, 9); // halfway through (2, 3]
     expect(histogramQuantile(h, 0.99)).toBeCloseTo(0.01 + 0.005 * (49 / 50), 9);
+    // A saturated server's commits of 5–10 s are told apart from each other (the bounds go to 30 s)…
     const slow = readHistogram(await scrapeOf([9, 9]), APPEND_SECONDS_METRIC)!;
-    expect(histogramQuantile(slow, 0.5)).toBe(5);
+    expect(histogramQuantile(slow, 0.5)).toBeCloseTo(7.5, 9);
+    // …and only past the last one do they read as that bound.
+    const slower = readHistogram(await scrapeOf([40, 40]), APPEND_SECONDS_METRIC)!;
+    expect(histogramQuantile(slower, 0.5)).toBe(30);
     const empty = readHistogram(await scrapeOf([]), APPEND_SECONDS_METRIC)!;
     expect(histogramQuantile(empty, 0.5)).toBeNaN();
   });

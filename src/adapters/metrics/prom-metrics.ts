@@ -4,10 +4,12 @@ import { registerProcessMetrics } from "./process-metrics.ts";
 
 /**
  * Bucket bounds (seconds) of the store's append latency: fine below 20 ms, where SQLite's group commit and a
- * PostgreSQL batch normally land, and up to 5 s, so an overloaded store still shows where it is.
+ * PostgreSQL batch normally land, and up to 30 s, so an overloaded store still shows where it is (a saturated
+ * seed server's commits wait 5–10 s: with 5 s as the top bound they all read "over 5 s").
  */
 export const APPEND_SECONDS_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2, 5,
+  10, 30,
 ];
 
 /** The histogram the benchmarks read (bench/metrics/prom-histogram.ts imports this name). */
