@@ -74,8 +74,18 @@ export function randomSuffix(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 12);
 }
 
-/** A port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
+/**
+ * A port that was free a moment ago (the OS picks it), and none of `taken`: ports asked for one at a time can
+ * repeat, so nodes started side by side pass the ports already handed out.
+ */
+export async function freePort(taken: ReadonlySet<number> = new Set()): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (!taken.has(port)) return port;
+  }
+}
+
+async function anyFreePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -131,13 +141,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       if (opts.redisUrl === undefined) await deleteRedisKeys(redisPrefix);
     },
   };
-  // Ports asked for one at a time can repeat, and the nodes start side by side: each gets one of its own.
+  // The nodes start side by side: each gets a port of its own.
   const taken = new Set<number>();
   try {
     for (let i = 0; i < opts.nodes; i++) {
       const name = String.fromCharCode(65 + i);
-      let port = sharedPort ?? (await freePort());
-      while (sharedPort === null && taken.has(port)) port = await freePort();
+      const port = sharedPort ?? (await freePort(taken));
       taken.add(port);
       nodes.push(
         spawnNode(name, port, {
