@@ -22,6 +22,7 @@ import { redisRateLimiter } from "./adapters/rate-limit/redis-rate-limiter.ts";
 import { redisTokenBucket } from "./adapters/rate-limit/redis-token-bucket.ts";
 import { quitRedis } from "./adapters/redis/quit-redis.ts";
 import { openPostgresStore } from "./adapters/store/postgres/open-postgres-store.ts";
+import { SlowCommitLog } from "./adapters/store/slow-commit-log.ts";
 import { openSqliteStore } from "./adapters/store/sqlite/open-sqlite-store.ts";
 import type { Config } from "./config/config.ts";
 import { resolveJwtSecret } from "./config/jwt-secret.ts";
@@ -30,6 +31,7 @@ import { type MetricsServer, serveMetrics } from "./http/metrics-server.ts";
 import { localUrl } from "./lib/local-url.ts";
 import type { Broker } from "./ports/broker.ts";
 import type { Clock } from "./ports/clock.ts";
+import type { CommitObserver } from "./ports/commit-timing.ts";
 import type { DomainEvents } from "./ports/domain-events.ts";
 import type { ServiceMetrics } from "./ports/metrics.ts";
 import type { PasswordHasher } from "./ports/password-hasher.ts";
@@ -85,18 +87,51 @@ export function createLogger(level: Config["logLevel"]): Logger {
   });
 }
 
-/** The store the configuration asks for: PostgreSQL when a URL is set, else SQLite in the data directory. */
-export function openStore(config: Config): Store {
-  return config.databaseUrl !== ""
-    ? openPostgresStore({
-        url: config.databaseUrl,
-        schema: config.databaseSchema,
-        maxConnections: config.databasePoolSize,
-      })
-    : openSqliteStore({
-        path: join(config.dataDir, "parley.db"),
-        commitIntervalMs: config.sqliteCommitIntervalMs,
-      });
+/**
+ * The store the configuration asks for: PostgreSQL when a URL is set, else SQLite in the data directory. Given a
+ * logger, its slow commits are logged (PARLEY_SLOW_COMMIT_MS; slow-commit-log.ts), the last of them at close;
+ * `onCommit` hears every group commit as well (the metrics).
+ */
+export function openStore(config: Config, opts: { logger?: Logger; onCommit?: CommitObserver } = {}): Store {
+  const { logger, onCommit: also } = opts;
+  const slow =
+    logger === undefined || config.slowCommitMs === 0
+      ? null
+      : new SlowCommitLog(logger, { thresholdMs: config.slowCommitMs });
+  const observer: CommitObserver | undefined =
+    slow === null
+      ? also
+      : also === undefined
+        ? slow.observe
+        : (t) => {
+            slow.observe(t);
+            also(t);
+          };
+  const onCommit = observer === undefined ? {} : { onCommit: observer };
+  const store =
+    config.databaseUrl !== ""
+      ? openPostgresStore({
+          url: config.databaseUrl,
+          schema: config.databaseSchema,
+          maxConnections: config.databasePoolSize,
+          ...onCommit,
+        })
+      : openSqliteStore({
+          path: join(config.dataDir, "parley.db"),
+          commitIntervalMs: config.sqliteCommitIntervalMs,
+          ...onCommit,
+        });
+  if (slow === null) return store;
+  return {
+    ...store,
+    async close() {
+      try {
+        await store.close();
+      } finally {
+        slow.close();
+      }
+    },
+  };
 }
 
 export interface OpenServicesOptions extends StartOptions {
@@ -105,6 +140,8 @@ export interface OpenServicesOptions extends StartOptions {
   readonly limiter?: RateLimiter;
   readonly buckets?: TokenBucket;
   readonly metrics?: ServiceMetrics;
+  /** Hears every group commit of the store (ports/commit-timing.ts), besides the slow-commit log. */
+  readonly onCommit?: CommitObserver;
 }
 
 /** Opens and migrates the store, then wires the services: shared by the server and the admin commands. */
@@ -113,7 +150,10 @@ export async function openServices(
   opts: OpenServicesOptions = {},
 ): Promise<{ store: Store; services: Services }> {
   const clock = opts.clock ?? systemClock;
-  const store = openStore(config);
+  const store = openStore(config, {
+    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
+    ...(opts.onCommit === undefined ? {} : { onCommit: opts.onCommit }),
+  });
   try {
     await store.migrate();
   } catch (e) {
@@ -219,7 +259,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       logger,
       limiter: shared.limiter,
       buckets: shared.bucket,
-      ...(metrics === null ? {} : { metrics }),
+      ...(metrics === null ? {} : { metrics, onCommit: metrics.storeCommitted }),
       events: (store) => {
         names = new UserNames({ users: store.users, now: () => clock.now() });
         events = new BrokerEvents(shared.broker, names, logger);

@@ -94,6 +94,15 @@ describe("multi-process settings", () => {
     }
   });
 
+  test("slow-commit threshold: 500 ms by default, 0 turns it off, out-of-range or non-integer values refused by name", () => {
+    expect(loadConfig({}).slowCommitMs).toBe(500);
+    expect(loadConfig({ PARLEY_SLOW_COMMIT_MS: "0" }).slowCommitMs).toBe(0);
+    expect(loadConfig({ PARLEY_SLOW_COMMIT_MS: "3600000" }).slowCommitMs).toBe(3_600_000);
+    for (const bad of ["-1", "0.5", "3600001", "slow", ""]) {
+      expect(() => loadConfig({ PARLEY_SLOW_COMMIT_MS: bad })).toThrow(/PARLEY_SLOW_COMMIT_MS/);
+    }
+  });
+
   test("coalescing settings: defaults, and out-of-range or non-integer values refused by name", () => {
     const defaults = loadConfig({});
     expect(defaults.wsCoalesceMs).toBe(200);

@@ -57,6 +57,12 @@ export const CONFIG_OPTIONS = {
     default: "10",
     doc: "Shortest time between two SQLite group commits: under load, the writes of that window share one commit (one fsync), which costs less CPU per message and adds at most this much latency; a store idle that long commits at once. 0: every event-loop turn.",
   },
+  slowCommitMs: {
+    env: "PARLEY_SLOW_COMMIT_MS",
+    schema: int(0, 3_600_000),
+    default: "500",
+    doc: "A store commit whose wait plus execution reaches this many milliseconds is logged as `slow store commit` (warn), with how long it waited for its turn, how late the process got to it and how long the commit itself took; at most one line a second, counting the rest. 0: off.",
+  },
   jwtSecret: {
     env: "PARLEY_JWT_SECRET",
     schema: z.union([z.literal(""), z.string().min(32, "must be at least 32 characters")]),

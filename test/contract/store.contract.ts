@@ -4,6 +4,7 @@
  * in the order they are called here, each test on a fresh store.
  */
 import { describe } from "bun:test";
+import { commitTimingContract } from "./store/commit-timing.contract.ts";
 import { eventsContract } from "./store/events.contract.ts";
 import { type OpenStore, storeFixture } from "./store/fixtures.ts";
 import { lifecycleContract } from "./store/lifecycle.contract.ts";
@@ -25,5 +26,6 @@ export function storeContract(name: string, open: OpenStore): void {
     messagesContract(fx);
     eventsContract(fx);
     searchContract(fx);
+    commitTimingContract(fx);
   });
 }

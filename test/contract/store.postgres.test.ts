@@ -8,9 +8,9 @@ import { storeContract } from "./store.contract.ts";
 const available = await postgresAvailable();
 
 describe.skipIf(!available)("PostgreSQL", () => {
-  storeContract("postgres", async () => {
+  storeContract("postgres", async ({ onCommit }) => {
     const schema = `parley_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-    const store = openPostgresStore({ url: PG_URL, schema, maxConnections: 4 });
+    const store = openPostgresStore({ url: PG_URL, schema, maxConnections: 4, onCommit });
     return {
       store,
       async cleanup() {

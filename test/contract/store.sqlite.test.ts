@@ -14,10 +14,10 @@ function tempDir(): string {
   return join(tmpdir(), `parley-sqlite-${process.pid}-${crypto.randomUUID()}`);
 }
 
-storeContract("sqlite", async () => {
+storeContract("sqlite", async ({ onCommit }) => {
   const dir = tempDir();
   return {
-    store: openSqliteStore({ path: join(dir, "parley.db") }),
+    store: openSqliteStore({ path: join(dir, "parley.db"), onCommit }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });

@@ -50,6 +50,8 @@ describe("GET /metrics on its own listener (PARLEY_METRICS_PORT)", () => {
     expect(sample(text, "nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);
     expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(text).toContain("# TYPE parley_store_append_seconds histogram");
+    expect(text).toContain("# TYPE parley_store_commit_execute_seconds histogram");
+    expect(text).toContain("# TYPE parley_store_commit_late_seconds histogram");
     expect(text).toContain("# TYPE parley_ws_connections gauge");
   });
 
@@ -82,6 +84,27 @@ describe("GET /metrics on its own listener (PARLEY_METRICS_PORT)", () => {
       open = sample(await scrape(metricsUrl), "parley_ws_connections");
     }
     expect(open).toBe(0);
+  });
+
+  test("each group commit is one observation of its own time and of its lateness; a late one shows as late", async () => {
+    const late = (text: string) =>
+      (sample(text, "parley_store_commit_late_seconds_count") ?? Number.NaN) -
+      (sample(text, 'parley_store_commit_late_seconds_bucket{le="0.05"}') ?? Number.NaN);
+    const before = await scrape(metricsUrl);
+    const commits0 = sample(before, "parley_store_commit_execute_seconds_count") ?? Number.NaN;
+    const owner = await signup(api, "latecommit");
+    const room = await createRoom(api, owner, "late commits");
+    const principal = await server.services.auth.authenticate(owner.accessToken);
+    // Keeps the event loop from the commit for 80 ms once the message is handed to the store.
+    await server.services.messages.send(principal, room.id, "late", null, {
+      handedOver: () => Bun.sleepSync(80),
+    });
+    const after = await scrape(metricsUrl);
+    const commits = sample(after, "parley_store_commit_execute_seconds_count") ?? Number.NaN;
+    expect(commits).toBeGreaterThan(commits0);
+    expect(sample(after, "parley_store_commit_late_seconds_count")).toBe(commits);
+    expect(late(after) - late(before)).toBe(1);
+    expect(sample(after, "parley_store_commit_late_seconds_sum")).toBeGreaterThanOrEqual(0.075);
   });
 
   test("refused sends are not appends: nothing is observed for them", async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import postgres from "postgres";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { startServer } from "../../src/main.ts";
@@ -40,6 +40,8 @@ export interface TestServerOptions {
   readonly redis?: boolean | string;
   /** Share this PostgreSQL schema (created by another test server) instead of making a fresh one. */
   readonly schema?: string;
+  /** Where the server logs (default: nowhere). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...opts.config,
     },
   );
-  const server = await startServer(config, { logger: pino({ level: "silent" }) });
+  const server = await startServer(config, { logger: opts.logger ?? pino({ level: "silent" }) });
   return {
     url: server.url,
     wsUrl: `${server.url.replace(/^http/, "ws")}/ws`,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CommitObserver } from "../../ports/commit-timing.ts";
 import type { ServiceMetrics } from "../../ports/metrics.ts";
 import { registerProcessMetrics } from "./process-metrics.ts";
 
@@ -14,6 +15,9 @@ export const APPEND_SECONDS_BUCKETS: readonly number[] = [
 
 /** The histogram the benchmarks read (bench/metrics/prom-histogram.ts imports this name). */
 export const APPEND_SECONDS_METRIC = "parley_store_append_seconds";
+/** Per group commit: its own time (CommitTiming.executeMs), and how late the process got to it (lateMs). */
+export const COMMIT_EXECUTE_SECONDS_METRIC = "parley_store_commit_execute_seconds";
+export const COMMIT_LATE_SECONDS_METRIC = "parley_store_commit_late_seconds";
 
 /**
  * One server's metrics, in a registry of its own (several servers may share a process, as in the tests): the
@@ -24,15 +28,26 @@ export class PromMetrics implements ServiceMetrics {
   readonly #registry = new Registry();
   readonly #append: Histogram;
   readonly #rateLimited: Counter<"scope">;
+  readonly #commitExecute: Histogram;
+  readonly #commitLate: Histogram;
 
   constructor() {
     registerProcessMetrics(this.#registry);
-    this.#append = new Histogram({
-      name: APPEND_SECONDS_METRIC,
-      help: "Time from handing a message to the store until it was committed (successful appends).",
-      buckets: [...APPEND_SECONDS_BUCKETS],
-      registers: [this.#registry],
-    });
+    // The store's timings share one set of bounds, so the bench reads them all the same way.
+    const seconds = (name: string, help: string) =>
+      new Histogram({ name, help, buckets: [...APPEND_SECONDS_BUCKETS], registers: [this.#registry] });
+    this.#append = seconds(
+      APPEND_SECONDS_METRIC,
+      "Time from handing a message to the store until it was committed (successful appends).",
+    );
+    this.#commitExecute = seconds(
+      COMMIT_EXECUTE_SECONDS_METRIC,
+      "Per group commit of the store: its own time (SQLite: statements, COMMIT and fsync on the serving thread; PostgreSQL: a pooled connection, the round trip and COMMIT).",
+    );
+    this.#commitLate = seconds(
+      COMMIT_LATE_SECONDS_METRIC,
+      "Per group commit of the store: how long after it was due the process started it (busy elsewhere, or not run).",
+    );
     this.#rateLimited = new Counter({
       name: "parley_sends_rate_limited_total",
       help: "Members' sends refused with RATE_LIMITED, nothing stored: by the room's cap (scope=room) or the sender's own budget (scope=sender).",
@@ -51,6 +66,12 @@ export class PromMetrics implements ServiceMetrics {
   sendRateLimited(scope: "room" | "sender"): void {
     this.#rateLimited.inc({ scope });
   }
+
+  /** Hand to a store's `onCommit`: two observations per group commit, none per message. */
+  readonly storeCommitted: CommitObserver = (timing) => {
+    this.#commitExecute.observe(timing.executeMs / 1000);
+    this.#commitLate.observe(timing.lateMs / 1000);
+  };
 
   /** Reports `count()` as `name` at every scrape (e.g. open WebSocket connections); nothing is kept meanwhile. */
   gauge(name: string, help: string, count: () => number): void {

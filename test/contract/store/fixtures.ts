@@ -9,14 +9,18 @@ import type { Message } from "../../../src/domain/message.ts";
 import type { MemberRole, Room } from "../../../src/domain/room.ts";
 import type { Session } from "../../../src/domain/session.ts";
 import type { UserRecord } from "../../../src/domain/user.ts";
+import type { CommitTiming } from "../../../src/ports/commit-timing.ts";
 import type { IdGenerator } from "../../../src/ports/ids.ts";
 import type { NewRoom, NewSession, NewUser, Store } from "../../../src/ports/store.ts";
 
 /**
  * Opens a fresh, empty store that nobody else uses. The suite migrates it, closes it after each test, and then
  * calls `cleanup`, which removes what the store left behind (file, schema); `cleanup` must not need the store.
+ * The store must hand every group commit's timing to `onCommit` (its open function's option of that name).
  */
-export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+export type OpenStore = (opts: {
+  readonly onCommit: (timing: CommitTiming) => void;
+}) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
 export const T0 = 1_700_000_000_000;
 export const DAY = 86_400_000;
@@ -50,6 +54,8 @@ export interface StoreFixture {
    * hash and createdAt from the value it leaves here.
    */
   readonly serial: () => number;
+  /** Every group commit the store of the running test reported (ports/commit-timing.ts), oldest first. */
+  readonly commits: () => readonly CommitTiming[];
   /** Records that the test closed the store itself, so teardown does not close it a second time. */
   readonly markClosed: () => void;
   readonly user: (over?: Partial<NewUser>) => Promise<UserRecord>;
@@ -75,8 +81,12 @@ export function storeFixture(open: OpenStore): StoreFixture {
   let n = 0;
   let opened: { store: Store; cleanup: () => Promise<void>; closed: boolean } | null = null;
 
+  let commits: CommitTiming[] = [];
+
   beforeEach(async () => {
-    const o = await open();
+    const seen: CommitTiming[] = [];
+    commits = seen;
+    const o = await open({ onCommit: (t) => seen.push(t) });
     opened = { ...o, closed: false };
     await o.store.migrate();
   });
@@ -161,6 +171,7 @@ export function storeFixture(open: OpenStore): StoreFixture {
     ids,
     store,
     serial: () => n,
+    commits: () => commits,
     markClosed: () => {
       if (opened) opened.closed = true;
     },

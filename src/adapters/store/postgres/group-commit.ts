@@ -1,3 +1,5 @@
+import type { CommitObserver } from "../../../ports/commit-timing.ts";
+
 /** The result of one call within a batch: its own value or its own error. */
 export type Outcome<T> =
   | { readonly ok: true; readonly value: T }
@@ -15,6 +17,8 @@ export interface GroupCommitOptions {
   readonly maxBatch: number;
   /** Most batches committing at once (each holds one pooled connection while it runs). */
   readonly maxInFlight: number;
+  /** Hears every batch's timing (ports/commit-timing.ts). */
+  readonly onCommit?: CommitObserver;
 }
 
 /** How many batches were committed and how many calls they carried (for profiling and tests). */
@@ -27,6 +31,8 @@ interface Pending<In, Out> {
   readonly input: In;
   readonly resolve: (value: Out) => void;
   readonly reject: (error: unknown) => void;
+  /** performance.now() when the call was submitted. */
+  readonly at: number;
 }
 
 /**
@@ -61,7 +67,7 @@ export class GroupCommit<In, Out> {
 
   submit(input: In): Promise<Out> {
     return new Promise<Out>((resolve, reject) => {
-      this.#queue.push({ input, resolve, reject });
+      this.#queue.push({ input, resolve, reject, at: performance.now() });
       this.#schedule();
     });
   }
@@ -82,27 +88,33 @@ export class GroupCommit<In, Out> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight || this.#queue.length === 0) return;
     this.#scheduled = true;
+    const dueAt = performance.now();
     setImmediate(() => {
       this.#scheduled = false;
+      const lateMs = performance.now() - dueAt;
       while (this.#inFlight < this.#options.maxInFlight && this.#queue.length > 0) {
         const batch = this.#queue.slice(0, this.#options.maxBatch);
         this.#queue = this.#queue.slice(batch.length);
         this.#inFlight++;
-        void this.#run(batch);
+        void this.#run(batch, lateMs);
       }
     });
   }
 
-  async #run(batch: readonly Pending<In, Out>[]): Promise<void> {
+  async #run(batch: readonly Pending<In, Out>[], lateMs: number): Promise<void> {
+    const startedAt = performance.now();
     let outcomes: readonly Outcome<Out>[];
+    let committed = true;
     try {
       outcomes = await this.#commit(batch.map((p) => p.input));
       this.#batches++;
       this.#calls += batch.length;
     } catch (error) {
+      committed = false;
       outcomes = batch.map(() => ({ ok: false, error }));
     }
     this.#inFlight--;
+    this.#report(batch, startedAt, lateMs, committed);
     batch.forEach((p, i) => {
       const o = outcomes[i];
       if (o === undefined) p.reject(new Error("batched call has no outcome"));
@@ -112,6 +124,23 @@ export class GroupCommit<In, Out> {
     this.#schedule();
     if (this.#queue.length === 0 && this.#inFlight === 0) {
       for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
+  }
+
+  #report(batch: readonly Pending<In, Out>[], startedAt: number, lateMs: number, committed: boolean): void {
+    const onCommit = this.#options.onCommit;
+    if (onCommit === undefined) return;
+    const queuedMs = Math.max(0, startedAt - (batch[0]?.at ?? startedAt));
+    try {
+      onCommit({
+        calls: batch.length,
+        queuedMs,
+        lateMs: Math.min(lateMs, queuedMs),
+        executeMs: performance.now() - startedAt,
+        committed,
+      });
+    } catch {
+      // An observer must not throw (ports/commit-timing.ts); if one does, the batch's outcomes still stand.
     }
   }
 }

@@ -1,6 +1,7 @@
+import type { CommitObserver } from "../../../ports/commit-timing.ts";
 import type { Store } from "../../../ports/store.ts";
 import { createClient } from "./client.ts";
-import { postgresMessages } from "./messages.ts";
+import { APPEND_GROUP_COMMIT, postgresMessages } from "./messages.ts";
 import { migrate } from "./migrations.ts";
 import { postgresRooms } from "./rooms.ts";
 import { postgresSessions } from "./sessions.ts";
@@ -13,6 +14,8 @@ export interface PostgresStoreOptions {
   readonly schema?: string;
   /** Pool size of this process (default 10). */
   readonly maxConnections?: number;
+  /** Hears every group commit of appends, with its timing (ports/commit-timing.ts). */
+  readonly onCommit?: CommitObserver;
 }
 
 /**
@@ -22,7 +25,10 @@ export interface PostgresStoreOptions {
  */
 export function openPostgresStore(opts: PostgresStoreOptions): Store {
   const sql = createClient(opts);
-  const messages = postgresMessages(sql);
+  const messages = postgresMessages(
+    sql,
+    opts.onCommit === undefined ? APPEND_GROUP_COMMIT : { ...APPEND_GROUP_COMMIT, onCommit: opts.onCommit },
+  );
   return {
     dialect: "postgres",
     users: postgresUsers(sql),

@@ -3,20 +3,24 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { useTempDirs } from "../../../../test/support/temp-dirs.ts";
 import { NotFound } from "../../../domain/errors.ts";
+import type { CommitObserver, CommitTiming } from "../../../ports/commit-timing.ts";
 import { GROUP_MAX, SqliteConnection } from "./connection.ts";
 import { SqliteMessageRepository } from "./messages.ts";
 import { applyMigrations } from "./migrations.ts";
 
 const tempDir = useTempDirs("parley-group-");
 
-function openFile(commitIntervalMs?: number): { path: string; conn: SqliteConnection } {
+function openFile(
+  commitIntervalMs?: number,
+  onCommit?: CommitObserver,
+): { path: string; conn: SqliteConnection } {
   const dir = tempDir();
   const path = join(dir, "t.db");
   const db = new Database(path, { create: true, readwrite: true, strict: true });
   db.run("PRAGMA journal_mode = WAL");
   db.run("PRAGMA synchronous = FULL");
   db.run("PRAGMA foreign_keys = ON");
-  return { path, conn: new SqliteConnection(db, commitIntervalMs) };
+  return { path, conn: new SqliteConnection(db, commitIntervalMs, onCommit) };
 }
 
 function countRows(path: string, table: string): number {
@@ -172,6 +176,78 @@ describe("SqliteConnection.txGrouped, paced", () => {
     conn.close();
     expect(await waiting).toBe(1);
     expect(countRows(path, "t")).toBe(2);
+  });
+});
+
+describe("SqliteConnection commit timing", () => {
+  function observed(commitIntervalMs = 0): { conn: SqliteConnection; seen: CommitTiming[] } {
+    const seen: CommitTiming[] = [];
+    const { conn } = openFile(commitIntervalMs, (t) => seen.push(t));
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    return { conn, seen };
+  }
+  const put = (conn: SqliteConnection, x: number) =>
+    conn.txGrouped(() => conn.run("INSERT INTO t (x) VALUES ($x)", { x }));
+
+  test("a commit the event loop reached late reports it as late, before its calls resolve", async () => {
+    const { conn, seen } = observed();
+    const calls = [put(conn, 1), put(conn, 2), put(conn, 3)];
+    Bun.sleepSync(60);
+    const first = calls[0]?.then(() => seen.length);
+    await Promise.all(calls);
+    expect(await first).toBe(1);
+    expect(seen.length).toBe(1);
+    const t = seen[0] as CommitTiming;
+    expect(t).toMatchObject({ calls: 3, committed: true });
+    expect(t.lateMs).toBeGreaterThanOrEqual(55);
+    expect(t.queuedMs).toBeGreaterThanOrEqual(t.lateMs);
+    expect(t.executeMs).toBeGreaterThanOrEqual(0);
+    conn.close();
+  });
+
+  test("the commit's own work is its executeMs, not a wait", async () => {
+    const { conn, seen } = observed();
+    await conn.txGrouped(() => {
+      Bun.sleepSync(50);
+      return conn.run("INSERT INTO t (x) VALUES (1)");
+    });
+    expect(seen.length).toBe(1);
+    expect(seen[0]?.executeMs).toBeGreaterThanOrEqual(49);
+    expect(seen[0]?.queuedMs).toBeLessThan(49);
+    conn.close();
+  });
+
+  test("the pacing wait is queued time but not lateness", async () => {
+    const { conn, seen } = observed(40);
+    await put(conn, 1);
+    await put(conn, 2);
+    expect(seen.length).toBe(2);
+    const paced = seen[1] as CommitTiming;
+    expect(paced.queuedMs).toBeGreaterThanOrEqual(25);
+    expect(paced.lateMs + 15).toBeLessThanOrEqual(paced.queuedMs);
+    conn.close();
+  });
+
+  test("a commit that fails as a whole is reported as not committed", async () => {
+    const { conn, seen } = observed();
+    conn.run("CREATE TABLE p (id INTEGER PRIMARY KEY)");
+    conn.run(
+      "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+    );
+    const orphan = conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (1, 99)"));
+    expect((await Promise.allSettled([orphan]))[0]?.status).toBe("rejected");
+    expect(seen).toMatchObject([{ calls: 1, committed: false }]);
+    conn.close();
+  });
+
+  test("an observer that throws changes no outcome", async () => {
+    const { conn } = openFile(0, () => {
+      throw new Error("observer fault");
+    });
+    conn.run("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+    expect(await put(conn, 1)).toBe(1);
+    expect(conn.get<{ n: number }>("SELECT count(*) AS n FROM t")?.n).toBe(1);
+    conn.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { CommitObserver } from "../../../ports/commit-timing.ts";
 
 /** Named parameters, written `$name` in SQL and `{ name }` here (the database is opened in strict mode). */
 export type Params = Readonly<Record<string, string | number | null>>;
@@ -7,6 +8,8 @@ interface Grouped {
   readonly fn: () => unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
+  /** performance.now() when the call was made. */
+  readonly at: number;
 }
 
 type Outcome =
@@ -52,14 +55,20 @@ export class SqliteConnection {
   #groupTimer: ReturnType<typeof setTimeout> | null = null;
   /** performance.now() at the start of the last group commit. */
   #lastCommitAt = Number.NEGATIVE_INFINITY;
+  /** performance.now() when the scheduled group commit is due to start (its turn, or its pacing timer). */
+  #dueAt = 0;
   #groupTransactions = 0;
   #groupCalls = 0;
   #closed = false;
 
-  /** `commitIntervalMs`: see GROUP_COMMIT_INTERVAL_MS (0 commits every group on the next turn). */
+  /**
+   * `commitIntervalMs`: see GROUP_COMMIT_INTERVAL_MS (0 commits every group on the next turn). `onCommit` hears
+   * every group commit's timing (ports/commit-timing.ts).
+   */
   constructor(
     db: Database,
     private readonly commitIntervalMs: number = GROUP_COMMIT_INTERVAL_MS,
+    private readonly onCommit?: CommitObserver,
   ) {
     this.db = db;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -110,7 +119,7 @@ export class SqliteConnection {
   txGrouped<T>(fn: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("database is closed"));
     return new Promise<T>((resolve, reject) => {
-      this.#group.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.#group.push({ fn, resolve: resolve as (value: unknown) => void, reject, at: performance.now() });
       if (this.#group.length >= GROUP_MAX && this.#groupTimer !== null) {
         // A full group has nothing to wait for.
         clearTimeout(this.#groupTimer);
@@ -123,12 +132,15 @@ export class SqliteConnection {
 
   #scheduleGroup(): void {
     this.#groupScheduled = true;
-    const wait = this.#lastCommitAt + this.commitIntervalMs - performance.now();
+    const now = performance.now();
+    const wait = this.#lastCommitAt + this.commitIntervalMs - now;
     if (wait <= 0 || this.#group.length >= GROUP_MAX) {
       // The next turn, not a microtask: writers woken by the same batch of socket reads all join this group.
+      this.#dueAt = now;
       setImmediate(() => this.#commitGroups(false));
       return;
     }
+    this.#dueAt = now + wait;
     this.#groupTimer = setTimeout(() => {
       this.#groupTimer = null;
       this.#commitGroups(false);
@@ -141,22 +153,28 @@ export class SqliteConnection {
 
   /** Commits one group, or every queued call when `all`; what is left waits for the next (paced) commit. */
   #commitGroups(all: boolean): void {
+    const scheduled = this.#groupScheduled;
     this.#groupScheduled = false;
-    if (this.#group.length > 0) this.#lastCommitAt = performance.now();
+    const startedAt = performance.now();
+    if (this.#group.length > 0) this.#lastCommitAt = startedAt;
+    // Only a scheduled commit was due at a known time; one forced by close() is not late.
+    let lateMs = scheduled ? Math.max(0, startedAt - this.#dueAt) : 0;
     do {
       const group = this.#group.slice(0, GROUP_MAX);
       this.#group = this.#group.slice(group.length);
-      if (group.length > 0) this.#commitGroup(group);
+      if (group.length > 0) this.#commitGroup(group, lateMs);
+      lateMs = 0;
     } while (all && this.#group.length > 0);
     if (this.#group.length > 0 && !this.#groupScheduled) this.#scheduleGroup();
   }
 
-  #commitGroup(group: readonly Grouped[]): void {
+  #commitGroup(group: readonly Grouped[], lateMs: number): void {
     if (this.#closed) {
       for (const g of group) g.reject(new Error("database is closed"));
       return;
     }
     const outcomes: Outcome[] = [];
+    const startedAt = performance.now();
     try {
       this.tx(() => {
         for (const g of group) {
@@ -171,9 +189,11 @@ export class SqliteConnection {
         }
       });
     } catch (error) {
+      this.#report(group, startedAt, lateMs, false);
       for (const g of group) g.reject(error);
       return;
     }
+    this.#report(group, startedAt, lateMs, true);
     this.#groupTransactions++;
     this.#groupCalls += group.length;
     group.forEach((g, i) => {
@@ -182,6 +202,23 @@ export class SqliteConnection {
       else if (o.ok) g.resolve(o.value);
       else g.reject(o.error);
     });
+  }
+
+  #report(group: readonly Grouped[], startedAt: number, lateMs: number, committed: boolean): void {
+    if (this.onCommit === undefined) return;
+    const oldest = group[0]?.at ?? startedAt;
+    const timing = {
+      calls: group.length,
+      queuedMs: Math.max(0, startedAt - oldest),
+      lateMs: Math.min(lateMs, Math.max(0, startedAt - oldest)),
+      executeMs: performance.now() - startedAt,
+      committed,
+    };
+    try {
+      this.onCommit(timing);
+    } catch {
+      // An observer must not throw (ports/commit-timing.ts); if one does, the commit's outcome still stands.
+    }
   }
 
   /** Commits what is queued for a group commit, then closes; later calls reject. */

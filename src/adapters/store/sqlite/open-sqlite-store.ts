@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { CommitObserver } from "../../../ports/commit-timing.ts";
 import type { Store } from "../../../ports/store.ts";
 import { SqliteConnection } from "./connection.ts";
 import { SqliteMessageRepository } from "./messages.ts";
@@ -16,6 +17,8 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** The shortest time between two group commits (default GROUP_COMMIT_INTERVAL_MS; see SqliteConnection). */
   readonly commitIntervalMs?: number;
+  /** Hears every group commit's timing (ports/commit-timing.ts). */
+  readonly onCommit?: CommitObserver;
 }
 
 function isInMemory(path: string): boolean {
@@ -69,7 +72,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     db.close();
     throw e;
   }
-  const conn = new SqliteConnection(db, opts.commitIntervalMs);
+  const conn = new SqliteConnection(db, opts.commitIntervalMs, opts.onCommit);
   const messages = new SqliteMessageRepository(conn);
   let closed = false;
   return {
