@@ -1,16 +1,15 @@
 /**
- * The store's append latency as Parley's processes report it at GET /metrics (PARLEY_METRICS_PORT): one
- * histogram (`parley_store_append_seconds`) read from the Prometheus text format, summed over processes, and the
- * difference of two scrapes, so a step's figures cover exactly the appends committed within it.
+ * A histogram as Parley's processes report it at GET /metrics (PARLEY_METRICS_PORT), such as the store's append
+ * latency (`parley_store_append_seconds`): read from the Prometheus text format, summed over processes, and the
+ * difference of two scrapes, so a step's figures cover exactly what was observed within it (store-metrics.ts).
  *
- * Only the lines of that one histogram are read (`name_bucket{le="…"} value`, `name_count`, `name_sum`); any
+ * Only the lines of the one named histogram are read (`name_bucket{le="…"} value`, `name_count`, `name_sum`); any
  * other line is skipped. Quantiles are interpolated within a bucket, as Prometheus's `histogram_quantile` does,
  * so they are as fine as the server's bucket bounds (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50 ms and up,
  * APPEND_SECONDS_BUCKETS in src/adapters/metrics/prom-metrics.ts).
  */
 
-import { APPEND_SECONDS_METRIC } from "../../src/adapters/metrics/prom-metrics.ts";
-import { sampleOf, scrapeAll } from "./prom-text.ts";
+import { sampleOf } from "./prom-text.ts";
 
 export interface PromHistogram {
   /** Upper bounds in seconds, ascending; the last is +Infinity. */
@@ -121,10 +120,4 @@ export function storeCommitOf(before: PromHistogram | null, after: PromHistogram
     p95: ms(histogramQuantile(h, 0.95)),
     p99: ms(histogramQuantile(h, 0.99)),
   };
-}
-
-/** Scrapes every process and sums their append histograms; null when any process does not answer with one. */
-export async function scrapeAppendHistogram(urls: readonly string[]): Promise<PromHistogram | null> {
-  const texts = await scrapeAll(urls);
-  return texts === null ? null : sumHistograms(texts.map((t) => readHistogram(t, APPEND_SECONDS_METRIC)));
 }

@@ -35,6 +35,17 @@ function commitCell(s: StepResult): string {
   return c ? `${c.p50} / ${c.p99} (${n(c.count)})` : "–";
 }
 
+/**
+ * The store's group commits in a step: "run p99 / ≤ slowest · late p99 / ≤ slowest (n)", or – for a target without
+ * a store. A slowest commit past the histogram's last bound reads "> 30000".
+ */
+function groupCommitCell(s: StepResult): string {
+  const g = s.groupCommits;
+  if (!g) return "–";
+  const slowest = (v: number | null) => (v === null ? "> 30000" : `≤ ${v}`);
+  return `${g.runP99} / ${slowest(g.runMax)} · ${g.lateP99} / ${slowest(g.lateMax)} (${n(g.count)})`;
+}
+
 /** Each server process's cores and peak RSS, when there are several (one process is the server cpu column). */
 function processesCell(s: StepResult): string {
   const ps = s.serverProcesses ?? [];
@@ -43,10 +54,10 @@ function processesCell(s: StepResult): string {
 
 function stepTable(r: RunResult): string {
   let t =
-    "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | store commit p50 / p99 ms (commits) | server cpu | per process: cpu (peak RSS) | gen cpu (busiest second) | verdict |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    "| rate/sender | sent/s | deliveries/s | delivered | p50 | p95 | p99 | max (ms) | store commit p50 / p99 ms (commits) | group commits: run · late, p99 / slowest ms (commits) | server cpu | per process: cpu (peak RSS) | gen cpu (busiest second) | verdict |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const s of r.steps) {
-    t += `| ${rateText(s.rate)} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${commitCell(s)} | ${s.serverCpu} | ${processesCell(s)} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
+    t += `| ${rateText(s.rate)} | ${n(s.sentPerSec)} | ${n(s.deliveriesPerSec)}${s.generatorSaturated ? " ≥" : ""} | ${(s.delivered * 100).toFixed(1)} % | ${s.latencyMs.p50} | ${s.latencyMs.p95} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${commitCell(s)} | ${groupCommitCell(s)} | ${s.serverCpu} | ${processesCell(s)} | ${s.generatorCpu} (${s.generatorCpuMax ?? "–"}) | ${s.passed ? "pass" : "**stop**"} |\n`;
   }
   return t;
 }

@@ -6,8 +6,9 @@
  */
 import { Histogram } from "../metrics/histogram.ts";
 import { cpuShare, cpuShareMany, type ProcSample, sampleMany } from "../metrics/proc-stats.ts";
-import { type StoreCommit, scrapeAppendHistogram, storeCommitOf } from "../metrics/prom-histogram.ts";
+import { type StoreCommit, storeCommitOf } from "../metrics/prom-histogram.ts";
 import { scrapeRateLimited } from "../metrics/prom-text.ts";
+import { type GroupCommits, groupCommitsOf, scrapeStore } from "../metrics/store-metrics.ts";
 import type { NotificationsMode } from "../protocol/dialect.ts";
 import type { Layout, Target } from "../targets/target.ts";
 import type { ConnSpec } from "../worker/messages.ts";
@@ -51,6 +52,8 @@ export interface StepResult {
   readonly generatorSaturated: boolean;
   /** Null for targets without a store or metrics (the peers), or when a scrape failed. */
   readonly storeCommitMs: StoreCommit | null;
+  /** The store's group commits: their own time and their lateness (null as for storeCommitMs). */
+  readonly groupCommits: GroupCommits | null;
   /** Each server process, in the order of the target's pids. */
   readonly serverProcesses: readonly ProcessFigures[];
   readonly passed: boolean;
@@ -236,8 +239,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
         let measured = 0;
         const perProcess = new Map<number, { cpu: number; peakRssBytes: number }>();
         const metricsUrls = target.metricsUrls ?? [];
-        // The store's histogram at the start of the measured seconds and at the end of the step.
-        let commitsBefore = warmup === 0 ? await scrapeAppendHistogram(metricsUrls) : null;
+        // The store's histograms at the start of the measured seconds and at the end of the step.
+        let commitsBefore = warmup === 0 ? await scrapeStore(metricsUrls) : null;
         // Every second of the step, warm-up included: a saturated first second still delays what follows.
         const genPerSecond: number[] = [];
         for (let s = 0; s < o.stepSeconds; s++) {
@@ -283,7 +286,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
               perProcess.set(now.pid, figures);
             }
           }
-          if (s === warmup - 1) commitsBefore = await scrapeAppendHistogram(metricsUrls);
+          if (s === warmup - 1) commitsBefore = await scrapeStore(metricsUrls);
           prevTotals = tot;
           prevServer = server;
           prevGen = gen;
@@ -295,7 +298,7 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           );
         }
         const n = Math.max(1, o.stepSeconds - warmup);
-        const commitsAfter = await scrapeAppendHistogram(metricsUrls);
+        const commitsAfter = await scrapeStore(metricsUrls);
         const latency = latencyOf(stepHist);
         const delivered = expN > 0 ? recvN / expN : 1;
         const step: StepResult = {
@@ -310,7 +313,8 @@ export async function runLoad(o: RunOptions): Promise<RunResult> {
           generatorCpu: Math.round((genCpu / n) * 100) / 100,
           generatorCpuMax: Math.round(Math.max(0, ...genPerSecond) * 100) / 100,
           generatorSaturated: generatorSaturated(genPerSecond, genLimit),
-          storeCommitMs: storeCommitOf(commitsBefore, commitsAfter),
+          storeCommitMs: storeCommitOf(commitsBefore?.append ?? null, commitsAfter?.append ?? null),
+          groupCommits: groupCommitsOf(commitsBefore, commitsAfter),
           serverProcesses: target.pids.map((pid) => {
             const f = perProcess.get(pid);
             return {

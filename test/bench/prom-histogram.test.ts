@@ -8,9 +8,9 @@ import {
   histogramQuantile,
   histogramSince,
   readHistogram,
-  scrapeAppendHistogram,
   sumHistograms,
 } from "../../bench/metrics/prom-histogram.ts";
+import { scrapeStore } from "../../bench/metrics/store-metrics.ts";
 import { APPEND_SECONDS_METRIC, PromMetrics } from "../../src/adapters/metrics/prom-metrics.ts";
 
 async function scrapeOf(observations: readonly number[]): Promise<string> {
@@ -78,7 +78,7 @@ describe("prom-histogram", () => {
     expect(other?.count).toBe(1);
     expect(sumHistograms([a, other])).toBeNull();
     // Nothing listening: null, not an exception.
-    expect(await scrapeAppendHistogram(["http://127.0.0.1:9/metrics"])).toBeNull();
-    expect(await scrapeAppendHistogram([])).toBeNull();
+    expect(await scrapeStore(["http://127.0.0.1:9/metrics"])).toBeNull();
+    expect(await scrapeStore([])).toBeNull();
   });
 });

@@ -41,6 +41,7 @@ describe("bench smoke", () => {
     expectClean(run);
     // No store, no metrics listener: nothing to report, rather than a made-up zero.
     expect(run.steps[0]?.storeCommitMs).toBeNull();
+    expect(run.steps[0]?.groupCommits).toBeNull();
     expect(run.serverRateLimited).toBeNull();
   }, 30_000);
 
@@ -55,6 +56,14 @@ describe("bench smoke", () => {
     expect(commit!.count).toBeLessThanOrEqual(run.totals.accepted);
     expect(commit!.p50).toBeGreaterThan(0);
     expect(commit!.p99).toBeGreaterThanOrEqual(commit!.p50);
+    // The group commits that carried them (and the search index's, about one a second), each with its own time.
+    const groups = step.groupCommits;
+    expect(groups).not.toBeNull();
+    expect(groups!.count).toBeGreaterThan(0);
+    expect(groups!.count).toBeLessThanOrEqual(commit!.count + 5);
+    expect(groups!.runP99).toBeGreaterThan(0);
+    expect(groups!.runMax).not.toBeNull();
+    expect(groups!.runMax!).toBeGreaterThanOrEqual(groups!.runP99);
     expect(step.serverProcesses).toHaveLength(1);
     // The bench lifts every rate budget: the server refused nothing, and says so (0, not "unknown").
     expect(run.serverRateLimited).toBe(0);
