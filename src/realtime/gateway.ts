@@ -11,33 +11,31 @@ import { handleConnect } from "./connect-handler.ts";
 import { Connection } from "./connection.ts";
 import { ConnectionRegistry } from "./connection-registry.ts";
 import type { GatewayConfig, GatewayContext } from "./context.ts";
+import { frameIds } from "./frame-ids.ts";
 import { receiptFrame } from "./frames.ts";
 import { chooseSubprotocol, originAllowed } from "./handshake-rules.ts";
 import { sweepIntervalMs } from "./heartbeat.ts";
-import { frameIds } from "./frame-ids.ts";
 import { HubRegistry } from "./hub-registry.ts";
 import { LocalUsers } from "./local-users.ts";
 import { NOTIFICATIONS_LINGER_MS, Notifications } from "./notifications.ts";
 import { PresenceTracker } from "./presence-tracker.ts";
 import { handleSend, isPipelined, TYPING_THROTTLE_MS } from "./send-handler.ts";
+import type { StompDecodeError } from "./stomp/decode-error.ts";
+import { type DecodeResult, StompDecoder } from "./stomp/decoder.ts";
+import { header, type StompFrame } from "./stomp/frame.ts";
+import { resolveStompLimits, type StompLimits } from "./stomp/limits.ts";
 import {
   endRoomSubscription,
   endSubscription,
   handleSubscribe,
   handleUnsubscribe,
 } from "./subscribe-handler.ts";
-import { type DecodeResult, StompDecoder } from "./stomp/decoder.ts";
-import { resolveStompLimits, type StompLimits } from "./stomp/limits.ts";
-import type { StompDecodeError } from "./stomp/decode-error.ts";
-import { header, type StompFrame } from "./stomp/frame.ts";
 import { UserChannels } from "./user-channels.ts";
-import type { UserNotice } from "./user-notice.ts";
 import type { UserNames } from "./user-names.ts";
+import type { UserNotice } from "./user-notice.ts";
+import { websocketOptions } from "./websocket-options.ts";
 
 export const WS_PATH = "/ws";
-
-/** Bytes beyond twice wsMaxBufferedBytes that Bun may queue for a socket before it cuts it off itself. */
-const HARD_BACKLOG_SLACK = 8 * 1024 * 1024;
 
 /** A socket that has not sent CONNECT by then is closed. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -157,22 +155,11 @@ export class Gateway {
       nextMessageId,
       typingSentAt: new Map(),
     };
-    this.websocket = {
-      // One WebSocket message may carry several frames; the decoder bounds each frame by wsMaxFrameBytes and
-      // answers a bigger one with an ERROR, so Bun's own cut-off (no ERROR frame) only meets far larger input.
-      maxPayloadLength: config.wsMaxFrameBytes * 2 + 1024,
-      // The hard stop behind the sweep's "slow consumer" check, which closes at wsMaxBufferedBytes with a
-      // reason: Bun's own cut-off (no reason given) only acts if a backlog grows by megabytes between sweeps.
-      backpressureLimit: Math.min(2 * config.wsMaxBufferedBytes + HARD_BACKLOG_SLACK, 0xffff_ffff),
-      closeOnBackpressureLimit: true,
-      // Heart-beats and the sweep watch liveness; Bun's idle timeout stays as a backstop for heart-beat-less peers.
-      idleTimeout: 960,
-      sendPings: true,
-      perMessageDeflate: false,
+    this.websocket = websocketOptions(config, {
       open: (ws) => this.#onOpen(ws),
       message: (ws, data) => this.#onMessage(ws, data),
       close: (ws) => this.#onClose(ws),
-    };
+    });
     this.#sweepMs = sweepIntervalMs(config.wsHeartbeatMs);
     this.#sweep = setInterval(() => this.#runSweep(), this.#sweepMs);
     this.#sweep.unref?.();

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { MessageRepository } from "../ports/store.ts";
 import { roomDestination, roomTopic } from "./channels.ts";
+import { DeliveryWaiters } from "./delivery-waiters.ts";
 import type { Flushable, FlushScheduler } from "./frame-batcher.ts";
 import { roomEventTemplate } from "./frames.ts";
 import { type HubEvent, hubEventFromStore } from "./hub-event.ts";
@@ -55,11 +56,6 @@ export interface RoomHubDeps {
 }
 
 export type HubListener = (event: HubEvent) => void;
-
-interface Waiter {
-  readonly seq: number;
-  readonly done: () => void;
-}
 
 /** Events read from the store per query while catching up. */
 const FILL_BATCH = 500;
@@ -119,7 +115,7 @@ export class RoomHub implements Flushable {
   #pending: HubEvent[] = [];
   /** Consecutive catch-ups that made no progress while a held event stayed beyond a gap. */
   #stalls = 0;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new DeliveryWaiters();
   /** The last seq accepted for delivery: equal to lastSeq, or the last seq of the pending batch. */
   #acceptedSeq = 0;
   /** Accepted events not yet published, in seq order. */
@@ -144,7 +140,7 @@ export class RoomHub implements Flushable {
     this.lastSeq = lastSeq;
     this.#acceptedSeq = lastSeq;
     this.#started = true;
-    this.#resolveWaiters();
+    this.#waiters.reached(this.lastSeq);
     const pending = this.#pending;
     this.#pending = [];
     pending.sort(bySeq);
@@ -233,15 +229,7 @@ export class RoomHub implements Flushable {
   /** Resolves once `seq` has been delivered locally, or after `timeoutMs` (never rejects). */
   whenDelivered(seq: number, timeoutMs: number): Promise<void> {
     if (seq <= this.lastSeq || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(finish, timeoutMs);
-      const waiter = { seq, done: finish };
-      this.#waiters.push(waiter);
-      function finish(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    return this.#waiters.wait(seq, timeoutMs);
   }
 
   close(): void {
@@ -252,8 +240,7 @@ export class RoomHub implements Flushable {
     this.#batchPaced = false;
     this.#recent.clear();
     this.listeners.clear();
-    for (const w of this.#waiters) w.done();
-    this.#waiters = [];
+    this.#waiters.releaseAll();
   }
 
   #hold(event: HubEvent): void {
@@ -327,17 +314,7 @@ export class RoomHub implements Flushable {
       if (event.type === "member.left" && event.userId !== null)
         this.deps.onMemberLeft(this.roomId, event.userId);
     }
-    if (sequenced) this.#resolveWaiters();
-  }
-
-  #resolveWaiters(): void {
-    if (this.#waiters.length === 0) return;
-    const still: Waiter[] = [];
-    for (const w of this.#waiters) {
-      if (w.seq <= this.lastSeq) w.done();
-      else still.push(w);
-    }
-    this.#waiters = still;
+    if (sequenced) this.#waiters.reached(this.lastSeq);
   }
 
   /** Reads the store from lastSeq until it is exhausted and no held event is beyond a gap, delivering in order. */
