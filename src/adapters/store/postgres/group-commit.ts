@@ -1,4 +1,5 @@
 import type { CommitObserver } from "../../../ports/commit-timing.ts";
+import { reportCommit } from "../report-commit.ts";
 
 /** The result of one call within a batch: its own value or its own error. */
 export type Outcome<T> =
@@ -128,19 +129,12 @@ export class GroupCommit<In, Out> {
   }
 
   #report(batch: readonly Pending<In, Out>[], startedAt: number, lateMs: number, committed: boolean): void {
-    const onCommit = this.#options.onCommit;
-    if (onCommit === undefined) return;
-    const queuedMs = Math.max(0, startedAt - (batch[0]?.at ?? startedAt));
-    try {
-      onCommit({
-        calls: batch.length,
-        queuedMs,
-        lateMs: Math.min(lateMs, queuedMs),
-        executeMs: performance.now() - startedAt,
-        committed,
-      });
-    } catch {
-      // An observer must not throw (ports/commit-timing.ts); if one does, the batch's outcomes still stand.
-    }
+    reportCommit(this.#options.onCommit, {
+      calls: batch.length,
+      oldestAt: batch[0]?.at ?? startedAt,
+      lateMs,
+      startedAt,
+      committed,
+    });
   }
 }

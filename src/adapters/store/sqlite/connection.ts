@@ -1,5 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { CommitObserver } from "../../../ports/commit-timing.ts";
+import { reportCommit } from "../report-commit.ts";
 
 /** Named parameters, written `$name` in SQL and `{ name }` here (the database is opened in strict mode). */
 export type Params = Readonly<Record<string, string | number | null>>;
@@ -205,20 +206,13 @@ export class SqliteConnection {
   }
 
   #report(group: readonly Grouped[], startedAt: number, lateMs: number, committed: boolean): void {
-    if (this.onCommit === undefined) return;
-    const oldest = group[0]?.at ?? startedAt;
-    const timing = {
+    reportCommit(this.onCommit, {
       calls: group.length,
-      queuedMs: Math.max(0, startedAt - oldest),
-      lateMs: Math.min(lateMs, Math.max(0, startedAt - oldest)),
-      executeMs: performance.now() - startedAt,
+      oldestAt: group[0]?.at ?? startedAt,
+      lateMs,
+      startedAt,
       committed,
-    };
-    try {
-      this.onCommit(timing);
-    } catch {
-      // An observer must not throw (ports/commit-timing.ts); if one does, the commit's outcome still stands.
-    }
+    });
   }
 
   /** Commits what is queued for a group commit, then closes; later calls reject. */
