@@ -92,21 +92,23 @@ export function createLogger(level: Config["logLevel"]): Logger {
  * logger, its slow commits are logged (PARLEY_SLOW_COMMIT_MS; slow-commit-log.ts), the last of them at close;
  * `onCommit` hears every group commit as well (the metrics).
  */
-export function openStore(config: Config, opts: { logger?: Logger; onCommit?: CommitObserver } = {}): Store {
+export function openStore(
+  config: Config,
+  opts: { logger?: Logger | undefined; onCommit?: CommitObserver | undefined } = {},
+): Store {
   const { logger, onCommit: also } = opts;
   const slow =
     logger === undefined || config.slowCommitMs === 0
       ? null
       : new SlowCommitLog(logger, { thresholdMs: config.slowCommitMs });
+  const log = slow?.observe;
   const observer: CommitObserver | undefined =
-    slow === null
-      ? also
-      : also === undefined
-        ? slow.observe
-        : (t) => {
-            slow.observe(t);
-            also(t);
-          };
+    log !== undefined && also !== undefined
+      ? (t) => {
+          log(t);
+          also(t);
+        }
+      : (log ?? also);
   const onCommit = observer === undefined ? {} : { onCommit: observer };
   const store =
     config.databaseUrl !== ""
@@ -150,10 +152,7 @@ export async function openServices(
   opts: OpenServicesOptions = {},
 ): Promise<{ store: Store; services: Services }> {
   const clock = opts.clock ?? systemClock;
-  const store = openStore(config, {
-    ...(opts.logger === undefined ? {} : { logger: opts.logger }),
-    ...(opts.onCommit === undefined ? {} : { onCommit: opts.onCommit }),
-  });
+  const store = openStore(config, { logger: opts.logger, onCommit: opts.onCommit });
   try {
     await store.migrate();
   } catch (e) {

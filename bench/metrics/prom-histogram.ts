@@ -94,6 +94,11 @@ export function histogramQuantile(h: PromHistogram, q: number): number {
   return h.bounds[h.bounds.length - 2] ?? Number.NaN;
 }
 
+/** Seconds as milliseconds to two decimals; an empty histogram's NaN (or any non-finite figure) reads 0. */
+export function secondsToMs(seconds: number): number {
+  return Number.isFinite(seconds) ? Math.round(seconds * 100_000) / 100 : 0;
+}
+
 /** The store's append latency over a step (ms), from the servers' own histogram (GET /metrics). */
 export interface StoreCommit {
   /** Messages committed in the step's measured seconds, on every server process. */
@@ -112,12 +117,11 @@ export function storeCommitOf(before: PromHistogram | null, after: PromHistogram
   if (before === null || after === null) return null;
   const h = histogramSince(after, before);
   if (h === null) return null;
-  const ms = (seconds: number) => (Number.isFinite(seconds) ? Math.round(seconds * 100_000) / 100 : 0);
   return {
     count: h.count,
-    mean: h.count > 0 ? ms(h.sum / h.count) : 0,
-    p50: ms(histogramQuantile(h, 0.5)),
-    p95: ms(histogramQuantile(h, 0.95)),
-    p99: ms(histogramQuantile(h, 0.99)),
+    mean: h.count > 0 ? secondsToMs(h.sum / h.count) : 0,
+    p50: secondsToMs(histogramQuantile(h, 0.5)),
+    p95: secondsToMs(histogramQuantile(h, 0.95)),
+    p99: secondsToMs(histogramQuantile(h, 0.99)),
   };
 }

@@ -17,6 +17,7 @@ import {
   histogramSince,
   type PromHistogram,
   readHistogram,
+  secondsToMs,
   sumHistograms,
 } from "./prom-histogram.ts";
 import { scrapeAll } from "./prom-text.ts";
@@ -65,8 +66,6 @@ export interface GroupCommits {
   readonly lateMax: number | null;
 }
 
-const ms = (seconds: number) => Math.round(seconds * 100_000) / 100;
-
 /**
  * The group commits between two scrapes, or null when either scrape failed, lacks the histograms (a build
  * before them), or a process restarted in between (its histograms started again from zero).
@@ -78,16 +77,15 @@ export function groupCommitsOf(before: StoreScrape | null, after: StoreScrape | 
   const late = histogramSince(after.late, before.late);
   if (run === null || late === null) return null;
   // An empty step (no commit) reads 0; a slowest commit past the last bound has no upper bound to give.
-  const or0 = (v: number) => (Number.isNaN(v) ? 0 : v);
   const bound = (h: PromHistogram) => {
     const b = maxBound(h);
-    return b === Number.POSITIVE_INFINITY ? null : or0(ms(b));
+    return b === Number.POSITIVE_INFINITY ? null : secondsToMs(b);
   };
   return {
     count: run.count,
-    runP99: or0(ms(histogramQuantile(run, 0.99))),
+    runP99: secondsToMs(histogramQuantile(run, 0.99)),
     runMax: bound(run),
-    lateP99: or0(ms(histogramQuantile(late, 0.99))),
+    lateP99: secondsToMs(histogramQuantile(late, 0.99)),
     lateMax: bound(late),
   };
 }

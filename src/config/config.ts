@@ -186,7 +186,7 @@ export const CONFIG_OPTIONS = {
     env: "PARLEY_METRICS_PORT",
     schema: z.union([z.literal("").transform(() => null), int(0, 65535)]),
     default: "",
-    doc: "Port of a separate listener serving GET /metrics (Prometheus text format: process CPU and memory, event-loop lag, open WebSocket connections, the store's append latency, sends refused by the rate caps). Empty: no metrics listener. Never shared between processes: give each its own.",
+    doc: "Port of a separate listener serving GET /metrics (Prometheus text format: process CPU and memory, event-loop lag, open WebSocket connections, the store's append latency and each group commit's own time and lateness, sends refused by the rate caps). Empty: no metrics listener. Never shared between processes: give each its own.",
   },
   metricsHost: {
     env: "PARLEY_METRICS_HOST",

@@ -32,6 +32,14 @@ function countRows(path: string, table: string): number {
   }
 }
 
+/** Tables whose foreign key SQLite checks at COMMIT: one orphan row in `c` makes the whole commit fail. */
+function deferredForeignKeys(conn: SqliteConnection): void {
+  conn.run("CREATE TABLE p (id INTEGER PRIMARY KEY)");
+  conn.run(
+    "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
+  );
+}
+
 describe("SqliteConnection.txGrouped", () => {
   test("calls made in one turn share one transaction and resolve with their own results, in order", async () => {
     const { conn } = openFile();
@@ -80,11 +88,7 @@ describe("SqliteConnection.txGrouped", () => {
 
   test("when the shared commit fails, every call of the group rejects and nothing persists", async () => {
     const { path, conn } = openFile();
-    conn.run("CREATE TABLE p (id INTEGER PRIMARY KEY)");
-    // A deferred foreign key is checked at COMMIT: one bad row makes the whole commit fail.
-    conn.run(
-      "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
-    );
+    deferredForeignKeys(conn);
     const good = conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (1, NULL)"));
     const orphan = conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (2, 99)"));
     const results = await Promise.allSettled([good, orphan]);
@@ -230,10 +234,7 @@ describe("SqliteConnection commit timing", () => {
 
   test("a commit that fails as a whole is reported as not committed", async () => {
     const { conn, seen } = observed();
-    conn.run("CREATE TABLE p (id INTEGER PRIMARY KEY)");
-    conn.run(
-      "CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)",
-    );
+    deferredForeignKeys(conn);
     const orphan = conn.txGrouped(() => conn.run("INSERT INTO c (id, p) VALUES (1, 99)"));
     expect((await Promise.allSettled([orphan]))[0]?.status).toBe("rejected");
     expect(seen).toMatchObject([{ calls: 1, committed: false }]);
